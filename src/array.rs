@@ -1,0 +1,1421 @@
+//! [`Array`]: a typed, growable array in a mapped file, shared-memory object
+//! or memfd — the safe Rust API, used directly by Rust programs and wrapped
+//! by the C ABI.
+//!
+//! Memory model. The mapping may be written by other processes at any time,
+//! so no `&[T]` or `&mut [T]` is ever formed over it: elements move with
+//! `ptr::copy_nonoverlapping` between the mapping and caller memory, and the
+//! header's mutable words are read and written as atomics. Every length and
+//! index read from the header is clamped to the capacity this handle has
+//! verified against the file's real size, so a hostile or crashed writer can
+//! make us return an error but never make us touch memory past end-of-file.
+//!
+//! Each handle maps the whole reservation (`data_offset + max_len *
+//! row_bytes`) once, so growth by any process is visible without remapping
+//! and a pointer from [`Array::as_ptr`] stays valid for the handle's life.
+
+use crate::error::{Code, Error, Result};
+use crate::format::{self, ElemType, Header, Layout, Writability, HEADER_SIZE};
+use crate::lock::{self, Token};
+use crate::sys;
+use crate::value::{self, Cell};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::ptr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How a handle may use the array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Access {
+    /// Read and write; sees growth by others.
+    #[default]
+    ReadWrite,
+    /// Read only; sees growth by others.
+    ReadOnly,
+    /// A private copy-on-write snapshot: length fixed at open, sees no
+    /// growth, cannot wait, writes never reach the file.
+    CopyOnWrite,
+}
+
+/// What kind of backing a handle has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A file or shared-memory object with an mba header, shared with others.
+    Shared,
+    /// A private copy-on-write mapping of an mba file.
+    Private,
+    /// A raw binary file without header, fixed length.
+    Raw,
+}
+
+/// Options for opening or creating an array.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Create the array if it does not exist.
+    pub create: bool,
+    /// With `create`: fail with `Exists` if it exists.
+    pub exclusive: bool,
+    /// Publish a new empty array under the name atomically, replacing any
+    /// existing one (whose current users keep their memory).
+    pub replace: bool,
+    pub access: Access,
+    /// File mode of a new file (0 = 0600).
+    pub mode: u32,
+    /// Expected element type of an existing array (`None` = any).
+    pub expect: Option<ElemType>,
+    /// Type and shape of a new array (required when creating).
+    pub layout: Option<Layout>,
+    /// Zero-filled rows a new array starts with.
+    pub initial_len: u64,
+    /// Rows to reserve on disk at creation.
+    pub capacity: u64,
+    /// Largest length the array may ever reach (0 = 64 GiB worth of rows).
+    pub max_len: u64,
+}
+
+impl Options {
+    /// Options that create a flat array of `elem` if none exists.
+    pub fn create(elem: ElemType) -> Options {
+        Options {
+            create: true,
+            layout: Layout::scalar(elem).ok(),
+            ..Options::default()
+        }
+    }
+}
+
+/// How [`Array::flush`] writes back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flush {
+    /// Write back and wait (durable: data first, then the header).
+    Sync,
+    /// Schedule write-back and return.
+    Async,
+    /// Invalidate cached copies (`MS_INVALIDATE`).
+    Invalidate,
+}
+
+/// The memory of one mapping; shared (through `Arc`) between a handle and
+/// the pins that keep it mapped after the handle is closed.
+pub struct Mapping {
+    base: *mut u8,
+    len: usize,
+    _keep: Backing,
+}
+
+enum Backing {
+    Shared(#[allow(dead_code)] memmap2::MmapRaw),
+    Private(#[allow(dead_code)] memmap2::MmapMut),
+    None,
+}
+
+// SAFETY: a Mapping is a region of process memory plus the object that owns
+// it; all accesses through `base` are raw-pointer or atomic accesses whose
+// synchronisation is the callers' (documented) business.
+unsafe impl Send for Mapping {}
+// SAFETY: as above.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Start of the mapping.
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+    /// Bytes mapped (the reservation, not the file size).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True if nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A 512-byte header in private memory, for raw files that have none.
+#[repr(C, align(64))]
+struct PrivHeader([u8; HEADER_SIZE as usize]);
+
+/// An open memory-backed array.
+pub struct Array {
+    map: Arc<Mapping>,
+    file: OwnedFd,
+    hdr: *mut u8,
+    _priv_hdr: Option<Box<PrivHeader>>,
+    data: *mut u8,
+    layout: Layout,
+    rb: u64,
+    data_offset: u64,
+    max_len: u64,
+    kind: Kind,
+    writable: bool,
+    uuid: u64,
+    verified: AtomicU64,
+    token: Token,
+    /// Thread holding the lock through [`Array::lock`] (0 = none), and the
+    /// fork generation it was taken in.
+    batch_owner: AtomicUsize,
+    batch_gen: AtomicU64,
+    path: Option<String>,
+}
+
+// SAFETY: all shared state is in atomics, the mapping (see Mapping) or
+// immutable fields; the raw pointers point into `map`, which lives as long
+// as the Array.
+unsafe impl Send for Array {}
+// SAFETY: as above.
+unsafe impl Sync for Array {}
+
+thread_local!(static TID: u8 = const { 0 });
+fn tid() -> usize {
+    TID.with(|t| t as *const u8 as usize)
+}
+
+/// What a locked operation changed.
+enum Change {
+    Nothing,
+    Data,
+    Len(u64),
+}
+
+impl Array {
+    // ---------------------------------------------------------------- open
+
+    /// Opens (and with `o.create`, creates) the array at `path`.
+    pub fn open(path: &str, o: &Options) -> Result<Array> {
+        if o.replace || (o.create && o.exclusive) {
+            return create_named(path, o, o.replace);
+        }
+        loop {
+            match open_existing(path, o) {
+                Err(e) if e.code == Code::NotFound && o.create => {
+                    match create_named(path, o, false) {
+                        Err(e) if e.code == Code::Exists => continue,
+                        r => return r,
+                    }
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// A new anonymous array backed by a memfd: share it by fd (see
+    /// [`Array::fd`]) or across `fork`. It is sealed against shrinking.
+    pub fn anon(o: &Options) -> Result<Array> {
+        let layout = o
+            .layout
+            .clone()
+            .ok_or_else(|| Error::new(Code::Arg, "an anonymous array needs a type"))?;
+        let fd = sys::memfd("mba-anon")?;
+        init_file(&fd, &layout, o)?;
+        sys::seal_no_shrink(fd.as_raw_fd())?;
+        map_fd(fd, o.access, o.expect, None)
+    }
+
+    /// Attaches to the array behind an open descriptor (which is duplicated;
+    /// the caller keeps its own).
+    pub fn from_fd(fd: RawFd, access: Access, expect: Option<ElemType>) -> Result<Array> {
+        // SAFETY: F_DUPFD_CLOEXEC has no memory preconditions.
+        let d = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if d < 0 {
+            return Err(Error::last_os("dup"));
+        }
+        // SAFETY: `d` is a fresh descriptor owned by nobody else.
+        map_fd(unsafe { OwnedFd::from_raw_fd(d) }, access, expect, None)
+    }
+
+    /// Maps a raw binary file (no header) as a fixed-length array of rows of
+    /// `layout`, starting `offset` bytes into the file. `rows` = `None` maps
+    /// every complete row. The length never changes.
+    pub fn map_raw(
+        path: &str,
+        layout: &Layout,
+        offset: u64,
+        rows: Option<u64>,
+        access: Access,
+    ) -> Result<Array> {
+        let flags = if access == Access::ReadOnly {
+            libc::O_RDONLY
+        } else {
+            libc::O_RDWR
+        };
+        let file = sys::open(path, flags, 0)?;
+        let size = regular_size(&file)?;
+        let rb = layout.row_bytes();
+        if offset > size {
+            return Err(Error::new(
+                Code::Arg,
+                format!("offset {offset} is past the end of the file ({size} bytes)"),
+            ));
+        }
+        let avail = (size - offset) / rb;
+        let rows = match rows {
+            Some(r) if r > avail => {
+                return Err(Error::new(
+                    Code::Truncated,
+                    format!("the file holds {avail} rows past the offset, not {r}"),
+                ))
+            }
+            Some(r) => r,
+            None => avail,
+        };
+        let bytes = rows
+            .checked_mul(rb)
+            .filter(|&b| b <= usize::MAX as u64 / 2)
+            .ok_or_else(|| Error::new(Code::Overflow, "mapping size overflows"))?
+            as usize;
+        let mut mo = memmap2::MmapOptions::new();
+        mo.offset(offset).len(bytes);
+        let map = if bytes == 0 {
+            Mapping {
+                base: ptr::NonNull::<u64>::dangling().as_ptr().cast(),
+                len: 0,
+                _keep: Backing::None,
+            }
+        } else {
+            match access {
+                Access::ReadWrite => {
+                    let m = mo.map_raw(&file).map_err(|e| map_err(e, "mmap"))?;
+                    Mapping {
+                        base: m.as_mut_ptr(),
+                        len: bytes,
+                        _keep: Backing::Shared(m),
+                    }
+                }
+                Access::ReadOnly => {
+                    let m = mo
+                        .map_raw_read_only(&file)
+                        .map_err(|e| map_err(e, "mmap"))?;
+                    Mapping {
+                        base: m.as_mut_ptr(),
+                        len: bytes,
+                        _keep: Backing::Shared(m),
+                    }
+                }
+                Access::CopyOnWrite => {
+                    // SAFETY: a private mapping; its bytes are only accessed
+                    // through raw pointers, never as a slice.
+                    let mut m = unsafe { mo.map_copy(&file) }.map_err(|e| map_err(e, "mmap"))?;
+                    Mapping {
+                        base: m.as_mut_ptr(),
+                        len: bytes,
+                        _keep: Backing::Private(m),
+                    }
+                }
+            }
+        };
+        let mut ph = Box::new(PrivHeader([0; HEADER_SIZE as usize]));
+        ph.0[format::OFF_LEN..format::OFF_LEN + 8].copy_from_slice(&rows.to_le_bytes());
+        ph.0[format::OFF_CAPACITY..format::OFF_CAPACITY + 8].copy_from_slice(&rows.to_le_bytes());
+        let hdr = ph.0.as_mut_ptr();
+        let data = map.base;
+        Ok(Array {
+            map: Arc::new(map),
+            file,
+            hdr,
+            _priv_hdr: Some(ph),
+            data,
+            layout: layout.clone(),
+            rb,
+            data_offset: offset,
+            max_len: rows,
+            kind: Kind::Raw,
+            writable: access != Access::ReadOnly,
+            uuid: 0,
+            verified: AtomicU64::new(rows),
+            token: Token::private(),
+            batch_owner: AtomicUsize::new(0),
+            batch_gen: AtomicU64::new(0),
+            path: Some(path.to_string()),
+        })
+    }
+
+    // ---------------------------------------------------------- properties
+
+    /// Element type, item size and row shape.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    /// Bytes of one row (one element for a flat array).
+    pub fn row_bytes(&self) -> u64 {
+        self.rb
+    }
+    /// Kind of backing.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+    /// True if this handle may write.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+    /// Largest length this array can reach.
+    pub fn max_len(&self) -> u64 {
+        self.max_len
+    }
+    /// Random identity of this array (changes when a name is replaced).
+    pub fn uuid(&self) -> u64 {
+        self.uuid
+    }
+    /// The path this handle was opened by, if any.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+    /// The handle's descriptor (borrowed; closed by drop).
+    pub fn fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+    /// Start of the elements. Valid for the life of the handle (or of a pin
+    /// of [`Array::mapping`]); only the first `len()` rows are meaningful.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.data
+    }
+    /// The mapping, to keep the memory mapped after the handle is dropped.
+    pub fn mapping(&self) -> Arc<Mapping> {
+        self.map.clone()
+    }
+    /// Address of the 64-bit length word (read it with an acquire load;
+    /// clamp it to `capacity()` before use).
+    pub fn len_ptr(&self) -> *const u64 {
+        // SAFETY: OFF_LEN is inside the header, which is mapped or private.
+        unsafe { self.hdr.add(format::OFF_LEN).cast() }
+    }
+
+    #[inline]
+    fn w64(&self, off: usize) -> &AtomicU64 {
+        // SAFETY: `off` is one of the aligned 8-byte word offsets of the
+        // header, which stays mapped (or allocated) as long as `self`.
+        unsafe { &*(self.hdr.add(off) as *const AtomicU64) }
+    }
+    #[inline]
+    fn w32(&self, off: usize) -> &AtomicU32 {
+        // SAFETY: as `w64`, for the aligned 4-byte words.
+        unsafe { &*(self.hdr.add(off) as *const AtomicU32) }
+    }
+
+    /// Capacity in rows, verified against the file size.
+    #[inline]
+    pub fn capacity(&self) -> u64 {
+        let hc = self
+            .w64(format::OFF_CAPACITY)
+            .load(Acquire)
+            .min(self.max_len);
+        let v = self.verified.load(Relaxed);
+        if hc <= v {
+            hc
+        } else {
+            self.reverify(hc)
+        }
+    }
+
+    #[cold]
+    fn reverify(&self, hc: u64) -> u64 {
+        let v = self.verified.load(Relaxed);
+        match sys::file_size(self.fd()) {
+            Ok(size) => {
+                let rows = size.saturating_sub(self.data_offset) / self.rb;
+                let nv = hc.min(rows).max(v);
+                self.verified.fetch_max(nv, Relaxed);
+                nv
+            }
+            Err(_) => v,
+        }
+    }
+
+    /// Length in rows (clamped to the verified capacity).
+    #[inline]
+    pub fn len(&self) -> u64 {
+        let l = self.w64(format::OFF_LEN).load(Acquire);
+        if l <= self.verified.load(Relaxed) {
+            l
+        } else {
+            l.min(self.capacity())
+        }
+    }
+
+    /// True if the array has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The change counter: grows by at least one with every change.
+    pub fn seq(&self) -> u64 {
+        self.w64(format::OFF_SEQ).load(Acquire)
+    }
+
+    // ------------------------------------------------------------- locking
+
+    fn check_writable(&self) -> Result<()> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(Error::new(Code::ReadOnly, "the array is open read-only"))
+        }
+    }
+
+    #[inline]
+    fn holds_batch(&self) -> bool {
+        let bo = self.batch_owner.load(Relaxed);
+        bo != 0 && bo == tid() && self.batch_gen.load(Relaxed) == lock::fork_gen()
+    }
+
+    #[inline]
+    fn acquire(&self) -> Result<()> {
+        let t = self
+            .token
+            .get(self.w32(format::OFF_NEXT_TOKEN), &self.file)?;
+        lock::acquire(self.w32(format::OFF_LOCK), t, &self.token);
+        Ok(())
+    }
+
+    #[inline]
+    fn release(&self) {
+        lock::release(self.w32(format::OFF_LOCK));
+        if self.w32(format::OFF_WAITERS).load(Relaxed) != 0 {
+            sys::futex_wake_all(self.hdr.wrapping_add(format::OFF_SEQ).cast());
+        }
+    }
+
+    /// Runs `f` under the writer lock with the current length, then
+    /// publishes what it changed: the new length (release), then the change
+    /// counter, then releases the lock and wakes waiters if any.
+    #[inline]
+    fn locked<R>(&self, f: impl FnOnce(u64) -> Result<(R, Change)>) -> Result<R> {
+        self.check_writable()?;
+        let batch = self.holds_batch();
+        if !batch {
+            self.acquire()?;
+        }
+        struct Unlock<'a>(&'a Array, bool);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    self.0.release();
+                }
+            }
+        }
+        let _g = Unlock(self, batch);
+        let len = self.w64(format::OFF_LEN).load(Relaxed).min(self.capacity());
+        let (r, change) = f(len)?;
+        match change {
+            Change::Nothing => return Ok(r),
+            Change::Len(n) => self.w64(format::OFF_LEN).store(n, Release),
+            Change::Data => {}
+        }
+        let seq = self.w64(format::OFF_SEQ);
+        seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+        Ok(r)
+    }
+
+    /// Takes the writer lock for a batch: until [`Array::unlock`], this
+    /// thread's writes through this handle skip the lock (and waiters are
+    /// woken at `unlock`). Other threads and processes wait.
+    pub fn lock(&self) -> Result<()> {
+        self.check_writable()?;
+        if self.holds_batch() {
+            return Err(Error::new(Code::Busy, "this thread already holds the lock"));
+        }
+        self.acquire()?;
+        self.batch_gen.store(lock::fork_gen(), Relaxed);
+        self.batch_owner.store(tid(), Relaxed);
+        Ok(())
+    }
+
+    /// Like [`Array::lock`] but fails with `Busy` instead of waiting.
+    pub fn try_lock(&self) -> Result<()> {
+        self.check_writable()?;
+        if self.holds_batch() {
+            return Err(Error::new(Code::Busy, "this thread already holds the lock"));
+        }
+        let t = self
+            .token
+            .get(self.w32(format::OFF_NEXT_TOKEN), &self.file)?;
+        if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
+            return Err(Error::new(Code::Busy, "the lock is held by another writer"));
+        }
+        self.batch_gen.store(lock::fork_gen(), Relaxed);
+        self.batch_owner.store(tid(), Relaxed);
+        Ok(())
+    }
+
+    /// Ends a batch started by [`Array::lock`].
+    pub fn unlock(&self) -> Result<()> {
+        if !self.holds_batch() {
+            return Err(Error::new(
+                Code::NotLocked,
+                "this thread does not hold the lock",
+            ));
+        }
+        self.batch_owner.store(0, Relaxed);
+        self.release();
+        Ok(())
+    }
+
+    // ------------------------------------------------------------- growth
+
+    /// Makes room for `need` rows (under the lock).
+    fn ensure(&self, need: u64) -> Result<()> {
+        let cap = self.capacity();
+        if need <= cap {
+            return Ok(());
+        }
+        if self.kind != Kind::Shared {
+            return Err(Error::new(
+                Code::Full,
+                match self.kind {
+                    Kind::Raw => "a raw mapping has a fixed length",
+                    _ => "a copy-on-write snapshot cannot grow",
+                },
+            ));
+        }
+        if need > self.max_len {
+            return Err(Error::new(
+                Code::Full,
+                format!(
+                    "{need} rows exceed the array's maximum length {}",
+                    self.max_len
+                ),
+            ));
+        }
+        // Double, in steps of at most 1 GiB, at least 64 KiB.
+        let step = cap.clamp((65536 / self.rb).max(1), ((1u64 << 30) / self.rb).max(1));
+        let want = need.max(cap.saturating_add(step)).min(self.max_len);
+        let res = sys::allocate(self.fd(), self.data_offset + want * self.rb);
+        let got = match res {
+            Ok(()) => want,
+            Err(e) if e.code == Code::NoSpace && want > need => {
+                sys::allocate(self.fd(), self.data_offset + need * self.rb)?;
+                need
+            }
+            Err(e) => return Err(e),
+        };
+        self.w64(format::OFF_CAPACITY).store(got, Release);
+        self.verified.fetch_max(got, Relaxed);
+        Ok(())
+    }
+
+    /// Reserves room for at least `rows` rows without changing the length.
+    pub fn reserve(&self, rows: u64) -> Result<()> {
+        self.locked(|_| self.ensure(rows).map(|()| ((), Change::Nothing)))
+    }
+
+    // ------------------------------------------------------------- writes
+
+    fn check_rows(&self, bytes: usize) -> Result<u64> {
+        if bytes as u64 % self.rb != 0 {
+            return Err(Error::new(
+                Code::Arg,
+                format!(
+                    "{bytes} bytes is not a whole number of {}-byte rows",
+                    self.rb
+                ),
+            ));
+        }
+        Ok(bytes as u64 / self.rb)
+    }
+
+    #[inline]
+    fn row_ptr(&self, i: u64) -> *mut u8 {
+        // `i <= capacity <= max_len`, so `i * rb` fits the reservation.
+        self.data.wrapping_add((i * self.rb) as usize)
+    }
+
+    /// Appends `n` rows from `src`.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of `n * row_bytes()` bytes; it may point
+    /// into shared memory (it is only read with a byte copy).
+    pub unsafe fn extend_raw(&self, src: *const u8, n: u64) -> Result<()> {
+        let bytes = n
+            .checked_mul(self.rb)
+            .ok_or_else(|| Error::new(Code::Overflow, "extend size overflows"))?;
+        self.locked(|len| {
+            let need = len
+                .checked_add(n)
+                .ok_or_else(|| Error::new(Code::Overflow, "length overflows"))?;
+            self.ensure(need)?;
+            // SAFETY: rows [len, need) lie below the verified capacity, so
+            // inside both the mapping and the file; the caller guarantees
+            // `src` for `bytes` bytes; the regions cannot overlap because
+            // rows past `len` are not handed out.
+            unsafe { ptr::copy(src, self.row_ptr(len), bytes as usize) };
+            Ok(((), Change::Len(need)))
+        })
+    }
+
+    /// Appends rows (a whole number of rows of bytes).
+    pub fn extend(&self, rows: &[u8]) -> Result<()> {
+        let n = self.check_rows(rows.len())?;
+        // SAFETY: `rows` is valid for its length.
+        unsafe { self.extend_raw(rows.as_ptr(), n) }
+    }
+
+    /// Appends one row.
+    #[inline]
+    pub fn append(&self, row: &[u8]) -> Result<()> {
+        if row.len() as u64 != self.rb {
+            return Err(Error::new(
+                Code::Arg,
+                format!("a row is {} bytes, not {}", self.rb, row.len()),
+            ));
+        }
+        // SAFETY: `row` is valid for one row.
+        unsafe { self.extend_raw(row.as_ptr(), 1) }
+    }
+
+    /// Appends one element given as a cell (flat arrays of fixed-size types).
+    #[inline]
+    fn append_cell(&self, c: &Cell) -> Result<()> {
+        // SAFETY: `c` holds 16 bytes; callers only use this for row sizes <= 16.
+        unsafe { self.extend_raw(c.as_ptr(), 1) }
+    }
+
+    fn scalar_type(&self) -> Result<ElemType> {
+        if self.layout.row_shape.is_empty() && self.rb <= 16 && self.layout.elem != ElemType::Record
+        {
+            Ok(self.layout.elem)
+        } else {
+            Err(Error::new(
+                Code::Type,
+                "typed access needs a flat array of a numeric type",
+            ))
+        }
+    }
+
+    /// Appends an integer, converted to the element type (range-checked).
+    #[inline]
+    pub fn append_int(&self, v: i128) -> Result<()> {
+        let c = value::from_int(self.scalar_type()?, v)?;
+        self.append_cell(&c)
+    }
+
+    /// Appends a float to a float array.
+    pub fn append_f64(&self, v: f64) -> Result<()> {
+        let c = value::from_f64(self.scalar_type()?, v)?;
+        self.append_cell(&c)
+    }
+
+    /// Removes the last row, copying it to `out` if given.
+    pub fn pop(&self, out: Option<&mut [u8]>) -> Result<()> {
+        if let Some(o) = &out {
+            self.check_len(o.len(), 1)?;
+        }
+        self.locked(|len| {
+            if len == 0 {
+                return Err(Error::new(Code::Empty, "pop from an empty array"));
+            }
+            if let Some(o) = out {
+                // SAFETY: row len-1 is below the verified capacity.
+                unsafe { ptr::copy(self.row_ptr(len - 1), o.as_mut_ptr(), self.rb as usize) };
+            }
+            Ok(((), Change::Len(len - 1)))
+        })
+    }
+
+    /// Lowers the length to `n` (no-op if already shorter or equal).
+    pub fn truncate(&self, n: u64) -> Result<()> {
+        self.locked(|len| {
+            Ok((
+                (),
+                if n < len {
+                    Change::Len(n)
+                } else {
+                    Change::Nothing
+                },
+            ))
+        })
+    }
+
+    /// Sets the length to 0.
+    pub fn clear(&self) -> Result<()> {
+        self.truncate(0)
+    }
+
+    fn check_len(&self, bytes: usize, rows: u64) -> Result<()> {
+        match rows.checked_mul(self.rb) {
+            Some(b) if b == bytes as u64 => Ok(()),
+            _ => Err(Error::new(
+                Code::Arg,
+                format!("buffer of {bytes} bytes does not hold {rows} rows"),
+            )),
+        }
+    }
+
+    fn range(start: u64, n: u64, len: u64) -> Result<()> {
+        match start.checked_add(n) {
+            Some(end) if end <= len => Ok(()),
+            _ => Err(Error::new(
+                Code::Index,
+                format!("rows [{start}, {start}+{n}) are out of range (length {len})"),
+            )),
+        }
+    }
+
+    /// Overwrites rows `[start, start+n)` from `src`.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of `n * row_bytes()` bytes.
+    pub unsafe fn write_raw(&self, start: u64, n: u64, src: *const u8) -> Result<()> {
+        self.locked(|len| {
+            Self::range(start, n, len)?;
+            // SAFETY: the range is below len <= verified capacity; the caller
+            // guarantees `src`.
+            unsafe { ptr::copy(src, self.row_ptr(start), (n * self.rb) as usize) };
+            Ok(((), Change::Data))
+        })
+    }
+
+    /// Overwrites rows starting at `start` from `src` (whole rows).
+    pub fn write(&self, start: u64, src: &[u8]) -> Result<()> {
+        let n = self.check_rows(src.len())?;
+        // SAFETY: `src` is valid for its length.
+        unsafe { self.write_raw(start, n, src.as_ptr()) }
+    }
+
+    /// Overwrites row `i`.
+    pub fn set(&self, i: u64, row: &[u8]) -> Result<()> {
+        self.check_len(row.len(), 1)?;
+        self.write(i, row)
+    }
+
+    /// Sets element `i` of a flat array to an integer (range-checked).
+    pub fn set_int(&self, i: u64, v: i128) -> Result<()> {
+        let c = value::from_int(self.scalar_type()?, v)?;
+        self.set(i, &c[..self.rb as usize])
+    }
+
+    /// Sets element `i` of a flat float array.
+    pub fn set_f64(&self, i: u64, v: f64) -> Result<()> {
+        let c = value::from_f64(self.scalar_type()?, v)?;
+        self.set(i, &c[..self.rb as usize])
+    }
+
+    /// Inserts `n` rows from `src` before row `i` (`i == len` appends).
+    /// Not crash-atomic: see `docs/FORMAT.md`.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of `n * row_bytes()` bytes and must not
+    /// point into this array's own elements.
+    pub unsafe fn insert_raw(&self, i: u64, src: *const u8, n: u64) -> Result<()> {
+        let bytes = n
+            .checked_mul(self.rb)
+            .ok_or_else(|| Error::new(Code::Overflow, "insert size overflows"))?;
+        self.locked(|len| {
+            if i > len {
+                return Err(Error::new(
+                    Code::Index,
+                    format!("insert position {i} is past the length {len}"),
+                ));
+            }
+            let need = len
+                .checked_add(n)
+                .ok_or_else(|| Error::new(Code::Overflow, "length overflows"))?;
+            self.ensure(need)?;
+            // SAFETY: all rows touched lie below `need` <= verified capacity.
+            unsafe {
+                ptr::copy(
+                    self.row_ptr(i),
+                    self.row_ptr(i + n),
+                    ((len - i) * self.rb) as usize,
+                );
+                ptr::copy(src, self.row_ptr(i), bytes as usize);
+            }
+            Ok(((), Change::Len(need)))
+        })
+    }
+
+    /// Inserts whole rows before row `i`.
+    pub fn insert(&self, i: u64, rows: &[u8]) -> Result<()> {
+        let n = self.check_rows(rows.len())?;
+        // SAFETY: `rows` is caller memory valid for its length.
+        unsafe { self.insert_raw(i, rows.as_ptr(), n) }
+    }
+
+    /// Removes rows `[i, i+n)`. Not crash-atomic: see `docs/FORMAT.md`.
+    pub fn remove(&self, i: u64, n: u64) -> Result<()> {
+        self.locked(|len| {
+            Self::range(i, n, len)?;
+            // SAFETY: rows [i, len) are below the verified capacity.
+            unsafe {
+                ptr::copy(
+                    self.row_ptr(i + n),
+                    self.row_ptr(i),
+                    ((len - i - n) * self.rb) as usize,
+                )
+            };
+            Ok((
+                (),
+                if n == 0 {
+                    Change::Nothing
+                } else {
+                    Change::Len(len - n)
+                },
+            ))
+        })
+    }
+
+    // -------------------------------------------------------------- reads
+
+    /// Copies rows `[start, start+n)` to `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes of `n * row_bytes()` bytes.
+    pub unsafe fn read_raw(&self, start: u64, n: u64, dst: *mut u8) -> Result<()> {
+        Self::range(start, n, self.len())?;
+        // SAFETY: the range is below the clamped length, so inside the
+        // mapping and the file; the caller guarantees `dst`.
+        unsafe { ptr::copy(self.row_ptr(start), dst, (n * self.rb) as usize) };
+        Ok(())
+    }
+
+    /// Copies whole rows starting at `start` into `dst`.
+    pub fn read(&self, start: u64, dst: &mut [u8]) -> Result<()> {
+        let n = self.check_rows(dst.len())?;
+        // SAFETY: `dst` is valid for its length.
+        unsafe { self.read_raw(start, n, dst.as_mut_ptr()) }
+    }
+
+    /// Copies row `i` into `out` (exactly one row).
+    pub fn get(&self, i: u64, out: &mut [u8]) -> Result<()> {
+        self.check_len(out.len(), 1)?;
+        self.read(i, out)
+    }
+
+    #[inline]
+    fn get_cell(&self, i: u64) -> Result<(ElemType, Cell)> {
+        let t = self.scalar_type()?;
+        let mut c = [0u8; 16];
+        // SAFETY: `c` holds 16 >= row_bytes bytes.
+        unsafe { self.read_raw(i, 1, c.as_mut_ptr())? };
+        Ok((t, c))
+    }
+
+    /// Element `i` of a flat integer (or bool) array.
+    pub fn get_int(&self, i: u64) -> Result<i128> {
+        let (t, c) = self.get_cell(i)?;
+        value::to_int(t, &c)
+    }
+
+    /// Element `i` of a flat numeric array, as a double.
+    pub fn get_f64(&self, i: u64) -> Result<f64> {
+        let (t, c) = self.get_cell(i)?;
+        value::to_f64(t, &c)
+    }
+
+    // ----------------------------------------------------------- waiting
+
+    /// Blocks until the change counter differs from `seen`, the timeout
+    /// passes (`Timeout`) or a signal arrives (`Interrupted`). Returns the
+    /// new counter. Read-only handles cannot register as waiters; they sleep
+    /// in slices of at most 1 ms (woken sooner if a writable handle waits).
+    pub fn wait(&self, seen: u64, timeout: Option<Duration>) -> Result<u64> {
+        if self.kind != Kind::Shared {
+            return Err(Error::new(
+                Code::NotSup,
+                "only shared arrays can wait (not copy-on-write or raw)",
+            ));
+        }
+        let seq = self.w64(format::OFF_SEQ);
+        let word: *const u32 = self.hdr.wrapping_add(format::OFF_SEQ).cast();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let cur = seq.load(Acquire);
+            if cur != seen {
+                return Ok(cur);
+            }
+            let left = match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Err(Error::new(Code::Timeout, "wait timed out"));
+                    }
+                    Some(d - now)
+                }
+                None => None,
+            };
+            let r = if self.writable {
+                let waiters = self.w32(format::OFF_WAITERS);
+                waiters.fetch_add(1, SeqCst);
+                let r = if seq.load(SeqCst) == seen {
+                    sys::futex_wait(word, seen as u32, left)
+                } else {
+                    sys::Wake::Woken
+                };
+                waiters.fetch_sub(1, SeqCst);
+                r
+            } else {
+                let slice = Duration::from_millis(1);
+                sys::futex_wait(
+                    word,
+                    seen as u32,
+                    Some(left.map_or(slice, |l| l.min(slice))),
+                )
+            };
+            if r == sys::Wake::Interrupted {
+                return Err(Error::new(
+                    Code::Interrupted,
+                    "wait interrupted by a signal",
+                ));
+            }
+        }
+    }
+
+    // ------------------------------------------------------ flush, memory
+
+    /// Writes rows `[start, start+n)` back to the file (`n = None`: to the
+    /// end). A `Sync` flush of the whole array writes the data first, then
+    /// records the flushed length as the header's durable length and writes
+    /// the header, so the durable length never covers unwritten data.
+    pub fn flush(&self, start: u64, n: Option<u64>, mode: Flush) -> Result<()> {
+        if self.kind == Kind::Private {
+            return Ok(());
+        }
+        let len = self.len();
+        let n = n.unwrap_or(len.saturating_sub(start));
+        Self::range(start, n, len)?;
+        let flags = match mode {
+            Flush::Sync => libc::MS_SYNC,
+            Flush::Async => libc::MS_ASYNC,
+            Flush::Invalidate => libc::MS_INVALIDATE,
+        };
+        if self.kind == Kind::Raw {
+            if n == 0 {
+                return Ok(());
+            }
+            // memmap2 hands out `base` at the exact (possibly unaligned) offset.
+            let lead = (self.data_offset as usize) % sys::page_size();
+            let base = self.map.base.wrapping_sub(lead);
+            return sys::msync(
+                base,
+                lead + (start * self.rb) as usize,
+                (n * self.rb) as usize,
+                flags,
+            );
+        }
+        let base = self.map.base;
+        let off = self.data_offset as usize;
+        if n > 0 {
+            sys::msync(
+                base,
+                off + (start * self.rb) as usize,
+                (n * self.rb) as usize,
+                flags,
+            )?;
+        }
+        if start == 0 && n == len && self.writable && mode == Flush::Sync {
+            self.w64(format::OFF_DURABLE_LEN).store(len, Release);
+        }
+        sys::msync(base, 0, HEADER_SIZE as usize, flags)
+    }
+
+    fn data_span(&self) -> (*mut u8, usize) {
+        (self.data, (self.capacity() * self.rb) as usize)
+    }
+
+    /// Locks the elements (up to the capacity) into RAM.
+    pub fn mlock(&self) -> Result<()> {
+        let (p, n) = self.data_span();
+        // SAFETY: the span lies inside the mapping and below the file size.
+        if n > 0 && unsafe { libc::mlock(p.cast(), n) } != 0 {
+            return Err(Error::last_os("mlock"));
+        }
+        Ok(())
+    }
+
+    /// Undoes [`Array::mlock`].
+    pub fn munlock(&self) -> Result<()> {
+        let (p, n) = self.data_span();
+        // SAFETY: as in mlock.
+        if n > 0 && unsafe { libc::munlock(p.cast(), n) } != 0 {
+            return Err(Error::last_os("munlock"));
+        }
+        Ok(())
+    }
+
+    /// `madvise` over the elements (`libc::MADV_*`; only the harmless
+    /// hints NORMAL, RANDOM, SEQUENTIAL, WILLNEED are accepted).
+    pub fn advise(&self, advice: i32) -> Result<()> {
+        if ![
+            libc::MADV_NORMAL,
+            libc::MADV_RANDOM,
+            libc::MADV_SEQUENTIAL,
+            libc::MADV_WILLNEED,
+        ]
+        .contains(&advice)
+        {
+            return Err(Error::new(
+                Code::Arg,
+                format!("advice {advice} is not accepted"),
+            ));
+        }
+        let (p, n) = self.data_span();
+        let page = sys::page_size();
+        let lead = p as usize % page;
+        // SAFETY: the page-aligned span covers only mapped memory of ours;
+        // these hints never change contents.
+        if n > 0 && unsafe { libc::madvise(p.wrapping_sub(lead).cast(), n + lead, advice) } != 0 {
+            return Err(Error::last_os("madvise"));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Array {
+    fn drop(&mut self) {
+        if self.holds_batch() {
+            self.batch_owner.store(0, Relaxed);
+            self.release();
+        }
+        self.token.release();
+    }
+}
+
+// ------------------------------------------------------------ helpers
+
+fn map_err(e: std::io::Error, what: &str) -> Error {
+    Error::os(e.raw_os_error().unwrap_or(libc::EIO), what)
+}
+
+fn regular_size(fd: &OwnedFd) -> Result<u64> {
+    let st = sys::fstat(fd.as_raw_fd())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Error::new(Code::Arg, "not a regular file"));
+    }
+    Ok(st.st_size.max(0) as u64)
+}
+
+/// Writes a fresh header and reserves the initial capacity.
+fn init_file(fd: &OwnedFd, layout: &Layout, o: &Options) -> Result<Header> {
+    let rb = layout.row_bytes();
+    let limit = Header::max_len_limit(rb);
+    let max_len = if o.max_len == 0 {
+        (format::DEFAULT_RESERVE_BYTES / rb).max(1)
+    } else {
+        o.max_len
+    };
+    if max_len > limit {
+        return Err(Error::new(
+            Code::Overflow,
+            format!("max_len {max_len} exceeds the limit {limit} for this row size"),
+        ));
+    }
+    if o.initial_len > max_len {
+        return Err(Error::new(Code::Full, "initial length exceeds max_len"));
+    }
+    let cap = o
+        .capacity
+        .max(o.initial_len)
+        .max((4096 / rb).max(1))
+        .min(max_len);
+    let h = Header::new(layout.clone(), max_len, sys::random_u64(), sys::now_ns());
+    let mut b = h.encode();
+    b[format::OFF_LEN..format::OFF_LEN + 8].copy_from_slice(&o.initial_len.to_le_bytes());
+    b[format::OFF_CAPACITY..format::OFF_CAPACITY + 8].copy_from_slice(&cap.to_le_bytes());
+    b[format::OFF_NEXT_TOKEN..format::OFF_NEXT_TOKEN + 4].copy_from_slice(&1u32.to_le_bytes());
+    sys::allocate(fd.as_raw_fd(), h.data_offset + cap * rb)?;
+    sys::pwrite_all(fd.as_raw_fd(), &b, 0)?;
+    Ok(h)
+}
+
+fn split_path(path: &str) -> (String, String) {
+    match path.rfind('/') {
+        Some(0) => ("/".into(), path[1..].into()),
+        Some(i) => (path[..i].into(), path[i + 1..].into()),
+        None => (".".into(), path.into()),
+    }
+}
+
+/// Creates a new array under a temporary name in the target directory,
+/// initialises it, then links it under `path` (exclusively, or replacing).
+fn create_named(path: &str, o: &Options, replace: bool) -> Result<Array> {
+    let layout = o
+        .layout
+        .clone()
+        .ok_or_else(|| Error::new(Code::Arg, "creating an array needs an element type"))?;
+    if o.access != Access::ReadWrite {
+        return Err(Error::new(
+            Code::Arg,
+            "cannot create an array read-only or copy-on-write",
+        ));
+    }
+    if o.mode & !0o777 != 0 {
+        return Err(Error::new(
+            Code::Arg,
+            format!("mode {:o} is invalid", o.mode),
+        ));
+    }
+    let (dir, base) = split_path(path);
+    if base.is_empty() || base == "." || base == ".." {
+        return Err(Error::new(Code::Arg, format!("invalid name {path:?}")));
+    }
+    let tmp = format!(
+        "{dir}/.{base}.mba-tmp.{}.{:x}",
+        std::process::id(),
+        sys::random_u64()
+    );
+    let fd = sys::open(
+        &tmp,
+        libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+        0o600,
+    )?;
+    let res = (|| {
+        let mode = if o.mode == 0 { 0o600 } else { o.mode };
+        // SAFETY: plain syscall on our descriptor.
+        if unsafe { libc::fchmod(fd.as_raw_fd(), mode) } != 0 {
+            return Err(Error::last_os("fchmod"));
+        }
+        init_file(&fd, &layout, o)?;
+        if replace {
+            sys::rename_replace(&tmp, path)
+        } else if sys::rename_noreplace(&tmp, path)? {
+            Ok(())
+        } else {
+            Err(Error::new(Code::Exists, format!("{path} already exists")))
+        }
+    })();
+    if let Err(e) = res {
+        let _ = sys::unlink(&tmp);
+        return Err(e);
+    }
+    map_fd(fd, Access::ReadWrite, None, Some(path))
+}
+
+fn open_existing(path: &str, o: &Options) -> Result<Array> {
+    let flags = if o.access == Access::ReadWrite {
+        libc::O_RDWR
+    } else {
+        libc::O_RDONLY
+    };
+    let fd = sys::open(path, flags, 0)?;
+    let a = map_fd(fd, o.access, o.expect, Some(path))?;
+    if let Some(l) = &o.layout {
+        if o.create
+            && (l.elem != a.layout.elem
+                || (l.elem == ElemType::Record && l.item_size != a.layout.item_size))
+        {
+            return Err(Error::new(
+                Code::Type,
+                format!(
+                    "{path} holds {} elements, not {}",
+                    a.layout.elem.name(),
+                    l.elem.name()
+                ),
+            ));
+        }
+    }
+    Ok(a)
+}
+
+/// Validates the header behind `fd` and maps it.
+fn map_fd(
+    file: OwnedFd,
+    access: Access,
+    expect: Option<ElemType>,
+    path: Option<&str>,
+) -> Result<Array> {
+    let size = regular_size(&file)?;
+    let mut buf = [0u8; HEADER_SIZE as usize];
+    let n = sys::pread_full(file.as_raw_fd(), &mut buf, 0)?;
+    let m = n.min(8);
+    if buf[..m] != format::MAGIC[..m] {
+        return Err(Error::new(Code::NotMba, "not an mba array (bad magic)"));
+    }
+    if n < HEADER_SIZE as usize {
+        return Err(Error::new(
+            Code::Truncated,
+            format!("file of {size} bytes is shorter than an mba header"),
+        ));
+    }
+    let (h, w) = Header::decode(&buf)?;
+    if w == Writability::ReadOnly && access == Access::ReadWrite {
+        return Err(Error::new(
+            Code::Feature,
+            "the array uses a feature this library cannot write; open it read-only",
+        ));
+    }
+    if let Some(t) = expect {
+        if t != h.layout.elem {
+            return Err(Error::new(
+                Code::Type,
+                format!(
+                    "the array holds {} elements, not {}",
+                    h.layout.elem.name(),
+                    t.name()
+                ),
+            ));
+        }
+    }
+    if size < h.data_offset {
+        return Err(Error::new(
+            Code::Truncated,
+            "file is shorter than its data offset",
+        ));
+    }
+    let rb = h.row_bytes;
+    let file_rows = (size - h.data_offset) / rb;
+    let reserve = h
+        .max_len
+        .checked_mul(rb)
+        .and_then(|b| b.checked_add(h.data_offset))
+        .filter(|&b| b <= isize::MAX as u64);
+    let reserve =
+        reserve.ok_or_else(|| Error::new(Code::Overflow, "reservation overflows"))? as usize;
+    let mut mo = memmap2::MmapOptions::new();
+    let map = match access {
+        Access::ReadWrite | Access::ReadOnly => {
+            mo.len(reserve);
+            let m = if access == Access::ReadWrite {
+                mo.map_raw(&file)
+            } else {
+                mo.map_raw_read_only(&file)
+            };
+            let m = m.map_err(|e| map_err(e, "mmap"))?;
+            Mapping {
+                base: m.as_mut_ptr(),
+                len: reserve,
+                _keep: Backing::Shared(m),
+            }
+        }
+        Access::CopyOnWrite => {
+            let len = reserve.min(size as usize);
+            mo.len(len);
+            // SAFETY: a private mapping, accessed only through raw pointers.
+            let mut m = unsafe { mo.map_copy(&file) }.map_err(|e| map_err(e, "mmap"))?;
+            Mapping {
+                base: m.as_mut_ptr(),
+                len,
+                _keep: Backing::Private(m),
+            }
+        }
+    };
+    let base = map.base;
+    let mut a = Array {
+        map: Arc::new(map),
+        file,
+        hdr: base,
+        _priv_hdr: None,
+        // SAFETY: data_offset <= size and <= reserve: inside the mapping.
+        data: unsafe { base.add(h.data_offset as usize) },
+        rb,
+        data_offset: h.data_offset,
+        max_len: h.max_len,
+        kind: if access == Access::CopyOnWrite {
+            Kind::Private
+        } else {
+            Kind::Shared
+        },
+        writable: access != Access::ReadOnly,
+        uuid: h.uuid,
+        verified: AtomicU64::new(0),
+        token: if access == Access::CopyOnWrite {
+            Token::private()
+        } else {
+            Token::default()
+        },
+        batch_owner: AtomicUsize::new(0),
+        batch_gen: AtomicU64::new(0),
+        path: path.map(str::to_string),
+        layout: h.layout,
+    };
+    // Length first, then capacity: a writer raises the capacity before the
+    // length, so this order never sees len > cap in a healthy array.
+    let len = a.w64(format::OFF_LEN).load(Acquire);
+    let cap = a.w64(format::OFF_CAPACITY).load(Acquire);
+    if cap > a.max_len {
+        return Err(Error::new(
+            Code::Corrupt,
+            format!("capacity {cap} exceeds the maximum length {}", a.max_len),
+        ));
+    }
+    if cap > file_rows {
+        return Err(Error::new(
+            Code::Truncated,
+            format!("file holds {file_rows} rows but its header claims a capacity of {cap}"),
+        ));
+    }
+    if len > cap {
+        return Err(Error::new(
+            Code::Corrupt,
+            format!("length {len} exceeds capacity {cap}"),
+        ));
+    }
+    a.verified.store(cap, Relaxed);
+    if a.kind == Kind::Private {
+        // A snapshot: fixed capacity, its own (free) lock, no waiters.
+        a.max_len = cap;
+        a.w32(format::OFF_LOCK).store(0, Relaxed);
+        a.w32(format::OFF_WAITERS).store(0, Relaxed);
+    }
+    Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir() -> String {
+        let d = format!(
+            "{}/mba-unit-{}-{:x}",
+            std::env::temp_dir().display(),
+            std::process::id(),
+            sys::random_u64()
+        );
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn append_read_grow() {
+        let d = tmpdir();
+        let p = format!("{d}/a.mba");
+        let a = Array::open(&p, &Options::create(ElemType::U32)).unwrap();
+        for i in 0..100_000u32 {
+            a.append(&i.to_ne_bytes()).unwrap();
+        }
+        assert_eq!(a.len(), 100_000);
+        let b = Array::open(
+            &p,
+            &Options {
+                expect: Some(ElemType::U32),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(b.get_int(99_999).unwrap(), 99_999);
+        a.append_int(7).unwrap();
+        assert_eq!(b.len(), 100_001);
+        assert_eq!(b.get_int(100_000).unwrap(), 7);
+        assert_eq!(b.get_int(100_001).unwrap_err().code, Code::Index);
+        let e = Array::open(
+            &p,
+            &Options {
+                expect: Some(ElemType::F32),
+                ..Options::default()
+            },
+        );
+        assert_eq!(e.err().unwrap().code, Code::Type);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn edits() {
+        let a = Array::anon(&Options::create(ElemType::I64)).unwrap();
+        for i in 0..10 {
+            a.append_int(i).unwrap();
+        }
+        a.insert(2, &100i64.to_ne_bytes()).unwrap();
+        a.remove(0, 1).unwrap();
+        let mut o = [0u8; 8];
+        a.pop(Some(&mut o)).unwrap();
+        assert_eq!(i64::from_ne_bytes(o), 9);
+        let v: Vec<i128> = (0..a.len()).map(|i| a.get_int(i).unwrap()).collect();
+        assert_eq!(v, vec![1, 100, 2, 3, 4, 5, 6, 7, 8]);
+        a.truncate(3).unwrap();
+        assert_eq!(a.len(), 3);
+        a.clear().unwrap();
+        assert_eq!(a.pop(None).unwrap_err().code, Code::Empty);
+        assert_eq!(
+            a.append_int(i64::MAX as i128 + 1).unwrap_err().code,
+            Code::Overflow
+        );
+    }
+}

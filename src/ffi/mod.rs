@@ -1,0 +1,1032 @@
+//! The C ABI of libmba. Every function here is exported unmangled, returns
+//! an `int` status (MBA_OK = 0, or a negative MBA_E_* code) and passes
+//! results through out-parameters. See `boundary.rs` for the safety
+//! contract shared by all of them; `include/mba.h` is generated from the
+//! doc comments in this file.
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+pub mod boundary;
+pub mod handles;
+pub mod status;
+
+use self::boundary::{buf, copy_str, out, run, str_arg, with};
+pub use self::status::*;
+use crate::array::{Access, Array, Flush, Kind, Options};
+use crate::error::{Code, Error, Result};
+use crate::format::{ElemType, Layout};
+use crate::{format, shm};
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A handle to an open array: a small positive integer, never a pointer.
+/// 0 and negative values are never valid handles.
+pub type mba_handle = i32;
+
+/// Major version of the library (and of its C ABI).
+pub const MBA_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const MBA_VERSION_MINOR: u32 = 1;
+/// Patch version of the library.
+pub const MBA_VERSION_PATCH: u32 = 0;
+/// Major version of the on-disk format this library reads and writes.
+pub const MBA_FORMAT_MAJOR: u32 = 1;
+
+/// Open flag: create the array if it does not exist (needs a type).
+pub const MBA_CREATE: u32 = 1;
+/// Open flag: with MBA_CREATE, fail with MBA_E_EXISTS if it exists.
+pub const MBA_EXCL: u32 = 2;
+/// Open flag: read-only handle. Also reported by mba_flags.
+pub const MBA_RDONLY: u32 = 4;
+/// Open flag: private copy-on-write snapshot: its length is fixed at open,
+/// it sees no growth by others, cannot wait, and its writes never reach the
+/// file. Also reported by mba_flags.
+pub const MBA_COW: u32 = 8;
+/// Open flag: publish a new empty array under the name atomically (needs a
+/// type). Processes that have the old array mapped keep valid memory; the
+/// old file is never shrunk.
+pub const MBA_REPLACE: u32 = 16;
+/// Reported by mba_flags: a raw mapping of a file without header.
+pub const MBA_RAW: u32 = 32;
+
+/// Element type: any (on open only: accept whatever the array holds).
+pub const MBA_ANY: i32 = 0;
+/// Element type: signed 8-bit integer.
+pub const MBA_I8: i32 = 1;
+/// Element type: unsigned 8-bit integer.
+pub const MBA_U8: i32 = 2;
+/// Element type: signed 16-bit integer.
+pub const MBA_I16: i32 = 3;
+/// Element type: unsigned 16-bit integer.
+pub const MBA_U16: i32 = 4;
+/// Element type: signed 32-bit integer.
+pub const MBA_I32: i32 = 5;
+/// Element type: unsigned 32-bit integer.
+pub const MBA_U32: i32 = 6;
+/// Element type: signed 64-bit integer.
+pub const MBA_I64: i32 = 7;
+/// Element type: unsigned 64-bit integer.
+pub const MBA_U64: i32 = 8;
+/// Element type: IEEE 754 binary32.
+pub const MBA_F32: i32 = 9;
+/// Element type: IEEE 754 binary64.
+pub const MBA_F64: i32 = 10;
+/// Element type: one byte, 0 or 1.
+pub const MBA_BOOL: i32 = 11;
+/// Element type: two binary32 (real, imaginary).
+pub const MBA_COMPLEX64: i32 = 12;
+/// Element type: two binary64 (real, imaginary).
+pub const MBA_COMPLEX128: i32 = 13;
+/// Element type: IEEE 754 binary16.
+pub const MBA_F16: i32 = 14;
+/// Element type: opaque fixed-size record (a C struct); give its size as
+/// mba_options.item_size.
+pub const MBA_RECORD: i32 = 15;
+
+/// Most row dimensions (mba_options.ndim), fixed by the format.
+pub const MBA_MAX_ROW_DIMS: u32 = 8;
+
+/// mba_flush mode: write back and wait. For the whole array, the data is
+/// written before the header, and the header's durable length records what
+/// reached the disk.
+pub const MBA_SYNC: c_int = 1;
+/// mba_flush mode: schedule write-back and return.
+pub const MBA_ASYNC: c_int = 2;
+/// mba_flush mode: invalidate cached copies (MS_INVALIDATE).
+pub const MBA_INVALIDATE: c_int = 4;
+
+/// mba_advise: no special treatment.
+pub const MBA_ADVISE_NORMAL: c_int = 0;
+/// mba_advise: expect random access.
+pub const MBA_ADVISE_RANDOM: c_int = 1;
+/// mba_advise: expect sequential access.
+pub const MBA_ADVISE_SEQUENTIAL: c_int = 2;
+/// mba_advise: read ahead now.
+pub const MBA_ADVISE_WILLNEED: c_int = 3;
+
+const _: () = {
+    assert!(MBA_MAX_ROW_DIMS as usize == format::MAX_ROW_DIMS);
+    assert!(MBA_RECORD == ElemType::Record as i32 && MBA_I8 == ElemType::I8 as i32);
+    assert!(MBA_F16 == ElemType::F16 as i32 && MBA_COMPLEX128 == ElemType::Complex128 as i32);
+    assert!(MBA_FORMAT_MAJOR == format::VERSION_MAJOR as u32);
+};
+
+/// Options for mba_open_ex, mba_anon_ex and mba_map_raw. Always initialise
+/// with mba_options_init() (which sets struct_size), then change fields.
+#[repr(C)]
+pub struct mba_options {
+    /// sizeof(mba_options), set by mba_options_init; lets the struct grow
+    /// in later versions without breaking old callers.
+    pub struct_size: u32,
+    /// MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE.
+    pub flags: u32,
+    /// File mode of a new file or segment; 0 means 0600. Applied exactly
+    /// (not masked by the umask).
+    pub mode: u32,
+    /// Element type (MBA_I8 ... MBA_RECORD); MBA_ANY on open accepts any.
+    pub elem_type: i32,
+    /// Bytes per element: required for MBA_RECORD, else 0 (or the type's size).
+    pub item_size: u64,
+    /// Number of row dimensions (0 = flat array), at most MBA_MAX_ROW_DIMS.
+    pub ndim: u32,
+    /// Reserved, must be 0.
+    pub reserved0: u32,
+    /// Row dimensions: with ndim > 0 every length, capacity and index
+    /// counts rows of shape[0] x ... x shape[ndim-1] elements.
+    pub shape: [u64; 8],
+    /// Creation: zero-filled rows the new array starts with. mba_map_raw:
+    /// rows to map (0 = every complete row of the file).
+    pub initial_len: u64,
+    /// Creation: rows of space to reserve on disk at once.
+    pub capacity: u64,
+    /// Creation: the largest length the array may ever reach; 0 = 64 GiB
+    /// worth of rows. Each handle reserves this much address space.
+    pub max_len: u64,
+    /// mba_map_raw: byte offset of the first element in the file.
+    pub offset: u64,
+    /// Optional buffer that receives the detailed error message of a failed
+    /// call (NUL-terminated, truncated). Useful where a thread-local last
+    /// error cannot be read reliably (Go).
+    pub errbuf: *mut c_char,
+    /// Size of errbuf in bytes.
+    pub errbuf_len: usize,
+}
+
+fn elem(t: i32) -> Result<Option<ElemType>> {
+    if t == MBA_ANY {
+        return Ok(None);
+    }
+    u32::try_from(t)
+        .ok()
+        .and_then(ElemType::from_code)
+        .map(Some)
+        .ok_or_else(|| Error::new(Code::Arg, format!("unknown element type {t}")))
+}
+
+fn access(flags: u32) -> Result<Access> {
+    if flags & !(MBA_CREATE | MBA_EXCL | MBA_RDONLY | MBA_COW | MBA_REPLACE) != 0 {
+        return Err(Error::new(
+            Code::Arg,
+            format!("unknown flag bits {flags:#x}"),
+        ));
+    }
+    match (flags & MBA_RDONLY != 0, flags & MBA_COW != 0) {
+        (true, true) => Err(Error::new(
+            Code::Arg,
+            "MBA_RDONLY and MBA_COW exclude each other",
+        )),
+        (true, false) => Ok(Access::ReadOnly),
+        (false, true) => Ok(Access::CopyOnWrite),
+        _ => Ok(Access::ReadWrite),
+    }
+}
+
+fn options(flags: u32, t: i32, o: Option<&mba_options>) -> Result<Options> {
+    let acc = access(flags)?;
+    let e = elem(t)?;
+    let (item, shape) = match o {
+        Some(o) => {
+            if o.ndim > MBA_MAX_ROW_DIMS {
+                return Err(Error::new(
+                    Code::Arg,
+                    format!("ndim {} exceeds {MBA_MAX_ROW_DIMS}", o.ndim),
+                ));
+            }
+            (o.item_size, o.shape[..o.ndim as usize].to_vec())
+        }
+        None => (0, Vec::new()),
+    };
+    let creating = flags & (MBA_CREATE | MBA_REPLACE) != 0;
+    let layout = match e {
+        Some(e) => Some(Layout::new(e, item, &shape)?),
+        None if creating => {
+            return Err(Error::new(
+                Code::Arg,
+                "creating an array needs an element type",
+            ))
+        }
+        None => None,
+    };
+    Ok(Options {
+        create: flags & MBA_CREATE != 0,
+        exclusive: flags & MBA_EXCL != 0,
+        replace: flags & MBA_REPLACE != 0,
+        access: acc,
+        mode: o.map_or(0, |o| o.mode),
+        expect: e,
+        layout,
+        initial_len: o.map_or(0, |o| o.initial_len),
+        capacity: o.map_or(0, |o| o.capacity),
+        max_len: o.map_or(0, |o| o.max_len),
+    })
+}
+
+fn opts_ref<'a>(p: *const mba_options) -> Result<&'a mba_options> {
+    if p.is_null() {
+        return Err(Error::new(Code::Null, "options pointer is NULL"));
+    }
+    // SAFETY: non-NULL; the caller initialised at least struct_size bytes,
+    // which we check before reading the rest.
+    let size = unsafe { std::ptr::addr_of!((*p).struct_size).read() };
+    if (size as usize) < std::mem::size_of::<mba_options>() {
+        return Err(Error::new(
+            Code::Arg,
+            "mba_options.struct_size is too small: call mba_options_init",
+        ));
+    }
+    // SAFETY: as above; the struct is fully initialised.
+    Ok(unsafe { &*p })
+}
+
+fn publish(a: Array, out_h: *mut mba_handle) -> Result<()> {
+    if out_h.is_null() {
+        return Err(Error::new(Code::Null, "output handle pointer is NULL"));
+    }
+    let h = handles::insert(a)?;
+    out(out_h, h)
+}
+
+/// Runs an open-like call and copies a failure message into opts.errbuf.
+fn run_opts(o: *const mba_options, f: impl FnOnce() -> Result<()>) -> c_int {
+    let rc = run(f);
+    if rc != MBA_OK && !o.is_null() {
+        let (_, msg) = boundary::last();
+        if let Ok(o) = opts_ref(o) {
+            copy_str(&msg, o.errbuf, o.errbuf_len);
+        }
+    }
+    rc
+}
+
+// ------------------------------------------------------------------ meta
+
+/// The library version as (major << 16) | (minor << 8) | patch.
+/// Thread-safe; never fails.
+#[no_mangle]
+pub extern "C" fn mba_version() -> u32 {
+    (MBA_VERSION_MAJOR << 16) | (MBA_VERSION_MINOR << 8) | MBA_VERSION_PATCH
+}
+
+/// The library version as a static NUL-terminated string ("0.1.0").
+/// Never NULL; do not free.
+#[no_mangle]
+pub extern "C" fn mba_version_string() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The fixed message of a status code: a static NUL-terminated string,
+/// never NULL (unknown codes give "unknown status code"); do not free.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_strerror(code: c_int) -> *const c_char {
+    status::message(code).as_ptr().cast()
+}
+
+/// Copies the detailed message of the calling thread's last failed call
+/// into buf (NUL-terminated, truncated to len bytes; buf may be NULL when
+/// len is 0) and returns that call's status code (MBA_OK if none failed
+/// yet). Thread-local: from Go, where goroutines move between threads,
+/// use mba_options.errbuf or mba_handle_error instead.
+#[no_mangle]
+pub extern "C" fn mba_last_error(buf: *mut c_char, len: usize) -> c_int {
+    let (code, msg) = boundary::last();
+    copy_str(&msg, buf, len);
+    code
+}
+
+/// Copies the detailed message of the last failed call on handle h (from
+/// any thread) into buf, NUL-terminated and truncated to len bytes.
+/// Returns MBA_OK, or MBA_E_HANDLE for an invalid handle.
+#[no_mangle]
+pub extern "C" fn mba_handle_error(h: mba_handle, buf: *mut c_char, len: usize) -> c_int {
+    with(h, |e| {
+        let m = e.error.lock().map(|m| m.clone()).unwrap_or_default();
+        copy_str(&m, buf, len);
+        Ok(())
+    })
+}
+
+/// Fills *opts with defaults (no flags, mode 0600, MBA_ANY, flat, default
+/// capacity and max_len, no error buffer) and sets opts->struct_size.
+#[no_mangle]
+pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
+    run(|| {
+        out(
+            opts,
+            mba_options {
+                struct_size: std::mem::size_of::<mba_options>() as u32,
+                flags: 0,
+                mode: 0,
+                elem_type: MBA_ANY,
+                item_size: 0,
+                ndim: 0,
+                reserved0: 0,
+                shape: [0; 8],
+                initial_len: 0,
+                capacity: 0,
+                max_len: 0,
+                offset: 0,
+                errbuf: std::ptr::null_mut(),
+                errbuf_len: 0,
+            },
+        )
+    })
+}
+
+// -------------------------------------------------------- open and close
+
+/// Opens the array called name, creating it with MBA_CREATE.
+///
+/// name: "shm://NAME" (a POSIX shared-memory object, /dev/shm/NAME),
+/// "file://PATH", or a plain filesystem path.
+/// flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE.
+/// type: the element type; when opening an existing array, MBA_ANY or the
+/// type it must hold (else MBA_E_TYPE); required for MBA_CREATE.
+/// A new array is flat, mode 0600, and is initialised under a temporary
+/// name before it is linked under name, so no process ever opens a
+/// half-initialised array. On success *out receives a new handle, owned by
+/// the caller and released with mba_close. Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
+/// MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
+/// MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_NOSPACE,
+/// MBA_E_NOMEM, MBA_E_IO.
+#[no_mangle]
+pub unsafe extern "C" fn mba_open(
+    name: *const c_char,
+    flags: u32,
+    elem_type: i32,
+    out_h: *mut mba_handle,
+) -> c_int {
+    run(|| {
+        let n = str_arg(name, "name")?;
+        publish(shm::open(n, &options(flags, elem_type, None)?)?, out_h)
+    })
+}
+
+/// mba_open with every option: opts->flags, mode, elem_type, item_size,
+/// ndim/shape, initial_len, capacity, max_len (see mba_options). On
+/// failure the detailed message is also copied into opts->errbuf.
+/// Thread-safe. Errors: those of mba_open.
+#[no_mangle]
+pub unsafe extern "C" fn mba_open_ex(
+    name: *const c_char,
+    opts: *const mba_options,
+    out_h: *mut mba_handle,
+) -> c_int {
+    run_opts(opts, || {
+        let o = opts_ref(opts)?;
+        let n = str_arg(name, "name")?;
+        publish(
+            shm::open(n, &options(o.flags, o.elem_type, Some(o))?)?,
+            out_h,
+        )
+    })
+}
+
+/// Creates an anonymous flat array of type elem_type with room for
+/// capacity elements (0 = default), backed by a memfd sealed against
+/// shrinking. Share it with a child across fork, or pass its descriptor
+/// (mba_fd) to another process, which attaches with mba_from_fd.
+/// Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOSPACE, MBA_E_NOMEM,
+/// MBA_E_IO.
+#[no_mangle]
+pub unsafe extern "C" fn mba_anon(elem_type: i32, capacity: u64, out_h: *mut mba_handle) -> c_int {
+    run(|| {
+        let mut o = options(MBA_CREATE, elem_type, None)?;
+        o.capacity = capacity;
+        publish(Array::anon(&o)?, out_h)
+    })
+}
+
+/// mba_anon with every option (elem_type, item_size, shape, initial_len,
+/// capacity, max_len; flags must be 0). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_handle) -> c_int {
+    run_opts(opts, || {
+        let o = opts_ref(opts)?;
+        if o.flags != 0 {
+            return Err(Error::new(Code::Arg, "mba_anon_ex takes no flags"));
+        }
+        publish(
+            Array::anon(&options(MBA_CREATE, o.elem_type, Some(o))?)?,
+            out_h,
+        )
+    })
+}
+
+/// Attaches to the array behind the open descriptor fd (a file, a
+/// shared-memory object, or a memfd from mba_anon in another process).
+/// The descriptor is duplicated: the caller keeps and closes its own.
+/// flags: 0, MBA_RDONLY or MBA_COW; elem_type: MBA_ANY or the expected
+/// type. Thread-safe. Errors: those of mba_open.
+#[no_mangle]
+pub unsafe extern "C" fn mba_from_fd(
+    fd: c_int,
+    flags: u32,
+    elem_type: i32,
+    out_h: *mut mba_handle,
+) -> c_int {
+    run(|| {
+        if flags & (MBA_CREATE | MBA_EXCL | MBA_REPLACE) != 0 {
+            return Err(Error::new(Code::Arg, "mba_from_fd cannot create"));
+        }
+        publish(Array::from_fd(fd, access(flags)?, elem(elem_type)?)?, out_h)
+    })
+}
+
+/// Maps an existing raw binary file (no header, e.g. written by another
+/// program) as a fixed-length typed array. Uses opts->elem_type (required),
+/// item_size, ndim/shape (the row shape), offset (byte offset of the first
+/// element), initial_len (rows to map; 0 = every complete row), and
+/// flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW.
+/// The length never changes: append/extend/insert fail with MBA_E_FULL.
+/// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
+/// MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
+/// MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_IO.
+#[no_mangle]
+pub unsafe extern "C" fn mba_map_raw(
+    path: *const c_char,
+    opts: *const mba_options,
+    out_h: *mut mba_handle,
+) -> c_int {
+    run_opts(opts, || {
+        let o = opts_ref(opts)?;
+        let p = str_arg(path, "path")?;
+        if o.flags & !(MBA_RDONLY | MBA_COW) != 0 {
+            return Err(Error::new(
+                Code::Arg,
+                "mba_map_raw takes only MBA_RDONLY or MBA_COW",
+            ));
+        }
+        let op = options(o.flags, o.elem_type, Some(o))?;
+        let layout = op
+            .layout
+            .ok_or_else(|| Error::new(Code::Arg, "mba_map_raw needs an element type"))?;
+        let rows = (o.initial_len != 0).then_some(o.initial_len);
+        let path = shm::resolve(p)?;
+        publish(
+            Array::map_raw(&path, &layout, o.offset, rows, op.access)?,
+            out_h,
+        )
+    })
+}
+
+/// Closes a handle: releases its lock token and, unless pinned
+/// (mba_pin), unmaps its memory; pointers from mba_get_ptr become invalid.
+/// If this thread holds the writer lock through mba_lock, it is released.
+/// Must not race any other call on the same handle. Closing twice, or
+/// closing an invalid handle, returns MBA_E_HANDLE and does nothing else.
+#[no_mangle]
+pub extern "C" fn mba_close(h: mba_handle) -> c_int {
+    run(|| {
+        drop(handles::remove(h)?);
+        Ok(())
+    })
+}
+
+/// Stores the handle's file descriptor in *fd. The descriptor stays owned by
+/// the handle (do not close it); it is valid until mba_close. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_fd(h: mba_handle, fd: *mut c_int) -> c_int {
+    with(h, |e| out(fd, e.array.fd()))
+}
+
+/// Removes the name of an array ("shm://NAME", "file://PATH" or a path).
+/// Processes that have it open keep valid memory; new opens fail with
+/// MBA_E_NOTFOUND. Refuses a file that is not an mba array
+/// (MBA_E_NOTMBA). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_unlink(name: *const c_char) -> c_int {
+    run(|| shm::unlink(str_arg(name, "name")?))
+}
+
+/// Lists the arrays in /dev/shm as "shm://NAME" lines, each ending in
+/// '\n', into buf (NUL-terminated). *needed (may be NULL) receives the
+/// bytes required including the NUL; if len is smaller, nothing is written
+/// to buf and MBA_E_OVERFLOW is returned. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usize) -> c_int {
+    run(|| {
+        let mut s = String::new();
+        for n in shm::list()? {
+            s.push_str(&n);
+            s.push('\n');
+        }
+        if !needed.is_null() {
+            out(needed, s.len() + 1)?;
+        }
+        if len < s.len() + 1 || buf.is_null() {
+            return Err(Error::new(
+                Code::Overflow,
+                format!("the list needs {} bytes", s.len() + 1),
+            ));
+        }
+        copy_str(&s, buf, len);
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------- writes
+//
+// Writes on one handle may run concurrently from several threads, and with
+// writes by other handles and processes: they serialise on the array's
+// writer lock. Append and extend are atomic under a crash (a killed writer
+// leaves the array as before the call); set, write, insert and remove hold
+// the lock, but a writer killed inside one may leave it half done.
+
+/// Appends one row (one element of a flat array) copied from row, which
+/// must hold mba_row_bytes() bytes. Visible to every process when it
+/// returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
+/// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged).
+#[no_mangle]
+pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int {
+    with(h, |e| {
+        buf(row, 1)?;
+        // SAFETY: row is valid for one row per the contract.
+        unsafe { e.array.extend_raw(row.cast(), 1) }
+    })
+}
+
+/// Appends n rows copied from src (n * mba_row_bytes() bytes) in one
+/// all-or-nothing step. src may be NULL when n is 0. Thread-safe.
+/// Errors: those of mba_append, and MBA_E_OVERFLOW.
+#[no_mangle]
+pub unsafe extern "C" fn mba_extend(h: mba_handle, src: *const c_void, n: u64) -> c_int {
+    with(h, |e| {
+        buf(src, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: src is valid for n rows per the contract.
+        unsafe { e.array.extend_raw(src.cast(), n) }
+    })
+}
+
+/// Appends a C int to a flat numeric array, converted to its element type
+/// (MBA_E_OVERFLOW if it does not fit, MBA_E_TYPE for complex or record
+/// arrays). Made for callers that can pass only C ints cheaply (Python's
+/// ctypes without argtypes). Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
+    with(h, |e| e.array.append_int(v as i128))
+}
+
+/// Appends a signed 64-bit integer, converted (range-checked) to the element
+/// type of a flat numeric array. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
+    with(h, |e| e.array.append_int(v as i128))
+}
+
+/// Appends an unsigned 64-bit integer, converted (range-checked) to the
+/// element type of a flat numeric array. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
+    with(h, |e| e.array.append_int(v as i128))
+}
+
+/// Appends a double to a flat f32 or f64 array (MBA_E_TYPE otherwise).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
+    with(h, |e| e.array.append_f64(v))
+}
+
+/// Removes the last row; copies it to out unless out is NULL.
+/// Errors: MBA_E_EMPTY, MBA_E_READONLY, MBA_E_HANDLE. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_pop(h: mba_handle, out_row: *mut c_void) -> c_int {
+    with(h, |e| {
+        if out_row.is_null() {
+            return e.array.pop(None);
+        }
+        let mut tmp = vec![0u8; e.array.row_bytes() as usize];
+        e.array.pop(Some(&mut tmp))?;
+        // SAFETY: out_row is valid for one row per the contract.
+        unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), out_row.cast(), tmp.len()) };
+        Ok(())
+    })
+}
+
+/// Overwrites row i with the row at src. Holds the writer lock.
+/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_set(h: mba_handle, i: u64, src: *const c_void) -> c_int {
+    with(h, |e| {
+        buf(src, 1)?;
+        // SAFETY: src is valid for one row per the contract.
+        unsafe { e.array.write_raw(i, 1, src.cast()) }
+    })
+}
+
+/// Overwrites rows [start, start+n) from src. Errors: MBA_E_INDEX,
+/// MBA_E_NULL, MBA_E_READONLY. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_write(h: mba_handle, start: u64, n: u64, src: *const c_void) -> c_int {
+    with(h, |e| {
+        buf(src, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: src is valid for n rows per the contract.
+        unsafe { e.array.write_raw(start, n, src.cast()) }
+    })
+}
+
+/// Sets element i of a flat numeric array to v (range-checked).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_set_i64(h: mba_handle, i: u64, v: i64) -> c_int {
+    with(h, |e| e.array.set_int(i, v as i128))
+}
+
+/// Sets element i of a flat numeric array to v (range-checked).
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_set_u64(h: mba_handle, i: u64, v: u64) -> c_int {
+    with(h, |e| e.array.set_int(i, v as i128))
+}
+
+/// Sets element i of a flat f32 or f64 array to v. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_set_f64(h: mba_handle, i: u64, v: f64) -> c_int {
+    with(h, |e| e.array.set_f64(i, v))
+}
+
+/// Inserts n rows from src before row i (i == length appends). src must
+/// not point into this array. Not crash-atomic. Thread-safe.
+/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE.
+#[no_mangle]
+pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, src: *const c_void, n: u64) -> c_int {
+    with(h, |e| {
+        buf(src, n)?;
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: src is valid for n rows per the contract.
+        unsafe { e.array.insert_raw(i, src.cast(), n) }
+    })
+}
+
+/// Removes rows [i, i+n). Not crash-atomic. Thread-safe.
+/// Errors: MBA_E_INDEX, MBA_E_READONLY.
+#[no_mangle]
+pub extern "C" fn mba_remove(h: mba_handle, i: u64, n: u64) -> c_int {
+    with(h, |e| e.array.remove(i, n))
+}
+
+/// Lowers the length to n rows (no effect if it is already n or less).
+/// Never shrinks the file. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_truncate(h: mba_handle, n: u64) -> c_int {
+    with(h, |e| e.array.truncate(n))
+}
+
+/// Sets the length to 0. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_clear(h: mba_handle) -> c_int {
+    with(h, |e| e.array.clear())
+}
+
+/// Reserves disk or memory space for at least n rows (allocated for real,
+/// so later appends cannot hit SIGBUS). Errors: MBA_E_FULL (above
+/// max_len), MBA_E_NOSPACE, MBA_E_READONLY. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
+    with(h, |e| e.array.reserve(n))
+}
+
+// ----------------------------------------------------------------- reads
+//
+// Reads never take the lock; they are clamped to the current length.
+
+/// Copies row i into out (mba_row_bytes() bytes). Errors: MBA_E_INDEX,
+/// MBA_E_NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_get(h: mba_handle, i: u64, out_row: *mut c_void) -> c_int {
+    with(h, |e| {
+        buf(out_row, 1)?;
+        // SAFETY: out_row is valid for one row per the contract.
+        unsafe { e.array.read_raw(i, 1, out_row.cast()) }
+    })
+}
+
+/// Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_read(h: mba_handle, start: u64, n: u64, dst: *mut c_void) -> c_int {
+    with(h, |e| {
+        buf(dst, n)?;
+        if n == 0 {
+            // SAFETY: zero bytes are copied; this only checks the range.
+            return unsafe {
+                e.array
+                    .read_raw(start, 0, std::ptr::NonNull::<u8>::dangling().as_ptr())
+            };
+        }
+        // SAFETY: dst is valid for n rows per the contract.
+        unsafe { e.array.read_raw(start, n, dst.cast()) }
+    })
+}
+
+/// Stores element i of a flat integer or bool array in *out
+/// (MBA_E_OVERFLOW if a u64 value exceeds INT64_MAX, MBA_E_TYPE for
+/// float, complex or record arrays). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_get_i64(h: mba_handle, i: u64, out_v: *mut i64) -> c_int {
+    with(h, |e| {
+        let v = e.array.get_int(i)?;
+        out(
+            out_v,
+            i64::try_from(v)
+                .map_err(|_| Error::new(Code::Overflow, format!("{v} does not fit int64_t")))?,
+        )
+    })
+}
+
+/// Stores element i of a flat integer or bool array in *out
+/// (MBA_E_OVERFLOW for a negative value). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_get_u64(h: mba_handle, i: u64, out_v: *mut u64) -> c_int {
+    with(h, |e| {
+        let v = e.array.get_int(i)?;
+        out(
+            out_v,
+            u64::try_from(v)
+                .map_err(|_| Error::new(Code::Overflow, format!("{v} does not fit uint64_t")))?,
+        )
+    })
+}
+
+/// Stores element i of a flat real numeric array, converted to double, in
+/// *out. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_get_f64(h: mba_handle, i: u64, out_v: *mut f64) -> c_int {
+    with(h, |e| out(out_v, e.array.get_f64(i)?))
+}
+
+/// Stores the length in rows in *out. Another process may change it at any
+/// moment; it never exceeds the capacity this handle has verified against
+/// the file size. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
+    with(h, |e| out(out_n, e.array.len()))
+}
+
+/// Stores the capacity in rows (space really allocated) in *out. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_capacity(h: mba_handle, out_n: *mut u64) -> c_int {
+    with(h, |e| out(out_n, e.array.capacity()))
+}
+
+/// Stores the largest length the array can reach in *out. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_max_len(h: mba_handle, out_n: *mut u64) -> c_int {
+    with(h, |e| out(out_n, e.array.max_len()))
+}
+
+/// Stores the element type code (MBA_I8 ... MBA_RECORD) in *out. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_type(h: mba_handle, out_t: *mut i32) -> c_int {
+    with(h, |e| out(out_t, e.array.layout().elem as i32))
+}
+
+/// Stores the size of one element (not row) in bytes in *out. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_itemsize(h: mba_handle, out_n: *mut u64) -> c_int {
+    with(h, |e| out(out_n, e.array.layout().item_size))
+}
+
+/// Stores the size of one row in bytes in *out (item size times the product
+/// of the row shape). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_row_bytes(h: mba_handle, out_n: *mut u64) -> c_int {
+    with(h, |e| out(out_n, e.array.row_bytes()))
+}
+
+/// Stores the number of row dimensions in *ndim and copies up to cap of
+/// them into dims (which may be NULL when cap is 0). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_shape(
+    h: mba_handle,
+    dims: *mut u64,
+    cap: u32,
+    ndim: *mut u32,
+) -> c_int {
+    with(h, |e| {
+        let s = &e.array.layout().row_shape;
+        buf(dims, cap.min(s.len() as u32) as u64)?;
+        for (i, d) in s.iter().take(cap as usize).enumerate() {
+            // SAFETY: dims is valid for cap elements per the contract.
+            unsafe { dims.add(i).write(*d) };
+        }
+        out(ndim, s.len() as u32)
+    })
+}
+
+/// Stores the handle's flags in *out: MBA_RDONLY, MBA_COW, MBA_RAW.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_flags(h: mba_handle, out_f: *mut u32) -> c_int {
+    with(h, |e| {
+        let a = &e.array;
+        let mut f = 0;
+        if !a.is_writable() {
+            f |= MBA_RDONLY;
+        }
+        match a.kind() {
+            Kind::Private => f |= MBA_COW,
+            Kind::Raw => f |= MBA_RAW,
+            Kind::Shared => {}
+        }
+        out(out_f, f)
+    })
+}
+
+/// Stores the array's random 64-bit identity in *out (0 for raw mappings);
+/// it changes when a name is replaced (MBA_REPLACE). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_uuid(h: mba_handle, out_u: *mut u64) -> c_int {
+    with(h, |e| out(out_u, e.array.uuid()))
+}
+
+/// Stores the address of the first element in *out. It stays valid, and
+/// the same, for the life of the handle (or of a pin): growth never moves
+/// it. Only rows below mba_len are meaningful; other processes may write
+/// them (read with care: no locks are taken). Read-only handles give
+/// read-only memory. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_get_ptr(h: mba_handle, out_p: *mut *mut c_void) -> c_int {
+    with(h, |e| out(out_p, e.array.as_ptr().cast()))
+}
+
+/// Stores the address of the header's 64-bit length word in *out (for
+/// raw and copy-on-write handles, a private copy). Read it with an acquire
+/// load (any aligned 8-byte load on x86-64 and arm64 with a barrier) and
+/// clamp it to mba_capacity before use. Valid like mba_get_ptr.
+#[no_mangle]
+pub unsafe extern "C" fn mba_len_ptr(h: mba_handle, out_p: *mut *const u64) -> c_int {
+    with(h, |e| out(out_p, e.array.len_ptr()))
+}
+
+static PINS: Mutex<Vec<Option<Arc<crate::array::Mapping>>>> = Mutex::new(Vec::new());
+
+/// Pins the handle's mapping: it stays mapped, and mba_get_ptr addresses
+/// stay valid, until mba_unpin(*pin), even after mba_close. Used by
+/// bindings whose views may outlive the handle. *pin is a positive id.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
+    with(h, |e| {
+        if pin.is_null() {
+            return Err(Error::new(Code::Null, "pin pointer is NULL"));
+        }
+        let mut p = PINS.lock().unwrap_or_else(|e| e.into_inner());
+        let m = Some(e.array.mapping());
+        let id = match p.iter().position(Option::is_none) {
+            Some(i) => {
+                p[i] = m;
+                i
+            }
+            None => {
+                p.push(m);
+                p.len() - 1
+            }
+        };
+        out(pin, id as i32 + 1)
+    })
+}
+
+/// Releases a pin from mba_pin; unmaps the memory if no handle or other
+/// pin uses it. MBA_E_HANDLE for an unknown or already released pin.
+/// Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_unpin(pin: i32) -> c_int {
+    run(|| {
+        let mut p = PINS.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = usize::try_from(pin - 1)
+            .ok()
+            .and_then(|i| p.get_mut(i))
+            .and_then(Option::take);
+        match slot {
+            Some(m) => {
+                drop(p);
+                drop(m);
+                Ok(())
+            }
+            None => Err(Error::new(Code::Handle, format!("invalid pin {pin}"))),
+        }
+    })
+}
+
+// --------------------------------------------------- flush and memory
+
+fn flush_mode(mode: c_int) -> Result<Flush> {
+    match mode {
+        MBA_SYNC => Ok(Flush::Sync),
+        MBA_ASYNC => Ok(Flush::Async),
+        MBA_INVALIDATE => Ok(Flush::Invalidate),
+        m => Err(Error::new(Code::Arg, format!("unknown flush mode {m}"))),
+    }
+}
+
+/// Writes the whole array back to its file: mode MBA_SYNC (data, then the
+/// header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
+/// A no-op for copy-on-write handles. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_flush(h: mba_handle, mode: c_int) -> c_int {
+    with(h, |e| e.array.flush(0, None, flush_mode(mode)?))
+}
+
+/// Writes rows [start, start+n) back (and the header). Errors:
+/// MBA_E_INDEX, MBA_E_ARG. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_flush_range(h: mba_handle, start: u64, n: u64, mode: c_int) -> c_int {
+    with(h, |e| e.array.flush(start, Some(n), flush_mode(mode)?))
+}
+
+/// Locks the allocated elements into RAM (mlock). May fail with
+/// MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_mlock(h: mba_handle) -> c_int {
+    with(h, |e| e.array.mlock())
+}
+
+/// Undoes mba_mlock. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_munlock(h: mba_handle) -> c_int {
+    with(h, |e| e.array.munlock())
+}
+
+/// Gives the kernel an access hint for the elements: MBA_ADVISE_NORMAL,
+/// _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_advise(h: mba_handle, advice: c_int) -> c_int {
+    with(h, |e| {
+        let a = match advice {
+            MBA_ADVISE_NORMAL => libc::MADV_NORMAL,
+            MBA_ADVISE_RANDOM => libc::MADV_RANDOM,
+            MBA_ADVISE_SEQUENTIAL => libc::MADV_SEQUENTIAL,
+            MBA_ADVISE_WILLNEED => libc::MADV_WILLNEED,
+            a => return Err(Error::new(Code::Arg, format!("unknown advice {a}"))),
+        };
+        e.array.advise(a)
+    })
+}
+
+// ------------------------------------------------------ locking, waiting
+
+/// Takes the array's writer lock for a batch: until mba_unlock, writes by
+/// the calling thread through h skip locking (the single-writer fast path),
+/// while other threads and processes wait. Waiters (mba_wait) are woken at
+/// mba_unlock. If the holder dies, the lock is recovered by the next writer.
+/// Errors: MBA_E_READONLY, MBA_E_BUSY (this thread already holds it).
+#[no_mangle]
+pub extern "C" fn mba_lock(h: mba_handle) -> c_int {
+    with(h, |e| e.array.lock())
+}
+
+/// Like mba_lock but returns MBA_E_BUSY at once if another writer holds it.
+#[no_mangle]
+pub extern "C" fn mba_trylock(h: mba_handle) -> c_int {
+    with(h, |e| e.array.try_lock())
+}
+
+/// Releases the lock taken by mba_lock and wakes waiters.
+/// Errors: MBA_E_NOTLOCKED if the calling thread does not hold it.
+#[no_mangle]
+pub extern "C" fn mba_unlock(h: mba_handle) -> c_int {
+    with(h, |e| e.array.unlock())
+}
+
+/// Stores the array's change counter in *out: a 64-bit count that grows
+/// with every change (append, set, pop, truncate...) and never goes back.
+/// Pass it to mba_wait. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
+    with(h, |e| out(out_s, e.array.seq()))
+}
+
+/// Blocks until the change counter differs from seen, then stores it in
+/// *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
+/// Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
+/// arrives (so callers can run their handlers), MBA_E_NOTSUP for
+/// copy-on-write and raw handles. Read-write handles sleep on a futex and
+/// wake within microseconds; read-only handles cannot register as waiters
+/// and re-check at least every millisecond. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_wait(
+    h: mba_handle,
+    seen: u64,
+    timeout_ns: i64,
+    out_seq: *mut u64,
+) -> c_int {
+    with(h, |e| {
+        let t = (timeout_ns >= 0).then(|| Duration::from_nanos(timeout_ns as u64));
+        let s = e.array.wait(seen, t)?;
+        if !out_seq.is_null() {
+            out(out_seq, s)?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,23 @@
+//! libmba: memory-backed arrays — typed, growable, flat arrays that live in a
+//! mapped file or shared-memory segment, shared by C, Python, Go, Julia and
+//! Rust processes with zero copies.
+//!
+//! Layers (imports point downwards only):
+//! - [`format`]: the v1 header bytes (parse, validate, encode; no I/O);
+//! - [`sys`], [`lock`]: system calls and the cross-process writer lock;
+//! - [`array`], [`shm`]: the safe Rust API ([`Array`]);
+//! - `ffi`: the C ABI (`include/mba.h`).
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod array;
+pub mod error;
+pub mod ffi;
+pub mod format;
+pub mod lock;
+pub mod shm;
+pub mod sys;
+pub mod value;
+
+pub use array::{Access, Array, Flush, Kind, Options};
+pub use error::{Code, Error, Result};
+pub use format::{ElemType, Layout};

@@ -1,0 +1,263 @@
+//! The writer lock shared by all processes (format v1, `docs/FORMAT.md` §4).
+//!
+//! A 32-bit lock word in the header holds the owner's *token* (0 = free) and
+//! is taken with one compare-and-swap. Each writing handle owns a token and
+//! holds an OFD write lock on the byte `LOCK_BASE + token` of the file
+//! through a descriptor of its own. The kernel drops that byte lock when the
+//! owner dies, so a waiter that has spun too long asks `F_OFD_GETLK` whether
+//! the token's owner is still alive and, if not, steals the lock word.
+//!
+//! fork: an OFD lock belongs to the open file description, which a child
+//! shares with its parent. A `pthread_atfork` child handler bumps a
+//! generation counter and closes every inherited token descriptor, so the
+//! child never keeps a dead parent's token alive and lazily takes a fresh
+//! token of its own at its first write.
+
+use crate::error::{Code, Error, Result};
+use crate::format::LOCK_BASE;
+use crate::sys;
+use std::os::fd::{IntoRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+use std::sync::{Mutex, Once};
+use std::time::Duration;
+
+/// Fork generation: bumped in every child. Starts at 1 so that 0 means
+/// "never had a token".
+static FORK_GEN: AtomicU64 = AtomicU64::new(1);
+
+/// Descriptors (fd + 1; 0 = empty) of the token locks of this process, in a
+/// fixed lock-free table so the atfork child handler can close them without
+/// taking any lock.
+const SLOTS: usize = 4096;
+static TOKEN_FDS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+static ATFORK: Once = Once::new();
+
+extern "C" fn after_fork_child() {
+    FORK_GEN.fetch_add(1, SeqCst);
+    for s in TOKEN_FDS.iter() {
+        let v = s.swap(0, SeqCst);
+        if v > 0 {
+            // SAFETY: close(2) is async-signal-safe; the descriptor was
+            // inherited from the parent and is owned by this table.
+            unsafe { libc::close(v - 1) };
+        }
+    }
+}
+
+/// Current fork generation (cheap: one relaxed load).
+#[inline]
+pub fn fork_gen() -> u64 {
+    FORK_GEN.load(Relaxed)
+}
+
+/// The token state of one handle.
+pub struct Token {
+    /// The token, valid while `gen == fork_gen()`.
+    value: AtomicU32,
+    gen: AtomicU64,
+    /// Index into `TOKEN_FDS` of this handle's lock descriptor, or usize::MAX.
+    slot: Mutex<usize>,
+}
+
+impl Default for Token {
+    fn default() -> Self {
+        Token {
+            value: AtomicU32::new(0),
+            gen: AtomicU64::new(0),
+            slot: Mutex::new(usize::MAX),
+        }
+    }
+}
+
+impl Token {
+    /// A token that needs no kernel lock (private arrays: copy-on-write, raw).
+    pub fn private() -> Token {
+        Token {
+            value: AtomicU32::new(1),
+            gen: AtomicU64::new(u64::MAX),
+            slot: Mutex::new(usize::MAX),
+        }
+    }
+
+    fn is_private(&self) -> bool {
+        self.gen.load(Relaxed) == u64::MAX
+    }
+
+    /// This handle's token, taking one (and its byte lock) on first use and
+    /// after a fork.
+    #[inline]
+    pub fn get(&self, next_token: &AtomicU32, file: &OwnedFd) -> Result<u32> {
+        let g = self.gen.load(Acquire);
+        if g == fork_gen() || g == u64::MAX {
+            return Ok(self.value.load(Relaxed));
+        }
+        self.take(next_token, file)
+    }
+
+    /// The descriptor holding this handle's byte lock, if any.
+    fn fd(&self) -> Option<i32> {
+        let slot = *self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        (slot < SLOTS)
+            .then(|| TOKEN_FDS[slot].load(SeqCst) - 1)
+            .filter(|fd| *fd >= 0)
+    }
+
+    #[cold]
+    fn take(&self, next_token: &AtomicU32, file: &OwnedFd) -> Result<u32> {
+        ATFORK.call_once(|| {
+            // SAFETY: registers a plain extern "C" function with no captured state.
+            unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+        });
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let g = fork_gen();
+        if self.gen.load(Acquire) == g {
+            return Ok(self.value.load(Relaxed));
+        }
+        // Drop a descriptor still held from before (never one inherited
+        // through fork: the child handler already emptied those slots).
+        if *slot < SLOTS {
+            let v = TOKEN_FDS[*slot].swap(0, SeqCst);
+            if v > 0 {
+                // SAFETY: the table owned this descriptor.
+                unsafe { libc::close(v - 1) };
+            }
+            *slot = usize::MAX;
+        }
+        let lock_fd = sys::reopen(file, libc::O_RDWR)?;
+        let raw = lock_fd.into_raw_fd();
+        // From here `raw` is owned by the table slot (or closed on error).
+        let idx = TOKEN_FDS
+            .iter()
+            .position(|s| s.compare_exchange(0, raw + 1, SeqCst, SeqCst).is_ok());
+        let close_raw = || {
+            // SAFETY: `raw` is ours and not stored anywhere else.
+            unsafe { libc::close(raw) };
+        };
+        for _ in 0..100_000 {
+            let t = next_token.fetch_add(1, Relaxed);
+            if t == 0 {
+                continue;
+            }
+            match sys::ofd_try_lock(raw, LOCK_BASE + t as i64) {
+                Ok(true) => {
+                    match idx {
+                        Some(i) => *slot = i,
+                        // No free slot: keep the descriptor (leaked into the
+                        // handle's lifetime would need more state; a child
+                        // after fork then cannot close it, see FORMAT.md).
+                        None => {}
+                    }
+                    self.value.store(t, Relaxed);
+                    self.gen.store(g, Release);
+                    return Ok(t);
+                }
+                Ok(false) => continue,
+                Err(e) => {
+                    if let Some(i) = idx {
+                        TOKEN_FDS[i].store(0, SeqCst);
+                    }
+                    close_raw();
+                    return Err(e);
+                }
+            }
+        }
+        if let Some(i) = idx {
+            TOKEN_FDS[i].store(0, SeqCst);
+        }
+        close_raw();
+        Err(Error::new(Code::Busy, "no free lock token"))
+    }
+
+    /// Releases the byte lock (on close).
+    pub fn release(&self) {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if *slot < SLOTS {
+            let v = TOKEN_FDS[*slot].swap(0, SeqCst);
+            if v > 0 {
+                // SAFETY: the table owned this descriptor.
+                unsafe { libc::close(v - 1) };
+            }
+            *slot = usize::MAX;
+        }
+        self.gen.store(0, Release);
+    }
+
+    /// Is the owner of `owner` (a token read from the lock word) alive?
+    fn owner_alive(&self, owner: u32, mine: u32) -> bool {
+        if owner == mine || self.is_private() {
+            return true;
+        }
+        match self.fd() {
+            Some(fd) => sys::ofd_is_locked(fd, LOCK_BASE + owner as i64).unwrap_or(true),
+            None => true,
+        }
+    }
+}
+
+/// Statistics a test build can read (recoveries performed by this process).
+pub static RECOVERIES: AtomicU64 = AtomicU64::new(0);
+
+/// Takes the lock word for token `t`.
+#[inline]
+pub fn acquire(word: &AtomicU32, t: u32, tok: &Token) {
+    if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
+        return;
+    }
+    acquire_slow(word, t, tok)
+}
+
+/// Tries once to take the lock word, stealing it from a dead owner.
+pub fn try_acquire(word: &AtomicU32, t: u32, tok: &Token) -> bool {
+    match word.compare_exchange(0, t, Acquire, Relaxed) {
+        Ok(_) => true,
+        Err(owner) => {
+            !tok.owner_alive(owner, t)
+                && word.compare_exchange(owner, t, Acquire, Relaxed).is_ok()
+                && {
+                    RECOVERIES.fetch_add(1, Relaxed);
+                    true
+                }
+        }
+    }
+}
+
+#[cold]
+fn acquire_slow(word: &AtomicU32, t: u32, tok: &Token) {
+    let mut n: u32 = 0;
+    loop {
+        let cur = word.load(Relaxed);
+        if cur == 0 {
+            if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
+                return;
+            }
+            continue;
+        }
+        n = n.saturating_add(1);
+        if n < 100 {
+            std::hint::spin_loop();
+            continue;
+        }
+        // Past the spin phase, check the owner's liveness every 8 rounds.
+        if n % 8 == 0 && !tok.owner_alive(cur, t) {
+            if word.compare_exchange(cur, t, Acquire, Relaxed).is_ok() {
+                RECOVERIES.fetch_add(1, Relaxed);
+                return;
+            }
+            continue;
+        }
+        if n < 100 + 400 {
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(Duration::from_micros(20));
+        }
+    }
+}
+
+/// Releases the lock word. Returns nothing; the caller wakes waiters.
+#[inline]
+pub fn release(word: &AtomicU32) {
+    // A full barrier (xchg) so that the change counter stored before is
+    // ordered before the caller's load of the waiter count (Dekker pairing
+    // with `wait`).
+    word.swap(0, SeqCst);
+}

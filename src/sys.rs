@@ -1,0 +1,393 @@
+//! Thin, checked wrappers over the Linux system calls the library needs:
+//! futexes, OFD byte locks, space allocation that cannot raise SIGXFSZ,
+//! memfd, atomic linking of new files. Nothing here knows the format.
+
+use crate::error::{errno, Error, Result};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Converts a Rust path string to a C string, refusing interior NULs.
+pub fn cstr(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::new(crate::Code::Arg, "name contains a NUL byte"))
+}
+
+/// `open(2)` returning an owned descriptor.
+pub fn open(path: &str, flags: i32, mode: u32) -> Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
+    if fd < 0 {
+        return Err(Error::last_os(format!("open {path}")));
+    }
+    // SAFETY: `fd` was just returned by open(2) and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `fstat(2)`.
+pub fn fstat(fd: RawFd) -> Result<libc::stat> {
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable `stat`; fstat only writes into it.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(Error::last_os("fstat"));
+    }
+    Ok(st)
+}
+
+/// Size of the file behind `fd`.
+pub fn file_size(fd: RawFd) -> Result<u64> {
+    Ok(fstat(fd)?.st_size.max(0) as u64)
+}
+
+/// `pread(2)` of exactly as many bytes as the file has, up to `buf.len()`.
+pub fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> Result<usize> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: the destination range lies inside `buf`, which is writable.
+        let n = unsafe {
+            libc::pread(
+                fd,
+                buf[done..].as_mut_ptr().cast(),
+                buf.len() - done,
+                (offset + done as u64) as libc::off_t,
+            )
+        };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Err(Error::last_os("pread"));
+        }
+        if n == 0 {
+            break;
+        }
+        done += n as usize;
+    }
+    Ok(done)
+}
+
+/// `pwrite(2)` of the whole buffer.
+pub fn pwrite_all(fd: RawFd, buf: &[u8], offset: u64) -> Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: the source range lies inside `buf`.
+        let n = unsafe {
+            libc::pwrite(
+                fd,
+                buf[done..].as_ptr().cast(),
+                buf.len() - done,
+                (offset + done as u64) as libc::off_t,
+            )
+        };
+        if n < 0 {
+            if errno() == libc::EINTR {
+                continue;
+            }
+            return Err(Error::last_os("pwrite"));
+        }
+        done += n as usize;
+    }
+    Ok(())
+}
+
+/// Makes the file at least `size` bytes long with space really allocated,
+/// so that later stores through a mapping cannot raise SIGBUS. Refuses
+/// (instead of raising SIGXFSZ) a size past `RLIMIT_FSIZE`. Never shrinks.
+pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
+    let cur = file_size(fd)?;
+    if size <= cur {
+        return Ok(());
+    }
+    // SAFETY: an all-zero rlimit is valid; getrlimit only writes into it.
+    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `rl` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut rl) } == 0
+        && rl.rlim_cur != libc::RLIM_INFINITY
+        && size > rl.rlim_cur as u64
+    {
+        return Err(Error::os(
+            libc::EFBIG,
+            format!(
+                "growing to {size} bytes exceeds RLIMIT_FSIZE ({})",
+                rl.rlim_cur
+            ),
+        ));
+    }
+    if size > i64::MAX as u64 {
+        return Err(Error::os(libc::EFBIG, "file size"));
+    }
+    // Belt and braces: if the limit was lowered by another thread after the
+    // check, block SIGXFSZ in this thread and consume it rather than die.
+    with_sigxfsz_blocked(|| {
+        loop {
+            // SAFETY: plain syscall on a descriptor we own; no memory is passed.
+            let r =
+                unsafe { libc::fallocate(fd, 0, cur as libc::off_t, (size - cur) as libc::off_t) };
+            if r == 0 {
+                return Ok(());
+            }
+            match errno() {
+                libc::EINTR => continue,
+                libc::EOPNOTSUPP => {
+                    // SAFETY: as above; glibc emulates allocation by writing blocks.
+                    let r = unsafe {
+                        libc::posix_fallocate(fd, cur as libc::off_t, (size - cur) as libc::off_t)
+                    };
+                    return if r == 0 {
+                        Ok(())
+                    } else {
+                        Err(Error::os(r, format!("allocating {size} bytes")))
+                    };
+                }
+                e => return Err(Error::os(e, format!("allocating {size} bytes"))),
+            }
+        }
+    })
+}
+
+fn with_sigxfsz_blocked<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t values are initialised by sigemptyset before use;
+    // pthread_sigmask only reads `set` and writes `old`.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGXFSZ);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+        let r = f();
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        while libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) == libc::SIGXFSZ {}
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        r
+    }
+}
+
+/// Outcome of a futex wait.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wake {
+    /// Woken, or the word no longer held the expected value.
+    Woken,
+    TimedOut,
+    Interrupted,
+}
+
+/// `FUTEX_WAIT` (shared, not private: the word is in a shared mapping).
+pub fn futex_wait(word: *const u32, expected: u32, timeout: Option<Duration>) -> Wake {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: the caller passes an aligned 32-bit word inside a live mapping;
+    // the kernel only reads it atomically; `tsp` is NULL or points to a live timespec.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word,
+            libc::FUTEX_WAIT,
+            expected,
+            tsp,
+            0usize,
+            0u32,
+        )
+    };
+    if r == 0 {
+        return Wake::Woken;
+    }
+    match errno() {
+        libc::ETIMEDOUT => Wake::TimedOut,
+        libc::EINTR => Wake::Interrupted,
+        _ => Wake::Woken, // EAGAIN: value changed
+    }
+}
+
+/// `FUTEX_WAKE` of all waiters on `word`.
+pub fn futex_wake_all(word: *const u32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key; it reads no memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word,
+            libc::FUTEX_WAKE,
+            i32::MAX,
+            0usize,
+            0usize,
+            0u32,
+        );
+    }
+}
+
+fn flock_at(typ: i32, offset: i64) -> libc::flock {
+    // SAFETY: an all-zero flock is a valid value of this plain C struct.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = typ as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = offset as libc::off_t;
+    fl.l_len = 1;
+    fl
+}
+
+/// Takes an OFD write lock on one byte without waiting. `Ok(false)` if another
+/// open file description holds it.
+pub fn ofd_try_lock(fd: RawFd, offset: i64) -> Result<bool> {
+    let fl = flock_at(libc::F_WRLCK, offset);
+    // SAFETY: `fl` is a valid flock; F_OFD_SETLK only reads it.
+    if unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) } == 0 {
+        return Ok(true);
+    }
+    match errno() {
+        libc::EAGAIN | libc::EACCES => Ok(false),
+        e => Err(Error::os(e, "fcntl(F_OFD_SETLK)")),
+    }
+}
+
+/// True if some open file description other than `fd`'s holds a lock on the
+/// byte at `offset`.
+pub fn ofd_is_locked(fd: RawFd, offset: i64) -> Result<bool> {
+    let mut fl = flock_at(libc::F_WRLCK, offset);
+    // SAFETY: `fl` is a valid, writable flock; F_OFD_GETLK writes into it.
+    if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut fl) } != 0 {
+        return Err(Error::last_os("fcntl(F_OFD_GETLK)"));
+    }
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// A new anonymous memory file, sealable.
+pub fn memfd(name: &str) -> Result<OwnedFd> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is a valid C string; memfd_create returns a new descriptor.
+    let fd = unsafe { libc::memfd_create(c.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if fd < 0 {
+        return Err(Error::last_os("memfd_create"));
+    }
+    // SAFETY: fresh descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Seals a memfd against shrinking (and against further seal changes).
+pub fn seal_no_shrink(fd: RawFd) -> Result<()> {
+    // SAFETY: plain fcntl on a descriptor we own.
+    if unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_ADD_SEALS,
+            libc::F_SEAL_SHRINK | libc::F_SEAL_SEAL,
+        )
+    } != 0
+    {
+        return Err(Error::last_os("fcntl(F_ADD_SEALS)"));
+    }
+    Ok(())
+}
+
+/// Links `tmp` under `dst` only if `dst` does not exist; `Ok(false)` if it does.
+pub fn rename_noreplace(tmp: &str, dst: &str) -> Result<bool> {
+    let (a, b) = (cstr(tmp)?, cstr(dst)?);
+    // SAFETY: both are valid C strings for the duration of the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    match errno() {
+        libc::EEXIST => Ok(false),
+        libc::EINVAL | libc::ENOSYS => {
+            // Filesystem without RENAME_NOREPLACE: link(2) is exclusive too.
+            // SAFETY: valid C strings.
+            if unsafe { libc::link(a.as_ptr(), b.as_ptr()) } != 0 {
+                return if errno() == libc::EEXIST {
+                    Ok(false)
+                } else {
+                    Err(Error::last_os(format!("link {dst}")))
+                };
+            }
+            // SAFETY: valid C string.
+            unsafe { libc::unlink(a.as_ptr()) };
+            Ok(true)
+        }
+        e => Err(Error::os(e, format!("rename to {dst}"))),
+    }
+}
+
+/// Atomically replaces `dst` with `tmp`.
+pub fn rename_replace(tmp: &str, dst: &str) -> Result<()> {
+    let (a, b) = (cstr(tmp)?, cstr(dst)?);
+    // SAFETY: valid C strings.
+    if unsafe { libc::rename(a.as_ptr(), b.as_ptr()) } != 0 {
+        return Err(Error::last_os(format!("rename to {dst}")));
+    }
+    Ok(())
+}
+
+/// `unlink(2)`.
+pub fn unlink(path: &str) -> Result<()> {
+    let c = cstr(path)?;
+    // SAFETY: valid C string.
+    if unsafe { libc::unlink(c.as_ptr()) } != 0 {
+        return Err(Error::last_os(format!("unlink {path}")));
+    }
+    Ok(())
+}
+
+/// 64 random bits from the kernel (never fails: falls back to time and pid).
+pub fn random_u64() -> u64 {
+    let mut v = 0u64;
+    // SAFETY: writes at most 8 bytes into `v`.
+    let n = unsafe { libc::getrandom((&mut v as *mut u64).cast(), 8, libc::GRND_NONBLOCK) };
+    if n != 8 {
+        v = now_ns() ^ ((std::process::id() as u64) << 32);
+    }
+    v
+}
+
+/// Wall-clock time in nanoseconds since the Unix epoch.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// Reopens the file behind `fd` as a new open file description.
+pub fn reopen(fd: &OwnedFd, flags: i32) -> Result<OwnedFd> {
+    open(&format!("/proc/self/fd/{}", fd.as_raw_fd()), flags, 0)
+}
+
+/// `msync(2)` of a byte range of a mapping, widened to whole pages.
+pub fn msync(base: *mut u8, off: usize, len: usize, flags: i32) -> Result<()> {
+    let page = page_size();
+    let start = off / page * page;
+    let end = off
+        .checked_add(len)
+        .ok_or_else(|| Error::new(crate::Code::Overflow, "flush range"))?;
+    // SAFETY: the caller guarantees [off, off+len) lies in the mapping at
+    // `base`, which is page-aligned, so the widened range does too.
+    if unsafe { libc::msync(base.add(start).cast(), end - start, flags) } != 0 {
+        return Err(Error::last_os("msync"));
+    }
+    Ok(())
+}
+
+/// The system page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}

@@ -1,0 +1,137 @@
+//! Conversions between scalar values and the bytes of one element, for the
+//! typed fast paths (`append_i64`, `get_f64`, ...). Range-checked: a value
+//! that does not fit the element type is refused, never wrapped.
+
+use crate::error::{Code, Error, Result};
+use crate::format::ElemType;
+
+/// Bytes of one element, at most 16.
+pub type Cell = [u8; 16];
+
+fn range(v: impl std::fmt::Display, t: ElemType) -> Error {
+    Error::new(
+        Code::Overflow,
+        format!("value {v} is out of range for element type {}", t.name()),
+    )
+}
+
+/// Encodes an integer for an integer, bool or float element type.
+pub fn from_int(t: ElemType, v: i128) -> Result<Cell> {
+    let mut c = [0u8; 16];
+    macro_rules! put {
+        ($ty:ty) => {{
+            let x = <$ty>::try_from(v).map_err(|_| range(v, t))?;
+            c[..std::mem::size_of::<$ty>()].copy_from_slice(&x.to_ne_bytes());
+        }};
+    }
+    match t {
+        ElemType::I8 => put!(i8),
+        ElemType::U8 => put!(u8),
+        ElemType::I16 => put!(i16),
+        ElemType::U16 => put!(u16),
+        ElemType::I32 => put!(i32),
+        ElemType::U32 => put!(u32),
+        ElemType::I64 => put!(i64),
+        ElemType::U64 => put!(u64),
+        ElemType::Bool => match v {
+            0 | 1 => c[0] = v as u8,
+            _ => return Err(range(v, t)),
+        },
+        ElemType::F32 | ElemType::F64 => return from_f64(t, v as f64),
+        _ => {
+            return Err(Error::new(
+                Code::Type,
+                format!("cannot store an integer in a {} array", t.name()),
+            ))
+        }
+    }
+    Ok(c)
+}
+
+/// Encodes a double for a float element type.
+pub fn from_f64(t: ElemType, v: f64) -> Result<Cell> {
+    let mut c = [0u8; 16];
+    match t {
+        ElemType::F32 => c[..4].copy_from_slice(&(v as f32).to_ne_bytes()),
+        ElemType::F64 => c[..8].copy_from_slice(&v.to_ne_bytes()),
+        _ => {
+            return Err(Error::new(
+                Code::Type,
+                format!("cannot store a float in a {} array", t.name()),
+            ))
+        }
+    }
+    Ok(c)
+}
+
+/// Decodes an element of an integer or bool type.
+pub fn to_int(t: ElemType, c: &Cell) -> Result<i128> {
+    macro_rules! get {
+        ($ty:ty) => {{
+            let mut b = [0u8; std::mem::size_of::<$ty>()];
+            b.copy_from_slice(&c[..std::mem::size_of::<$ty>()]);
+            <$ty>::from_ne_bytes(b) as i128
+        }};
+    }
+    Ok(match t {
+        ElemType::I8 => get!(i8),
+        ElemType::U8 | ElemType::Bool => get!(u8),
+        ElemType::I16 => get!(i16),
+        ElemType::U16 => get!(u16),
+        ElemType::I32 => get!(i32),
+        ElemType::U32 => get!(u32),
+        ElemType::I64 => get!(i64),
+        ElemType::U64 => get!(u64),
+        _ => {
+            return Err(Error::new(
+                Code::Type,
+                format!("a {} element is not an integer", t.name()),
+            ))
+        }
+    })
+}
+
+/// Decodes an element of any real numeric type as a double.
+pub fn to_f64(t: ElemType, c: &Cell) -> Result<f64> {
+    match t {
+        ElemType::F32 => Ok(f32::from_ne_bytes(c[..4].try_into().unwrap()) as f64),
+        ElemType::F64 => Ok(f64::from_ne_bytes(c[..8].try_into().unwrap())),
+        _ => to_int(t, c).map(|v| v as f64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert!(from_int(ElemType::U8, 256).is_err());
+        assert!(from_int(ElemType::U32, -1).is_err());
+        assert_eq!(
+            to_int(
+                ElemType::I64,
+                &from_int(ElemType::I64, i64::MIN as i128).unwrap()
+            )
+            .unwrap(),
+            i64::MIN as i128
+        );
+        assert_eq!(
+            to_int(
+                ElemType::U64,
+                &from_int(ElemType::U64, u64::MAX as i128).unwrap()
+            )
+            .unwrap(),
+            u64::MAX as i128
+        );
+        assert_eq!(
+            from_int(ElemType::Complex64, 1).unwrap_err().code,
+            Code::Type
+        );
+        assert_eq!(
+            to_f64(ElemType::F32, &from_f64(ElemType::F32, 1.5).unwrap()).unwrap(),
+            1.5
+        );
+        assert!(from_int(ElemType::Bool, 2).is_err());
+    }
+}
