@@ -166,9 +166,11 @@ unsafe impl Send for Array {}
 // SAFETY: as above.
 unsafe impl Sync for Array {}
 
-thread_local!(static TID: u8 = const { 0 });
+/// An identifier of the calling thread, cheap to get (no TLS lookup).
+#[inline(always)]
 fn tid() -> usize {
-    TID.with(|t| t as *const u8 as usize)
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as usize }
 }
 
 /// What a locked operation changed.
@@ -642,6 +644,119 @@ impl Array {
         })
     }
 
+    /// The allocation-free, panic-free fast path of an append of one row:
+    /// returns `false`, having changed nothing, whenever the general path
+    /// is needed (read-only, first use or fork, lock contended, growth,
+    /// batch of another thread). The C layer calls it outside its panic
+    /// boundary, so it must contain no code that can panic: no indexing,
+    /// no unwrap, no allocation, no checked arithmetic.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of one row.
+    #[inline(always)]
+    pub unsafe fn try_append_fast(&self, src: *const u8) -> bool {
+        if !self.writable {
+            return false;
+        }
+        let bo = self.batch_owner.load(Relaxed);
+        let batch = bo != 0 && bo == tid() && self.batch_gen.load(Relaxed) == lock::fork_gen();
+        if !batch {
+            let Some(t) = self.token.cached() else {
+                return false;
+            };
+            if self
+                .w32(format::OFF_LOCK)
+                .compare_exchange(0, t, Acquire, Relaxed)
+                .is_err()
+            {
+                return false;
+            }
+        }
+        let lenw = self.w64(format::OFF_LEN);
+        let len = lenw.load(Relaxed);
+        let cap = self.w64(format::OFF_CAPACITY).load(Relaxed);
+        if len < cap && cap <= self.verified.load(Relaxed) {
+            // SAFETY: row `len` is below the verified capacity, so inside
+            // the mapping and the file; the caller guarantees `src`.
+            unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+            lenw.store(len.wrapping_add(1), Release);
+            let seq = self.w64(format::OFF_SEQ);
+            seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+            if !batch {
+                self.release();
+            }
+            return true;
+        }
+        if !batch {
+            self.release();
+        }
+        false
+    }
+
+    /// The length if it needs no re-verification (panic-free fast path of
+    /// [`Array::len`]).
+    #[inline(always)]
+    pub fn try_len_fast(&self) -> Option<u64> {
+        let l = self.w64(format::OFF_LEN).load(Acquire);
+        (l <= self.verified.load(Relaxed)).then_some(l)
+    }
+
+    /// Element bits for a typed append, if the array is flat and numeric.
+    #[inline(always)]
+    pub fn int_bits(&self, v: i128) -> Option<u64> {
+        if self.layout.row_shape.is_empty() {
+            value::int_bits(self.layout.elem, v)
+        } else {
+            None
+        }
+    }
+
+    /// Element bits of a double for a flat float array.
+    #[inline(always)]
+    pub fn f64_bits(&self, v: f64) -> Option<u64> {
+        if self.layout.row_shape.is_empty() {
+            value::f64_bits(self.layout.elem, v)
+        } else {
+            None
+        }
+    }
+
+    /// Appends one row from `src`: the fast path of `extend_raw(src, 1)`
+    /// when the space is already allocated (no growth, no error strings).
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of one row.
+    #[inline]
+    pub unsafe fn append_raw(&self, src: *const u8) -> Result<()> {
+        if !self.writable {
+            return self.check_writable();
+        }
+        let batch = self.batch_owner.load(Relaxed) != 0 && self.holds_batch();
+        if !batch {
+            self.acquire()?;
+        }
+        let lenw = self.w64(format::OFF_LEN);
+        let len = lenw.load(Relaxed);
+        let cap = self.w64(format::OFF_CAPACITY).load(Relaxed);
+        if len < cap && cap <= self.verified.load(Relaxed) {
+            // SAFETY: row `len` is below the verified capacity, so inside
+            // the mapping and the file; the caller guarantees `src`.
+            unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+            lenw.store(len + 1, Release);
+            let seq = self.w64(format::OFF_SEQ);
+            seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+            if !batch {
+                self.release();
+            }
+            return Ok(());
+        }
+        if !batch {
+            self.release();
+        }
+        // SAFETY: forwarded caller guarantee.
+        unsafe { self.extend_raw(src, 1) }
+    }
+
     /// Appends rows (a whole number of rows of bytes).
     pub fn extend(&self, rows: &[u8]) -> Result<()> {
         let n = self.check_rows(rows.len())?;
@@ -659,39 +774,47 @@ impl Array {
             ));
         }
         // SAFETY: `row` is valid for one row.
-        unsafe { self.extend_raw(row.as_ptr(), 1) }
+        unsafe { self.append_raw(row.as_ptr()) }
     }
 
-    /// Appends one element given as a cell (flat arrays of fixed-size types).
+    /// Appends one element given as the bits of [`value::int_bits`].
     #[inline]
-    fn append_cell(&self, c: &Cell) -> Result<()> {
-        // SAFETY: `c` holds 16 bytes; callers only use this for row sizes <= 16.
-        unsafe { self.extend_raw(c.as_ptr(), 1) }
+    fn append_bits(&self, bits: Option<u64>, what: impl FnOnce() -> Error) -> Result<()> {
+        let bits = bits.ok_or_else(what)?;
+        // SAFETY: `bits` holds 8 bytes; typed appends only reach here for
+        // flat arrays of rows of at most 8 bytes (checked by int_bits).
+        unsafe { self.append_raw((&bits as *const u64).cast()) }
     }
 
+    #[inline]
     fn scalar_type(&self) -> Result<ElemType> {
         if self.layout.row_shape.is_empty() && self.rb <= 16 && self.layout.elem != ElemType::Record
         {
             Ok(self.layout.elem)
         } else {
-            Err(Error::new(
-                Code::Type,
-                "typed access needs a flat array of a numeric type",
-            ))
+            Err(not_scalar())
         }
     }
 
     /// Appends an integer, converted to the element type (range-checked).
     #[inline]
     pub fn append_int(&self, v: i128) -> Result<()> {
-        let c = value::from_int(self.scalar_type()?, v)?;
-        self.append_cell(&c)
+        let t = self.scalar_type()?;
+        self.append_bits(value::int_bits(t, v), || {
+            value::from_int(t, v)
+                .err()
+                .unwrap_or_else(|| Error::new(Code::Type, "integer"))
+        })
     }
 
     /// Appends a float to a float array.
     pub fn append_f64(&self, v: f64) -> Result<()> {
-        let c = value::from_f64(self.scalar_type()?, v)?;
-        self.append_cell(&c)
+        let t = self.scalar_type()?;
+        self.append_bits(value::f64_bits(t, v), || {
+            value::from_f64(t, v)
+                .err()
+                .unwrap_or_else(|| Error::new(Code::Type, "float"))
+        })
     }
 
     /// Removes the last row, copying it to `out` if given.
@@ -1070,6 +1193,42 @@ impl Drop for Array {
 }
 
 // ------------------------------------------------------------ helpers
+
+#[cold]
+fn not_scalar() -> Error {
+    Error::new(
+        Code::Type,
+        "typed access needs a flat array of a numeric type",
+    )
+}
+
+/// Copies one row; constant-size moves for the common element sizes.
+///
+/// # Safety
+/// `src` valid for reads and `dst` for writes of `rb` bytes.
+#[inline(always)]
+unsafe fn copy_row(src: *const u8, dst: *mut u8, rb: u64) {
+    // SAFETY: per the function contract; unaligned loads then stores, so
+    // overlapping ranges are copied correctly too.
+    unsafe {
+        match rb {
+            1 => dst.write(src.read()),
+            2 => dst
+                .cast::<u16>()
+                .write_unaligned(src.cast::<u16>().read_unaligned()),
+            4 => dst
+                .cast::<u32>()
+                .write_unaligned(src.cast::<u32>().read_unaligned()),
+            8 => dst
+                .cast::<u64>()
+                .write_unaligned(src.cast::<u64>().read_unaligned()),
+            16 => dst
+                .cast::<u128>()
+                .write_unaligned(src.cast::<u128>().read_unaligned()),
+            n => ptr::copy(src, dst, n as usize),
+        }
+    }
+}
 
 fn map_err(e: std::io::Error, what: &str) -> Error {
     Error::os(e.raw_os_error().unwrap_or(libc::EIO), what)

@@ -15,6 +15,47 @@ fn range(v: impl std::fmt::Display, t: ElemType) -> Error {
     )
 }
 
+/// The element bytes of integer `v` for type `t`, in the first bytes (in
+/// memory order) of the returned word; `None` if it does not fit or the
+/// type takes no integers. Register-only: the hot path of typed appends.
+#[inline(always)]
+pub fn int_bits(t: ElemType, v: i128) -> Option<u64> {
+    let (bits, size) = match t {
+        ElemType::I8 => (i8::try_from(v).ok()? as u8 as u64, 1),
+        ElemType::U8 => (u8::try_from(v).ok()? as u64, 1),
+        ElemType::I16 => (i16::try_from(v).ok()? as u16 as u64, 2),
+        ElemType::U16 => (u16::try_from(v).ok()? as u64, 2),
+        ElemType::I32 => (i32::try_from(v).ok()? as u32 as u64, 4),
+        ElemType::U32 => (u32::try_from(v).ok()? as u64, 4),
+        ElemType::I64 => (i64::try_from(v).ok()? as u64, 8),
+        ElemType::U64 => (u64::try_from(v).ok()?, 8),
+        ElemType::Bool if v == 0 || v == 1 => (v as u64, 1),
+        ElemType::F32 => ((v as f32).to_bits() as u64, 4),
+        ElemType::F64 => ((v as f64).to_bits(), 8),
+        _ => return None,
+    };
+    Some(if cfg!(target_endian = "big") {
+        bits << (64 - 8 * size)
+    } else {
+        bits
+    })
+}
+
+/// The element bytes of double `v` for a float type (see [`int_bits`]).
+#[inline(always)]
+pub fn f64_bits(t: ElemType, v: f64) -> Option<u64> {
+    let (bits, size) = match t {
+        ElemType::F32 => ((v as f32).to_bits() as u64, 4),
+        ElemType::F64 => (v.to_bits(), 8),
+        _ => return None,
+    };
+    Some(if cfg!(target_endian = "big") {
+        bits << (64 - 8 * size)
+    } else {
+        bits
+    })
+}
+
 /// Encodes an integer for an integer, bool or float element type.
 pub fn from_int(t: ElemType, v: i128) -> Result<Cell> {
     let mut c = [0u8; 16];
@@ -103,6 +144,31 @@ pub fn to_f64(t: ElemType, c: &Cell) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bits_match_cells() {
+        for t in ElemType::ALL {
+            for v in [
+                0i128,
+                1,
+                -1,
+                127,
+                255,
+                65535,
+                -32768,
+                1 << 31,
+                u32::MAX as i128,
+                i64::MIN as i128,
+                u64::MAX as i128,
+            ] {
+                match (int_bits(t, v), from_int(t, v)) {
+                    (Some(b), Ok(c)) => assert_eq!(&b.to_ne_bytes()[..], &c[..8], "{t:?} {v}"),
+                    (None, Err(_)) => {}
+                    (b, c) => panic!("{t:?} {v}: {b:?} vs {c:?}"),
+                }
+            }
+        }
+    }
 
     #[test]
     fn ranges() {

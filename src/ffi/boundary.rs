@@ -20,6 +20,8 @@ thread_local! {
 }
 
 /// Records `e` as this thread's last error and returns its status.
+#[cold]
+#[inline(never)]
 pub fn fail(e: &Error) -> c_int {
     let s = status(e.code);
     LAST.with(|l| {
@@ -44,6 +46,15 @@ fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
+#[cold]
+fn fail_panic(p: Box<dyn std::any::Any + Send>) -> c_int {
+    let _ = MBA_E_PANIC;
+    fail(&Error::new(
+        Code::Panic,
+        format!("internal panic: {}", panic_message(p)),
+    ))
+}
+
 /// Runs an exported function body: MBA_OK on success, the error's status
 /// otherwise; a panic becomes MBA_E_PANIC.
 #[inline]
@@ -51,37 +62,34 @@ pub fn run(f: impl FnOnce() -> Result<()>) -> c_int {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => MBA_OK,
         Ok(Err(e)) => fail(&e),
-        Err(p) => fail(&Error::new(
-            Code::Panic,
-            format!("internal panic: {}", panic_message(p)),
-        )),
+        Err(p) => fail_panic(p),
     }
 }
 
 /// Like [`run`] for a function on a handle: the detailed message is also
 /// kept on the handle (readable from any thread with mba_handle_error).
-#[inline]
+/// Never inlined: exported functions with a fast path keep the unwinding
+/// machinery out of it.
+#[inline(never)]
 pub fn with(h: i32, f: impl FnOnce(&Entry) -> Result<()>) -> c_int {
     match catch_unwind(AssertUnwindSafe(|| {
         let e = handles::get(h)?;
-        f(e).map_err(|err| {
-            if let Ok(mut m) = e.error.lock() {
-                m.clear();
-                m.push_str(&err.message);
-            }
-            err
-        })
+        f(e).map_err(|err| note(e, err))
     })) {
         Ok(Ok(())) => MBA_OK,
         Ok(Err(e)) => fail(&e),
-        Err(p) => {
-            let _ = MBA_E_PANIC;
-            fail(&Error::new(
-                Code::Panic,
-                format!("internal panic: {}", panic_message(p)),
-            ))
-        }
+        Err(p) => fail_panic(p),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn note(e: &Entry, err: Error) -> Error {
+    if let Ok(mut m) = e.error.lock() {
+        m.clear();
+        m.push_str(&err.message);
+    }
+    err
 }
 
 /// A NUL-terminated UTF-8 string argument.

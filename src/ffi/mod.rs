@@ -540,10 +540,19 @@ pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usi
 /// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged).
 #[no_mangle]
 pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int {
+    if !row.is_null() {
+        if let Some(e) = handles::get_fast(h) {
+            // SAFETY: row is valid for one row per the contract; the fast
+            // path cannot panic, so it may run outside the boundary.
+            if unsafe { e.array.try_append_fast(row.cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
     with(h, |e| {
         buf(row, 1)?;
         // SAFETY: row is valid for one row per the contract.
-        unsafe { e.array.extend_raw(row.cast(), 1) }
+        unsafe { e.array.append_raw(row.cast()) }
     })
 }
 
@@ -568,6 +577,14 @@ pub unsafe extern "C" fn mba_extend(h: mba_handle, src: *const c_void, n: u64) -
 /// ctypes without argtypes). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
+    if let Some(e) = handles::get_fast(h) {
+        if let Some(bits) = e.array.int_bits(v as i128) {
+            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
+            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
     with(h, |e| e.array.append_int(v as i128))
 }
 
@@ -575,6 +592,14 @@ pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
 /// type of a flat numeric array. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
+    if let Some(e) = handles::get_fast(h) {
+        if let Some(bits) = e.array.int_bits(v as i128) {
+            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
+            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
     with(h, |e| e.array.append_int(v as i128))
 }
 
@@ -582,6 +607,14 @@ pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
 /// element type of a flat numeric array. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
+    if let Some(e) = handles::get_fast(h) {
+        if let Some(bits) = e.array.int_bits(v as i128) {
+            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
+            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
     with(h, |e| e.array.append_int(v as i128))
 }
 
@@ -589,6 +622,14 @@ pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
 /// Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
+    if let Some(e) = handles::get_fast(h) {
+        if let Some(bits) = e.array.f64_bits(v) {
+            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
+            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
     with(h, |e| e.array.append_f64(v))
 }
 
@@ -770,6 +811,13 @@ pub unsafe extern "C" fn mba_get_f64(h: mba_handle, i: u64, out_v: *mut f64) -> 
 /// the file size. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
+    if !out_n.is_null() {
+        if let Some(n) = handles::get_fast(h).and_then(|e| e.array.try_len_fast()) {
+            // SAFETY: out_n is non-NULL and valid for a write per the contract.
+            unsafe { out_n.write(n) };
+            return MBA_OK;
+        }
+    }
     with(h, |e| out(out_n, e.array.len()))
 }
 

@@ -1,0 +1,85 @@
+//! Helpers shared by the tests in `ffi-tests/tests`: locating the built
+//! `libmba.so`, compiling C programs against it with the `cc` crate's
+//! compiler detection, and scratch directories.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Directory holding the release `libmba.so` (and a `libmba.so.0` link for
+/// its SONAME). Set `MBA_LIB_DIR` to test another build.
+pub fn lib_dir() -> PathBuf {
+    let d = std::env::var_os("MBA_LIB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/release"));
+    let so = d.join("libmba.so");
+    assert!(
+        so.exists(),
+        "{} is missing: run `cargo build --release` first",
+        so.display()
+    );
+    let link = d.join("libmba.so.0");
+    if std::fs::symlink_metadata(&link).is_err() {
+        let _ = std::os::unix::fs::symlink("libmba.so", &link);
+    }
+    d
+}
+
+/// A fresh scratch directory (removed by the caller or left for inspection
+/// on failure). Small files only: never fill /tmp.
+pub fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "mba-test-{tag}-{}-{}",
+        std::process::id(),
+        mba::sys::random_u64()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Compiles C sources from `ffi-tests/c` (plus `extra` flags) into an
+/// executable linked against libmba.so, with `-Wall -Wextra -Werror
+/// -pedantic`. Returns its path.
+pub fn compile_c(name: &str, sources: &[&str], extra: &[&str]) -> PathBuf {
+    let out_dir = repo().join("target/ffi-tests-bin");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let exe = out_dir.join(name);
+    let compiler = cc::Build::new()
+        .cargo_metadata(false)
+        .target(env!("MBA_TARGET"))
+        .host(env!("MBA_TARGET"))
+        .opt_level(2)
+        .get_compiler();
+    let lib = lib_dir();
+    let mut cmd: Command = compiler.to_command();
+    cmd.args([
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-pedantic",
+        "-D_GNU_SOURCE",
+        "-g",
+    ]);
+    cmd.arg("-I").arg(repo().join("include"));
+    cmd.arg("-I").arg(repo().join("ffi-tests/c"));
+    for s in sources {
+        cmd.arg(repo().join("ffi-tests/c").join(s));
+    }
+    cmd.args(extra);
+    cmd.arg("-o").arg(&exe);
+    cmd.arg(format!("-L{}", lib.display()))
+        .arg("-lmba")
+        .arg("-lpthread");
+    cmd.arg(format!("-Wl,-rpath,{}", lib.display()));
+    let st = cmd.status().expect("running the C compiler");
+    assert!(st.success(), "compiling {sources:?} failed");
+    exe
+}
