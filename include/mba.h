@@ -792,7 +792,8 @@ int mba_get_ptr(mba_handle h, void **out_p);
  * Stores the address of the header's 64-bit length word in *out (for
  * raw and copy-on-write handles, a private copy). Read it with an acquire
  * load (any aligned 8-byte load on x86-64 and arm64 with a barrier) and
- * clamp it to mba_capacity before use. Valid like mba_get_ptr.
+ * clamp it to mba_capacity before use. Valid until mba_close (a pin keeps
+ * the elements mapped, not this word).
  */
 int mba_len_ptr(mba_handle h, const uint64_t **out_p);
 

@@ -120,16 +120,10 @@ impl Token {
         if self.gen.load(Acquire) == g {
             return Ok(self.value.load(Relaxed));
         }
-        // Drop a descriptor still held from before (never one inherited
-        // through fork: the child handler already emptied those slots).
-        if *slot < SLOTS {
-            let v = TOKEN_FDS[*slot].swap(0, SeqCst);
-            if v > 0 {
-                // SAFETY: the table owned this descriptor.
-                unsafe { libc::close(v - 1) };
-            }
-            *slot = usize::MAX;
-        }
+        // A slot still recorded here was taken before a fork: the atfork
+        // child handler has closed its descriptor and emptied it, and the
+        // index may since belong to another handle, so forget it.
+        *slot = usize::MAX;
         let lock_fd = sys::reopen(file, libc::O_RDWR)?;
         let raw = lock_fd.into_raw_fd();
         // From here `raw` is owned by the table slot (or closed on error).
@@ -178,7 +172,8 @@ impl Token {
     /// Releases the byte lock (on close).
     pub fn release(&self) {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        if *slot < SLOTS {
+        // Only a slot taken in this process (not inherited through fork) is ours.
+        if *slot < SLOTS && self.gen.load(Acquire) == fork_gen() {
             let v = TOKEN_FDS[*slot].swap(0, SeqCst);
             if v > 0 {
                 // SAFETY: the table owned this descriptor.

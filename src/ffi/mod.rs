@@ -911,7 +911,8 @@ pub unsafe extern "C" fn mba_get_ptr(h: mba_handle, out_p: *mut *mut c_void) -> 
 /// Stores the address of the header's 64-bit length word in *out (for
 /// raw and copy-on-write handles, a private copy). Read it with an acquire
 /// load (any aligned 8-byte load on x86-64 and arm64 with a barrier) and
-/// clamp it to mba_capacity before use. Valid like mba_get_ptr.
+/// clamp it to mba_capacity before use. Valid until mba_close (a pin keeps
+/// the elements mapped, not this word).
 #[no_mangle]
 pub unsafe extern "C" fn mba_len_ptr(h: mba_handle, out_p: *mut *const u64) -> c_int {
     with(h, |e| out(out_p, e.array.len_ptr()))
