@@ -1,0 +1,359 @@
+//! The safe Rust API, as a Rust program uses it: real files in a scratch
+//! directory, real threads.
+
+use mba::{Access, Array, Code, ElemType, Flush, Kind, Layout, Options};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn scratch() -> String {
+    let d = std::env::temp_dir().join(format!(
+        "mba-rust-{}-{:x}",
+        std::process::id(),
+        mba::sys::random_u64()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d.to_string_lossy().into_owned()
+}
+
+fn create(path: &str, t: ElemType) -> Array {
+    Array::open(path, &Options::create(t)).unwrap()
+}
+
+fn open(path: &str, access: Access) -> mba::Result<Array> {
+    Array::open(
+        path,
+        &Options {
+            access,
+            ..Options::default()
+        },
+    )
+}
+
+#[test]
+fn two_handles_share_elements_and_growth() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let w = create(&p, ElemType::U64);
+    let r = open(&p, Access::ReadOnly).unwrap();
+    let ptr = r.as_ptr();
+    assert_eq!(r.len(), 0);
+    for i in 0..200_000u64 {
+        w.append(&i.to_ne_bytes()).unwrap();
+    }
+    assert!(w.capacity() >= 200_000);
+    assert_eq!(r.len(), 200_000, "growth is visible without reopening");
+    assert_eq!(r.as_ptr(), ptr, "the element pointer never moves");
+    assert_eq!(r.get_int(199_999).unwrap(), 199_999);
+    assert_eq!(r.append_int(1).unwrap_err().code, Code::ReadOnly);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn create_exclusive_and_replace() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let a = create(&p, ElemType::I32);
+    a.append_int(-5).unwrap();
+    let excl = Options {
+        exclusive: true,
+        ..Options::create(ElemType::I32)
+    };
+    assert_eq!(Array::open(&p, &excl).err().unwrap().code, Code::Exists);
+    // Creating over an existing array of another type is a type error.
+    assert_eq!(
+        Array::open(&p, &Options::create(ElemType::F64))
+            .err()
+            .unwrap()
+            .code,
+        Code::Type
+    );
+    let b = Array::open(
+        &p,
+        &Options {
+            replace: true,
+            ..Options::create(ElemType::F64)
+        },
+    )
+    .unwrap();
+    assert_eq!(b.len(), 0);
+    assert_ne!(a.uuid(), b.uuid());
+    // The old handle still works on the old (now unnamed) array.
+    assert_eq!(a.get_int(0).unwrap(), -5);
+    a.append_int(6).unwrap();
+    let c = open(&p, Access::ReadWrite).unwrap();
+    assert_eq!(c.layout().elem, ElemType::F64);
+    assert_eq!(c.uuid(), b.uuid());
+    assert_eq!(
+        Array::open(&format!("{d}/missing"), &Options::default())
+            .err()
+            .unwrap()
+            .code,
+        Code::NotFound
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn new_files_are_private_and_mode_is_exact() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = scratch();
+    let p = format!("{d}/a");
+    let _a = create(&p, ElemType::U8);
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let q = format!("{d}/b");
+    let _b = Array::open(
+        &q,
+        &Options {
+            mode: 0o644,
+            ..Options::create(ElemType::U8)
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::metadata(&q).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    // No temporary files are left behind.
+    let names: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn copy_on_write_is_a_private_snapshot() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let w = create(&p, ElemType::U32);
+    for i in 0..10 {
+        w.append_int(i).unwrap();
+    }
+    let c = open(&p, Access::CopyOnWrite).unwrap();
+    assert_eq!(c.kind(), Kind::Private);
+    c.set_int(0, 99).unwrap();
+    assert_eq!(c.get_int(0).unwrap(), 99);
+    assert_eq!(
+        w.get_int(0).unwrap(),
+        0,
+        "copy-on-write writes never reach the file"
+    );
+    w.append_int(10).unwrap();
+    assert_eq!(c.len(), 10, "the snapshot's length is fixed at open");
+    assert_eq!(
+        c.wait(c.seq(), Some(Duration::ZERO)).unwrap_err().code,
+        Code::NotSup
+    );
+    c.flush(0, None, Flush::Sync).unwrap();
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn raw_file_with_offset_and_row_shape() {
+    let d = scratch();
+    let p = format!("{d}/raw.bin");
+    let mut bytes = vec![0xEEu8; 12];
+    for i in 0..6u16 {
+        bytes.extend_from_slice(&i.to_ne_bytes());
+    }
+    bytes.push(0xAA); // an incomplete trailing row is not mapped
+    std::fs::write(&p, &bytes).unwrap();
+    let layout = Layout::new(ElemType::U16, 0, &[3]).unwrap();
+    let a = Array::map_raw(&p, &layout, 12, None, Access::ReadWrite).unwrap();
+    assert_eq!((a.len(), a.row_bytes(), a.kind()), (2, 6, Kind::Raw));
+    let mut row = [0u8; 6];
+    a.get(1, &mut row).unwrap();
+    assert_eq!(row, [3, 0, 4, 0, 5, 0]);
+    a.set(0, &[9, 0, 9, 0, 9, 0]).unwrap();
+    assert_eq!(a.append(&row).unwrap_err().code, Code::Full);
+    a.flush(0, None, Flush::Sync).unwrap();
+    drop(a);
+    assert_eq!(&std::fs::read(&p).unwrap()[12..18], &[9, 0, 9, 0, 9, 0]);
+    let r = Array::map_raw(&p, &layout, 12, Some(3), Access::ReadOnly);
+    assert_eq!(r.err().unwrap().code, Code::Truncated);
+    let ro = Array::map_raw(&p, &layout, 12, Some(1), Access::ReadOnly).unwrap();
+    assert_eq!(ro.set(0, &row).unwrap_err().code, Code::ReadOnly);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn rows_and_records() {
+    let layout = Layout::new(ElemType::Record, 5, &[2]).unwrap();
+    let a = Array::anon(&Options {
+        layout: Some(layout),
+        ..Options::create(ElemType::U8)
+    })
+    .unwrap();
+    assert_eq!(a.row_bytes(), 10);
+    a.append(b"abcdefghij").unwrap();
+    a.extend(b"0123456789klmnopqrst").unwrap();
+    assert_eq!(a.len(), 3);
+    assert_eq!(a.append(b"short").unwrap_err().code, Code::Arg);
+    assert_eq!(a.append_int(1).unwrap_err().code, Code::Type);
+    let mut out = [0u8; 10];
+    a.get(2, &mut out).unwrap();
+    assert_eq!(&out, b"klmnopqrst");
+}
+
+#[test]
+fn max_len_and_reserve() {
+    let o = Options {
+        max_len: 100,
+        ..Options::create(ElemType::U64)
+    };
+    let a = Array::anon(&o).unwrap();
+    a.reserve(100).unwrap();
+    assert_eq!(a.capacity(), 100);
+    assert_eq!(a.reserve(101).unwrap_err().code, Code::Full);
+    a.extend(&vec![0u8; 8 * 100]).unwrap();
+    assert_eq!(a.append_int(1).unwrap_err().code, Code::Full);
+    assert_eq!(a.len(), 100);
+}
+
+#[test]
+fn threads_append_exactly_once() {
+    let a = Arc::new(Array::anon(&Options::create(ElemType::U64)).unwrap());
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let a = a.clone();
+            std::thread::spawn(move || {
+                for i in 0..50_000u64 {
+                    a.append_int(((t << 32) | i) as i128).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(a.len(), 200_000);
+    let mut next = [0u64; 4];
+    for i in 0..a.len() {
+        let v = a.get_int(i).unwrap() as u64;
+        let (t, s) = ((v >> 32) as usize, v & 0xffff_ffff);
+        assert_eq!(s, next[t], "writer {t} out of order");
+        next[t] += 1;
+    }
+}
+
+#[test]
+fn batch_lock_excludes_other_handles() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let a = create(&p, ElemType::U32);
+    let b = Arc::new(open(&p, Access::ReadWrite).unwrap());
+    a.lock().unwrap();
+    assert_eq!(a.lock().unwrap_err().code, Code::Busy);
+    assert_eq!(b.try_lock().unwrap_err().code, Code::Busy);
+    let b2 = b.clone();
+    let t = std::thread::spawn(move || b2.append_int(2).unwrap());
+    for i in 0..1000 {
+        a.append_int(i).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(a.len(), 1000, "the other handle waits for the batch");
+    a.unlock().unwrap();
+    t.join().unwrap();
+    assert_eq!(a.len(), 1001);
+    assert_eq!(a.get_int(1000).unwrap(), 2);
+    assert_eq!(a.unlock().unwrap_err().code, Code::NotLocked);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn wait_wakes_on_append_and_times_out() {
+    let a = Arc::new(Array::anon(&Options::create(ElemType::U32)).unwrap());
+    let s0 = a.seq();
+    assert_eq!(
+        a.wait(s0, Some(Duration::from_millis(10)))
+            .unwrap_err()
+            .code,
+        Code::Timeout
+    );
+    let a2 = a.clone();
+    let t = std::thread::spawn(move || a2.wait(s0, Some(Duration::from_secs(30))));
+    std::thread::sleep(Duration::from_millis(20));
+    a.append_int(1).unwrap();
+    let s1 = t.join().unwrap().unwrap();
+    assert!(s1 > s0);
+    // Pops lower the length but still advance the counter.
+    a.pop(None).unwrap();
+    assert!(a.seq() > s1);
+}
+
+#[test]
+fn corrupt_headers_are_refused_without_damage() {
+    use mba::format::*;
+    let d = scratch();
+    let p = format!("{d}/a");
+    let a = create(&p, ElemType::U32);
+    a.append_int(7).unwrap();
+    drop(a);
+    let good = std::fs::read(&p).unwrap();
+    let cases: Vec<(Box<dyn Fn(&mut Vec<u8>)>, Code)> = vec![
+        (Box::new(|b| b[0] = b'Z'), Code::NotMba),
+        (Box::new(|b| b[OFF_MAJOR] = 2), Code::Version),
+        (Box::new(|b| b[OFF_TYPE] ^= 0x40), Code::Corrupt),
+        (Box::new(|b| b.truncate(300)), Code::Truncated),
+        (Box::new(|b| b.truncate(66_000)), Code::Truncated),
+        (
+            Box::new(|b| b[OFF_LEN..OFF_LEN + 8].copy_from_slice(&u64::MAX.to_le_bytes())),
+            Code::Corrupt,
+        ),
+        (Box::new(|b| b.clear()), Code::Truncated),
+    ];
+    for (i, (damage, code)) in cases.iter().enumerate() {
+        let q = format!("{d}/bad{i}");
+        let mut b = good.clone();
+        damage(&mut b);
+        std::fs::write(&q, &b).unwrap();
+        for access in [Access::ReadWrite, Access::ReadOnly, Access::CopyOnWrite] {
+            assert_eq!(
+                open(&q, access).err().map(|e| e.code),
+                Some(*code),
+                "case {i} {access:?}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(&q).unwrap(),
+            b,
+            "case {i}: the file is unchanged"
+        );
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn shm_names_list_and_unlink() {
+    let name = format!("shm://mba-rust-test-{}", std::process::id());
+    let a = mba::shm::open(&name, &Options::create(ElemType::I16)).unwrap();
+    a.append_int(-3).unwrap();
+    assert!(mba::shm::list().unwrap().contains(&name));
+    let b = mba::shm::open(
+        &name,
+        &Options {
+            expect: Some(ElemType::I16),
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(b.get_int(0).unwrap(), -3);
+    mba::shm::unlink(&name).unwrap();
+    assert!(!mba::shm::list().unwrap().contains(&name));
+    assert_eq!(
+        mba::shm::open(&name, &Options::default())
+            .err()
+            .unwrap()
+            .code,
+        Code::NotFound
+    );
+    b.append_int(4).unwrap();
+    assert_eq!(a.len(), 2, "existing attachments stay valid after unlink");
+    for bad in ["shm://", "shm://a/b", "shm://..", "http://x", ""] {
+        assert_eq!(mba::shm::resolve(bad).unwrap_err().code, Code::Arg, "{bad}");
+    }
+}
