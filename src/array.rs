@@ -241,7 +241,8 @@ impl Array {
         } else {
             libc::O_RDWR
         };
-        let file = sys::open(path, flags, 0)?;
+        // O_NONBLOCK: never block on a FIFO (refused below as not regular).
+        let file = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
         let size = regular_size(&file)?;
         let rb = layout.row_bytes();
         if offset > size {
@@ -1344,7 +1345,9 @@ fn open_existing(path: &str, o: &Options) -> Result<Array> {
     } else {
         libc::O_RDONLY
     };
-    let fd = sys::open(path, flags, 0)?;
+    // O_NONBLOCK: a FIFO opened by mistake is refused instead of blocking
+    // (it has no effect on regular files).
+    let fd = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
     let a = map_fd(fd, o.access, o.expect, Some(path))?;
     if let Some(l) = &o.layout {
         if o.create
@@ -1499,8 +1502,12 @@ fn map_fd(
     }
     a.verified.store(cap, Relaxed);
     if a.kind == Kind::Private {
-        // A snapshot: fixed capacity, its own (free) lock, no waiters.
-        a.max_len = cap;
+        // A snapshot: its length at open is also its capacity and maximum
+        // (so it cannot grow: MBA_E_FULL, like a raw mapping); its own
+        // (free) lock, no waiters. These stores reach only the private copy.
+        a.max_len = len;
+        a.w64(format::OFF_CAPACITY).store(len, Relaxed);
+        a.verified.store(len, Relaxed);
         a.w32(format::OFF_LOCK).store(0, Relaxed);
         a.w32(format::OFF_WAITERS).store(0, Relaxed);
     }
@@ -1576,5 +1583,58 @@ mod tests {
             a.append_int(i64::MAX as i128 + 1).unwrap_err().code,
             Code::Overflow
         );
+    }
+
+    #[test]
+    fn cow_snapshot_cannot_grow() {
+        let d = tmpdir();
+        let p = format!("{d}/c.mba");
+        let w = Array::open(&p, &Options::create(ElemType::U32)).unwrap();
+        for i in 0..3 {
+            w.append_int(i).unwrap();
+        }
+        let c = Array::open(
+            &p,
+            &Options {
+                access: Access::CopyOnWrite,
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((c.len(), c.capacity(), c.max_len()), (3, 3, 3));
+        assert_eq!(c.append_int(7).unwrap_err().code, Code::Full);
+        assert_eq!(c.reserve(4).unwrap_err().code, Code::Full);
+        c.set_int(0, 99).unwrap();
+        assert_eq!(w.get_int(0).unwrap(), 0);
+        assert_eq!(w.capacity(), 1024, "the file's header is untouched");
+        c.pop(None).unwrap();
+        c.append_int(8).unwrap();
+        assert_eq!(c.append_int(9).unwrap_err().code, Code::Full);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn fifo_is_refused_without_blocking() {
+        let d = tmpdir();
+        let p = format!("{d}/fifo");
+        let c = sys::cstr(&p).unwrap();
+        // SAFETY: a valid path string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for access in [Access::ReadOnly, Access::ReadWrite, Access::CopyOnWrite] {
+            let o = Options {
+                access,
+                ..Options::default()
+            };
+            assert_eq!(Array::open(&p, &o).err().unwrap().code, Code::Arg);
+        }
+        let l = Layout::scalar(ElemType::U8).unwrap();
+        assert_eq!(
+            Array::map_raw(&p, &l, 0, None, Access::ReadOnly)
+                .err()
+                .unwrap()
+                .code,
+            Code::Arg
+        );
+        std::fs::remove_dir_all(d).unwrap();
     }
 }

@@ -238,10 +238,25 @@ fn opts_ref<'a>(p: *const mba_options) -> Result<&'a mba_options> {
     Ok(unsafe { &*p })
 }
 
-fn publish(a: Array, out_h: *mut mba_handle) -> Result<()> {
+/// Checks the output handle pointer of an opener *before* it opens,
+/// creates or replaces anything, so a NULL pointer has no side effect.
+fn need_out(out_h: *mut mba_handle) -> Result<()> {
     if out_h.is_null() {
         return Err(Error::new(Code::Null, "output handle pointer is NULL"));
     }
+    Ok(())
+}
+
+/// A caller's string buffer: NULL only when its length is 0.
+fn buf_arg(buf: *mut c_char, len: usize) -> Result<()> {
+    if buf.is_null() && len != 0 {
+        return Err(Error::new(Code::Null, "buffer pointer is NULL"));
+    }
+    Ok(())
+}
+
+fn publish(a: Array, out_h: *mut mba_handle) -> Result<()> {
+    need_out(out_h)?;
     let h = handles::insert(a)?;
     out(out_h, h)
 }
@@ -295,11 +310,13 @@ pub extern "C" fn mba_last_error(buf: *mut c_char, len: usize) -> c_int {
 }
 
 /// Copies the detailed message of the last failed call on handle h (from
-/// any thread) into buf, NUL-terminated and truncated to len bytes.
-/// Returns MBA_OK, or MBA_E_HANDLE for an invalid handle.
+/// any thread) into buf, NUL-terminated and truncated to len bytes (buf
+/// may be NULL when len is 0). Returns MBA_OK, MBA_E_HANDLE for an invalid
+/// handle, or MBA_E_NULL for a NULL buf with a non-zero len.
 #[no_mangle]
 pub extern "C" fn mba_handle_error(h: mba_handle, buf: *mut c_char, len: usize) -> c_int {
     with(h, |e| {
+        buf_arg(buf, len)?;
         let m = e.error.lock().map(|m| m.clone()).unwrap_or_default();
         copy_str(&m, buf, len);
         Ok(())
@@ -358,6 +375,7 @@ pub unsafe extern "C" fn mba_open(
     out_h: *mut mba_handle,
 ) -> c_int {
     run(|| {
+        need_out(out_h)?;
         let n = str_arg(name, "name")?;
         publish(shm::open(n, &options(flags, elem_type, None)?)?, out_h)
     })
@@ -376,6 +394,7 @@ pub unsafe extern "C" fn mba_open_ex(
     run_opts(opts, || {
         let o = opts_ref(opts)?;
         let n = str_arg(name, "name")?;
+        need_out(out_h)?;
         publish(
             shm::open(n, &options(o.flags, o.elem_type, Some(o))?)?,
             out_h,
@@ -392,6 +411,7 @@ pub unsafe extern "C" fn mba_open_ex(
 #[no_mangle]
 pub unsafe extern "C" fn mba_anon(elem_type: i32, capacity: u64, out_h: *mut mba_handle) -> c_int {
     run(|| {
+        need_out(out_h)?;
         let mut o = options(MBA_CREATE, elem_type, None)?;
         o.capacity = capacity;
         publish(Array::anon(&o)?, out_h)
@@ -404,6 +424,7 @@ pub unsafe extern "C" fn mba_anon(elem_type: i32, capacity: u64, out_h: *mut mba
 pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_handle) -> c_int {
     run_opts(opts, || {
         let o = opts_ref(opts)?;
+        need_out(out_h)?;
         if o.flags != 0 {
             return Err(Error::new(Code::Arg, "mba_anon_ex takes no flags"));
         }
@@ -427,6 +448,7 @@ pub unsafe extern "C" fn mba_from_fd(
     out_h: *mut mba_handle,
 ) -> c_int {
     run(|| {
+        need_out(out_h)?;
         if flags & (MBA_CREATE | MBA_EXCL | MBA_REPLACE) != 0 {
             return Err(Error::new(Code::Arg, "mba_from_fd cannot create"));
         }
@@ -452,6 +474,7 @@ pub unsafe extern "C" fn mba_map_raw(
     run_opts(opts, || {
         let o = opts_ref(opts)?;
         let p = str_arg(path, "path")?;
+        need_out(out_h)?;
         if o.flags & !(MBA_RDONLY | MBA_COW) != 0 {
             return Err(Error::new(
                 Code::Arg,
@@ -503,10 +526,12 @@ pub unsafe extern "C" fn mba_unlink(name: *const c_char) -> c_int {
 /// Lists the arrays in /dev/shm as "shm://NAME" lines, each ending in
 /// '\n', into buf (NUL-terminated). *needed (may be NULL) receives the
 /// bytes required including the NUL; if len is smaller, nothing is written
-/// to buf and MBA_E_OVERFLOW is returned. Thread-safe.
+/// to buf and MBA_E_OVERFLOW is returned (buf may be NULL when len is 0,
+/// to ask for the size; MBA_E_NULL otherwise). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usize) -> c_int {
     run(|| {
+        buf_arg(buf, len)?;
         let mut s = String::new();
         for n in shm::list()? {
             s.push_str(&n);
@@ -862,6 +887,9 @@ pub unsafe extern "C" fn mba_shape(
     ndim: *mut u32,
 ) -> c_int {
     with(h, |e| {
+        if ndim.is_null() {
+            return Err(Error::new(Code::Null, "ndim pointer is NULL"));
+        }
         let s = &e.array.layout().row_shape;
         buf(dims, cap.min(s.len() as u32) as u64)?;
         for (i, d) in s.iter().take(cap as usize).enumerate() {
@@ -953,8 +981,9 @@ pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
 pub extern "C" fn mba_unpin(pin: i32) -> c_int {
     run(|| {
         let mut p = PINS.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = usize::try_from(pin - 1)
-            .ok()
+        let slot = pin
+            .checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| p.get_mut(i))
             .and_then(Option::take);
         match slot {
@@ -1078,4 +1107,73 @@ pub unsafe extern "C" fn mba_wait(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    fn path(tag: &str) -> CString {
+        let d = std::env::temp_dir().join(format!(
+            "mba-ffi-unit-{tag}-{}-{:x}",
+            std::process::id(),
+            crate::sys::random_u64()
+        ));
+        CString::new(d.to_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn null_out_handle_has_no_side_effect() {
+        let p = path("nullout");
+        let mut h = 0;
+        // SAFETY: valid string and out-pointer, or NULL where tested.
+        unsafe {
+            assert_eq!(mba_open(p.as_ptr(), MBA_CREATE, MBA_U32, &mut h), MBA_OK);
+            assert_eq!(mba_append_int(h, 5), MBA_OK);
+            let n = std::ptr::null_mut();
+            assert_eq!(mba_open(p.as_ptr(), MBA_REPLACE, MBA_I64, n), MBA_E_NULL);
+            let q = path("nullout-new");
+            assert_eq!(mba_open(q.as_ptr(), MBA_CREATE, MBA_I64, n), MBA_E_NULL);
+            assert!(!std::path::Path::new(q.to_str().unwrap()).exists());
+            assert_eq!(mba_anon(MBA_U8, 0, n), MBA_E_NULL);
+            let mut h2 = 0;
+            assert_eq!(mba_open(p.as_ptr(), 0, MBA_U32, &mut h2), MBA_OK);
+            let mut len = 0;
+            assert_eq!(mba_len(h2, &mut len), MBA_OK);
+            assert_eq!(len, 1, "the array was not replaced");
+            assert_eq!(mba_close(h2), MBA_OK);
+        }
+        assert_eq!(mba_close(h), MBA_OK);
+        std::fs::remove_file(p.to_str().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn null_buffers_and_odd_pins() {
+        let mut h = 0;
+        // SAFETY: valid out-pointers, or NULL where tested.
+        unsafe {
+            assert_eq!(mba_list(std::ptr::null_mut(), 64, std::ptr::null_mut()), MBA_E_NULL);
+            assert_eq!(mba_anon(MBA_U8, 0, &mut h), MBA_OK);
+            assert_eq!(mba_handle_error(h, std::ptr::null_mut(), 8), MBA_E_NULL);
+            assert_eq!(mba_handle_error(h, std::ptr::null_mut(), 0), MBA_OK);
+            let mut o = mba_options {
+                ..std::mem::zeroed()
+            };
+            assert_eq!(mba_options_init(&mut o), MBA_OK);
+            o.elem_type = MBA_U8;
+            o.ndim = 2;
+            o.shape[0] = 2;
+            o.shape[1] = 3;
+            let mut s = 0;
+            assert_eq!(mba_anon_ex(&o, &mut s), MBA_OK);
+            let mut dims = [7u64; 2];
+            assert_eq!(mba_shape(s, dims.as_mut_ptr(), 2, std::ptr::null_mut()), MBA_E_NULL);
+            assert_eq!(dims, [7, 7], "out-parameters are written only on success");
+            assert_eq!(mba_close(s), MBA_OK);
+        }
+        assert_eq!(mba_unpin(i32::MIN), MBA_E_HANDLE);
+        assert_eq!(mba_unpin(0), MBA_E_HANDLE);
+        assert_eq!(mba_close(h), MBA_OK);
+    }
 }
