@@ -1488,6 +1488,13 @@ fn map_fd(
             format!("capacity {cap} exceeds the maximum length {}", a.max_len),
         ));
     }
+    let mut file_rows = file_rows;
+    if cap > file_rows && a.kind == Kind::Shared {
+        // The size was read before the capacity: a writer may have grown
+        // the file in between (it allocates before raising the capacity),
+        // so look again before calling the file truncated.
+        file_rows = regular_size(&a.file)?.saturating_sub(a.data_offset) / rb;
+    }
     if cap > file_rows {
         return Err(Error::new(
             Code::Truncated,
