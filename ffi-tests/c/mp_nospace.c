@@ -1,0 +1,150 @@
+/* mp_nospace - growth never kills a process: on a full filesystem (a small
+ * tmpfs mounted by the test) or under RLIMIT_FSIZE, appends fail with
+ * MBA_E_NOSPACE, the process lives (no SIGBUS, no SIGXFSZ), and every
+ * element appended before stays intact.
+ *
+ * usage: mp_nospace fill DIR        DIR is on a small tmpfs: a filler file
+ *                                   takes 1 MiB, the array takes the rest
+ *        mp_nospace rlimit DIR      RLIMIT_FSIZE = 1 MiB, set before appending
+ * Prints "ok ..." and exits 0 on success; 1 on a violated guarantee.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include "mp_common.h"
+
+#define FAIL(...)                                                            \
+    do {                                                                     \
+        printf("FAIL " __VA_ARGS__);                                         \
+        printf("\n");                                                        \
+        exit(1);                                                             \
+    } while (0)
+
+static void check_all(mba_handle h, uint64_t n)
+{
+    uint64_t len;
+    MP_OK(mba_len(h, &len));
+    if (len != n)
+        FAIL("length %llu after the failure, expected %llu", (unsigned long long)len,
+             (unsigned long long)n);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v;
+        MP_OK(mba_get(h, i, &v));
+        if (v != i * 3 + 1)
+            FAIL("element %llu is %llu", (unsigned long long)i, (unsigned long long)v);
+    }
+}
+
+/* Appends i*3+1 until an append fails; returns how many succeeded and the
+ * failing status in *rc. Mixes single appends and extends. */
+static uint64_t fill(mba_handle h, int *rc)
+{
+    uint64_t n = 0;
+    for (;;) {
+        uint64_t v = n * 3 + 1;
+        int r = mba_append(h, &v);
+        if (r != MBA_OK) {
+            *rc = r;
+            return n;
+        }
+        n++;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        MP_DIE("usage: mp_nospace fill|rlimit DIR");
+    const char *mode = argv[1];
+    char name[4096], filler[4096];
+    snprintf(name, sizeof name, "%s/full-%d.mba", argv[2], (int)getpid());
+    snprintf(filler, sizeof filler, "%s/filler-%d", argv[2], (int)getpid());
+
+    int is_fill = !strcmp(mode, "fill");
+    if (is_fill) {
+        /* 1 MiB of real data in a separate file, to free it later. */
+        int fd = open(filler, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+        if (fd < 0)
+            MP_DIE("create filler");
+        static char block[65536];
+        memset(block, 0xab, sizeof block);
+        for (int i = 0; i < 16; i++)
+            if (write(fd, block, sizeof block) != (ssize_t)sizeof block)
+                MP_DIE("write filler");
+        close(fd);
+    }
+    mba_handle h;
+    MP_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+    if (!is_fill) {
+        struct rlimit rl = {1 << 20, 1 << 20};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            MP_DIE("setrlimit");
+    }
+
+    int rc = 0;
+    uint64_t n = fill(h, &rc);
+    if (rc != MBA_E_NOSPACE)
+        FAIL("append failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
+    if (n == 0)
+        FAIL("no append succeeded at all");
+    check_all(h, n);
+
+    /* extend and reserve fail the same way and change nothing. */
+    static uint64_t chunk[100000];
+    for (uint64_t i = 0; i < 100000; i++)
+        chunk[i] = 7;
+    rc = mba_extend(h, chunk, 100000);
+    if (rc != MBA_E_NOSPACE)
+        FAIL("extend failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
+    rc = mba_reserve(h, n + 1000000);
+    if (rc != MBA_E_NOSPACE)
+        FAIL("reserve failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
+    /* a batch under mba_lock too */
+    MP_OK(mba_lock(h));
+    uint64_t extra = 0;
+    for (;;) {
+        uint64_t v = (n + extra) * 3 + 1;
+        rc = mba_append(h, &v);
+        if (rc != MBA_OK)
+            break;
+        extra++;
+    }
+    MP_OK(mba_unlock(h));
+    if (rc != MBA_E_NOSPACE)
+        FAIL("locked append failed with %d, expected MBA_E_NOSPACE", rc);
+    n += extra;
+    check_all(h, n);
+
+    /* A second handle (as another process would) opens and reads it all. */
+    mba_handle h2;
+    MP_OK(mba_open(name, MBA_RDONLY, MBA_U64, &h2));
+    check_all(h2, n);
+    MP_OK(mba_close(h2));
+
+    uint64_t after = 0;
+    if (is_fill) {
+        /* Space comes back: the array is still usable. */
+        if (unlink(filler) != 0)
+            MP_DIE("unlink filler");
+        for (; after < 1000; after++) {
+            uint64_t v = (n + after) * 3 + 1;
+            rc = mba_append(h, &v);
+            if (rc != MBA_OK)
+                FAIL("append after freeing space failed: %d (%s)", rc, mba_strerror(rc));
+        }
+        n += after;
+        check_all(h, n);
+    }
+    sigset_t pend;
+    sigpending(&pend);
+    if (sigismember(&pend, SIGXFSZ))
+        FAIL("SIGXFSZ left pending");
+    uint64_t cap;
+    MP_OK(mba_capacity(h, &cap));
+    MP_OK(mba_close(h));
+    /* The array stays for the test to read back from another process. */
+    printf("ok %s rows=%llu capacity=%llu name=%s\n", mode, (unsigned long long)n,
+           (unsigned long long)cap, name);
+    return 0;
+}

@@ -1,0 +1,707 @@
+//! Multi-process guarantees of libmba, proved with real processes and real
+//! kills (no mocks): C programs from `ffi-tests/c/mp_*.c` linked against the
+//! release libmba.so, the Rust writer `src/bin/mp_writer.rs` (the `mba`
+//! crate), and `mp_rawwriter.c`, which follows docs/FORMAT.md without libmba.
+//!
+//! Records are 16 bytes: writer id, seq (1, 2, 3 ... per writer) and a check
+//! word (see `ffi-tests/c/mp_common.h`), so every row tells who wrote it,
+//! in which order, and whether it is complete.
+//!
+//! No test asserts a duration; every child has a generous deadline after
+//! which it is killed and the test fails instead of hanging. The tests of
+//! this file run one at a time (they share 2 cores). Set MBA_KILLS=1000 (or
+//! run bench/crash-loop.sh) for a longer crash loop.
+
+use mba::format::{LOCK_BASE, OFF_LEN, OFF_LOCK};
+use mba::{Access, Array, ElemType, Layout, Options};
+use mba_ffi_tests::{compile_c, scratch};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+// ------------------------------------------------------------------ harness
+
+/// The tests of this file run one at a time.
+fn serial() -> MutexGuard<'static, ()> {
+    static M: Mutex<()> = Mutex::new(());
+    M.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A C program `ffi-tests/c/NAME.c`, compiled once per test run.
+fn c_prog(name: &str) -> PathBuf {
+    static CACHE: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    c.entry(name.to_string())
+        .or_insert_with(|| compile_c(name, &[&format!("{name}.c")], &[]))
+        .clone()
+}
+
+fn rust_writer() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mp_writer"))
+}
+
+fn rand_u64() -> u64 {
+    mba::sys::random_u64()
+}
+
+/// A child process with a line reader on its stdout, a collector on its
+/// stderr, and a deadline on everything. Killed when dropped.
+struct Proc {
+    what: String,
+    child: Option<Child>,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+    stdin: Option<std::process::ChildStdin>,
+}
+
+impl Proc {
+    fn spawn(what: impl Into<String>, cmd: &mut Command) -> Proc {
+        let what = what.into();
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+        let (tx, rx) = channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                match l {
+                    Ok(l) => {
+                        if tx.send(l).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (se, mut err) = (stderr.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            se.lock().unwrap().push_str(&s);
+        });
+        let stdin = child.stdin.take();
+        Proc {
+            what,
+            child: Some(child),
+            lines: rx,
+            stderr,
+            stdin,
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    fn err_text(&self) -> String {
+        std::thread::sleep(Duration::from_millis(20));
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The next line of stdout, within `t`.
+    fn line(&mut self, t: Duration) -> String {
+        match self.lines.recv_timeout(t) {
+            Ok(l) => l,
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                panic!("{}: no output within {t:?}; stderr: {}", self.what, self.err_text())
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                let st = self.child.as_mut().map(|c| c.wait());
+                panic!(
+                    "{}: exited ({st:?}) before printing a line; stderr: {}",
+                    self.what,
+                    self.err_text()
+                )
+            }
+        }
+    }
+
+    /// Releases a writer waiting at its start barrier.
+    fn go(&mut self) {
+        if let Some(mut s) = self.stdin.take() {
+            let _ = s.write_all(b"g");
+        }
+    }
+
+    fn try_status(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().unwrap())
+    }
+
+    /// Waits for the exit within `t` (else kills it and fails); returns the
+    /// status and the remaining stdout lines.
+    fn finish(&mut self, t: Duration) -> (ExitStatus, Vec<String>) {
+        self.stdin.take();
+        let deadline = Instant::now() + t;
+        let st = loop {
+            if let Some(st) = self.try_status() {
+                break st;
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                panic!(
+                    "{}: still running after {t:?} (killed); stderr: {}",
+                    self.what,
+                    self.err_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        self.child = None;
+        let mut lines = Vec::new();
+        // A grandchild may hold stdout open: do not wait for EOF forever.
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(300)) {
+            lines.push(l);
+        }
+        (st, lines)
+    }
+
+    /// Like `finish`, and requires exit status 0.
+    fn success(&mut self, t: Duration) -> Vec<String> {
+        let (st, lines) = self.finish(t);
+        assert!(
+            st.success(),
+            "{} failed: {st:?}\nstdout: {lines:?}\nstderr: {}",
+            self.what,
+            self.err_text()
+        );
+        lines
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on the pid of our own child.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// SIGKILL and reap.
+    fn kill(&mut self) -> Option<ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = c.kill();
+        c.wait().ok()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// State letter of a process in /proc (R, S, D, Z ...).
+fn proc_state(pid: i32) -> Option<char> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Waits (up to 10 s) until `pid` sleeps, so a wake-up really wakes it.
+/// Not an assertion: if it never is seen asleep the test goes on.
+fn until_sleeping(pid: i32) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if proc_state(pid) == Some('S') {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A named test array, removed when dropped.
+struct TestArray {
+    name: String,
+    path: PathBuf,
+    arr: Array,
+    _dir: Option<DirGuard>,
+}
+
+struct DirGuard(PathBuf);
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for TestArray {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+static NAME_SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl TestArray {
+    /// A new array of 16-byte records: in /dev/shm (`shm`) or in a scratch
+    /// directory, with a small initial capacity so that it grows under
+    /// contention, and a bounded max_len so that nothing fills up.
+    fn records(tag: &str, shm: bool, capacity: u64, max_len: u64) -> TestArray {
+        Self::create(tag, shm, Layout::new(ElemType::Record, 16, &[]).unwrap(), capacity, max_len)
+    }
+
+    fn u64s(tag: &str) -> TestArray {
+        Self::create(tag, true, Layout::scalar(ElemType::U64).unwrap(), 0, 1 << 20)
+    }
+
+    fn create(tag: &str, shm: bool, layout: Layout, capacity: u64, max_len: u64) -> TestArray {
+        let uniq = format!(
+            "mba-mp-{tag}-{}-{}-{:x}",
+            std::process::id(),
+            NAME_SEQ.fetch_add(1, Ordering::Relaxed),
+            rand_u64() & 0xffff_ffff
+        );
+        let (name, path, dir) = if shm {
+            (format!("shm://{uniq}"), PathBuf::from(format!("/dev/shm/{uniq}")), None)
+        } else {
+            let d = scratch(tag);
+            let p = d.join(format!("{uniq}.mba"));
+            (p.display().to_string(), p, Some(DirGuard(d)))
+        };
+        let arr = mba::shm::open(
+            &name,
+            &Options {
+                create: true,
+                exclusive: true,
+                layout: Some(layout),
+                capacity,
+                max_len,
+                ..Options::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("creating {name}: {e}"));
+        TestArray {
+            name,
+            path,
+            arr,
+            _dir: dir,
+        }
+    }
+
+    /// A fresh handle (proves the array opens: header valid, len <= cap).
+    fn reopen(&self) -> Array {
+        mba::shm::open(
+            &self.name,
+            &Options {
+                access: Access::ReadOnly,
+                ..Options::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("re-opening {}: {e}", self.name))
+    }
+
+    /// The lock word, read from the mapped header.
+    fn lock_word(&self) -> u32 {
+        // SAFETY: len_ptr points OFF_LEN bytes into the mapped header, whose
+        // 4-byte lock word at OFF_LOCK is aligned and mapped as long as arr.
+        unsafe {
+            let hdr = (self.arr.len_ptr() as *const u8).sub(OFF_LEN);
+            (*(hdr.add(OFF_LOCK) as *const std::sync::atomic::AtomicU32)).load(Ordering::SeqCst)
+        }
+    }
+}
+
+/// Is the byte lock of `token` held (its owner alive)? F_OFD_GETLK through a
+/// description of our own, which holds no locks.
+fn token_alive(path: &Path, token: u32) -> bool {
+    let f = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
+    // SAFETY: an all-zero flock is valid; F_OFD_GETLK only writes into it.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = LOCK_BASE + token as i64;
+    fl.l_len = 1;
+    // SAFETY: valid descriptor and flock.
+    let r = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) };
+    assert_eq!(r, 0, "F_OFD_GETLK");
+    fl.l_type != libc::F_UNLCK as libc::c_short
+}
+
+fn check_word(writer: u32, seq: u32) -> u64 {
+    let mut z = ((writer as u64) << 32) | seq as u64;
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Reads every row below len through `a` and checks: len <= capacity, each
+/// row a complete record, each writer's seqs exactly 1, 2, 3 ... in array
+/// order (so no record lost before a later one, none duplicated). Returns
+/// writer -> number of records.
+fn verify(a: &Array, what: &str) -> BTreeMap<u32, u32> {
+    let len = a.len();
+    let cap = a.capacity();
+    assert!(len <= cap, "{what}: len {len} > capacity {cap}");
+    let mut buf = vec![0u8; (len * 16) as usize];
+    a.read(0, &mut buf).unwrap();
+    let mut last: BTreeMap<u32, u32> = BTreeMap::new();
+    for (i, r) in buf.chunks_exact(16).enumerate() {
+        let w = u32::from_ne_bytes(r[0..4].try_into().unwrap());
+        let s = u32::from_ne_bytes(r[4..8].try_into().unwrap());
+        let c = u64::from_ne_bytes(r[8..16].try_into().unwrap());
+        assert!(
+            w != 0 && s != 0 && c == check_word(w, s),
+            "{what}: row {i} of {len} is not a complete record: writer {w} seq {s} check {c:#x}"
+        );
+        let l = last.entry(w).or_insert(0);
+        assert_eq!(
+            s,
+            *l + 1,
+            "{what}: row {i}: writer {w} has seq {s} after {} (lost, duplicated or reordered)",
+            *l
+        );
+        *l = s;
+    }
+    last
+}
+
+/// How a writer process is made.
+#[derive(Clone, Copy, Debug)]
+enum Lang {
+    C,
+    Rust,
+    Raw,
+}
+
+const MODES: [&str; 4] = ["append", "batch", "extend", "mixed"];
+
+fn writer_cmd(lang: Lang, name: &str, id: u32, count: u64, mode: &str, go: bool) -> Command {
+    let prog = match lang {
+        Lang::C => c_prog("mp_writer"),
+        Lang::Rust => rust_writer(),
+        Lang::Raw => c_prog("mp_rawwriter"),
+    };
+    let mut c = Command::new(prog);
+    c.arg(name).arg(id.to_string()).arg(count.to_string());
+    if !matches!(lang, Lang::Raw) {
+        c.arg(mode);
+    }
+    c.arg(rand_u64().to_string());
+    if go {
+        c.arg("go");
+    }
+    c
+}
+
+/// Runs the writers (lang, mode) with `count` records each, all released
+/// together, plus a reader that opened at length 0; checks exactly-once.
+fn exactly_once(tag: &str, shm: bool, writers: &[(Lang, &str)], count: u64, rdonly_reader: bool) {
+    let ta = TestArray::records(tag, shm, 256, 1 << 24);
+    let total = count * writers.len() as u64;
+    let mut reader = Proc::spawn(
+        format!("{tag} reader"),
+        Command::new(c_prog("mp_reader")).args([
+            ta.name.as_str(),
+            &total.to_string(),
+            "150",
+            if rdonly_reader { "rdonly" } else { "rw" },
+        ]),
+    );
+    let ready = reader.line(Duration::from_secs(30));
+    assert!(ready.starts_with("ready len=0"), "{ready}");
+    let mut procs: Vec<(u32, Proc)> = writers
+        .iter()
+        .enumerate()
+        .map(|(i, (lang, mode))| {
+            let id = i as u32 + 1;
+            let what = format!("{tag} writer {id} ({lang:?} {mode})");
+            (id, Proc::spawn(what, &mut writer_cmd(*lang, &ta.name, id, count, mode, true)))
+        })
+        .collect();
+    for (_, p) in procs.iter_mut() {
+        p.go();
+    }
+    for (id, p) in procs.iter_mut() {
+        let out = p.success(Duration::from_secs(150));
+        assert_eq!(out.last().map(String::as_str), Some(format!("done {id} {count}").as_str()));
+    }
+    let out = reader.success(Duration::from_secs(150));
+    let got = verify(&ta.reopen(), tag);
+    let want: BTreeMap<u32, u32> = (1..=writers.len() as u32).map(|i| (i, count as u32)).collect();
+    assert_eq!(got, want, "{tag}: records per writer");
+    assert_eq!(ta.arr.len(), total);
+    println!(
+        "{tag}: {} writers x {count} records, exactly once, in order; reader: {}; capacity {}",
+        writers.len(),
+        out.join(" "),
+        ta.arr.capacity()
+    );
+}
+
+// ------------------------------------------------------------------- tests
+
+/// Guarantee 1 (and 2): 2 processes, C and Rust, single appends and
+/// mba_lock batches; a read-write reader opened at length 0 checks every
+/// row as soon as the length covers it.
+#[test]
+fn exactly_once_2_writers() {
+    let _s = serial();
+    exactly_once("eo2", false, &[(Lang::C, "append"), (Lang::Rust, "batch")], 100_000, false);
+}
+
+/// Guarantee 1: 4 processes (C and Rust; append, batch, extend, mixed),
+/// shared memory, read-only reader.
+#[test]
+fn exactly_once_4_writers() {
+    let _s = serial();
+    let w: Vec<(Lang, &str)> = (0..4)
+        .map(|i| (if i % 2 == 0 { Lang::C } else { Lang::Rust }, MODES[i]))
+        .collect();
+    exactly_once("eo4", true, &w, 100_000, true);
+}
+
+/// Guarantee 1: 8 processes on 2 cores (lock holders get preempted).
+#[test]
+fn exactly_once_8_writers() {
+    let _s = serial();
+    let w: Vec<(Lang, &str)> = (0..8)
+        .map(|i| (if i % 2 == 0 { Lang::C } else { Lang::Rust }, MODES[(i + i / 4) % 4]))
+        .collect();
+    exactly_once("eo8", false, &w, 100_000, false);
+}
+
+/// The specification is implementable: two writers that follow only
+/// docs/FORMAT.md (mp_rawwriter.c, no libmba) append concurrently with
+/// C and Rust libmba writers; every record lands exactly once.
+#[test]
+fn compatible_raw_writer() {
+    let _s = serial();
+    exactly_once(
+        "compat",
+        true,
+        &[
+            (Lang::Raw, ""),
+            (Lang::C, "append"),
+            (Lang::Raw, ""),
+            (Lang::Rust, "mixed"),
+            (Lang::C, "batch"),
+        ],
+        100_000,
+        false,
+    );
+}
+
+/// Guarantee 2: readers (read-write and read-only) that opened at length 0,
+/// with the element pointer taken once, follow 1000x growth without
+/// re-opening; the pointer never moves.
+#[test]
+fn readers_follow_growth() {
+    let _s = serial();
+    let ta = TestArray::records("growth", true, 256, 1 << 22);
+    let mut readers: Vec<Proc> = ["rw", "rdonly"]
+        .iter()
+        .map(|m| {
+            Proc::spawn(
+                format!("reader {m}"),
+                Command::new(c_prog("mp_reader")).args([ta.name.as_str(), "300000", "120", m]),
+            )
+        })
+        .collect();
+    for r in readers.iter_mut() {
+        let l = r.line(Duration::from_secs(30));
+        assert!(l.starts_with("ready len=0 cap=256"), "{l}");
+    }
+    let mut w1 = Proc::spawn("C writer", &mut writer_cmd(Lang::C, &ta.name, 1, 200_000, "append", false));
+    let mut w2 =
+        Proc::spawn("Rust writer", &mut writer_cmd(Lang::Rust, &ta.name, 2, 100_000, "extend", false));
+    w1.success(Duration::from_secs(120));
+    w2.success(Duration::from_secs(120));
+    for r in readers.iter_mut() {
+        let out = r.success(Duration::from_secs(120));
+        let ok = out.last().cloned().unwrap_or_default();
+        let growths: u64 = ok
+            .split_whitespace()
+            .find_map(|t| t.strip_prefix("growths="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert!(ok.starts_with("ok rows=300000") && growths > 0, "{}: {ok}", r.what);
+        println!("{}: {ok}", r.what);
+    }
+    verify(&ta.reopen(), "growth");
+}
+
+/// Guarantee 4: writers (C, Rust, and the FORMAT.md-only raw writer; single
+/// appends, mba_lock batches, extends) are SIGKILLed at random instants,
+/// some timed to land near a growth, while others keep appending. After
+/// every kill the array opens; after every round each row below len is a
+/// complete record, no record is duplicated, each writer's records are in
+/// order with none missing before its last; and a new writer gets the lock.
+#[test]
+fn crash_loop() {
+    let _s = serial();
+    let target: u64 = std::env::var("MBA_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(250);
+    let started = Instant::now();
+    let mut seed = rand_u64() | 1;
+    println!("crash_loop: seed {seed}, {target} kills");
+    let mut rnd = move || {
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    let mut next_id: u32 = 1;
+    let (mut kills, mut dead_holders, mut mid_growth, mut rounds, mut targeted) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut growths_total = 0u64;
+    while kills < target {
+        rounds += 1;
+        let ta = TestArray::records("crash", rounds % 2 == 0, 256, 1 << 19);
+        let spawn = |id: u32, r: u64| -> (Lang, Proc) {
+            let lang = match r % 5 {
+                0 | 1 => Lang::C,
+                2 | 3 => Lang::Rust,
+                _ => Lang::Raw,
+            };
+            let mode = MODES[(r / 5 % 4) as usize];
+            let mut cmd = writer_cmd(lang, &ta.name, id, 0, mode, false);
+            (lang, Proc::spawn(format!("crash writer {id} ({lang:?} {mode})"), &mut cmd))
+        };
+        let mut slots: Vec<(Lang, Proc)> = (0..4)
+            .map(|_| {
+                next_id += 1;
+                spawn(next_id, rnd())
+            })
+            .collect();
+        let mut full = false;
+        let mut round_kills = 0;
+        let mut last_cap = ta.arr.capacity();
+        // Inspect the array right after a kill: it opens, and if the lock
+        // word names a dead token, count it (the next writer must recover).
+        let inspect = |dead_holders: &mut u64, mid_growth: &mut u64| {
+            let a = ta.reopen();
+            assert!(a.len() <= a.capacity());
+            let t = ta.lock_word();
+            if t != 0 && !token_alive(&ta.path, t) && ta.lock_word() == t {
+                *dead_holders += 1;
+                let size = std::fs::metadata(&ta.path).unwrap().len();
+                if size > 65536 + ta.arr.capacity() * 16 {
+                    // space allocated, capacity not yet raised: died in growth
+                    *mid_growth += 1;
+                }
+            }
+        };
+        while round_kills < 25 && kills < target && !full {
+            for (lang, p) in slots.iter_mut() {
+                if let Some(st) = p.try_status() {
+                    assert_eq!(st.code(), Some(3), "{} ({lang:?}) failed: {st:?}: {}", p.what, p.err_text());
+                    full = true;
+                }
+            }
+            if full {
+                break;
+            }
+            if rnd() % 3 == 0 {
+                // Aim at a growth: wait until the length nears the capacity.
+                targeted += 1;
+                let end = Instant::now() + Duration::from_millis(20);
+                while Instant::now() < end {
+                    let (l, c) = (ta.arr.len(), ta.arr.capacity());
+                    if c != last_cap || c - l <= c / 32 {
+                        break;
+                    }
+                    std::hint::spin_loop();
+                }
+            } else {
+                std::thread::sleep(Duration::from_micros(rnd() % 3000));
+            }
+            let i = (rnd() % 4) as usize;
+            let st = slots[i].1.kill();
+            if let Some(st) = st {
+                if st.signal() != Some(libc::SIGKILL) {
+                    assert_eq!(st.code(), Some(3), "{} failed: {st:?}: {}", slots[i].1.what, slots[i].1.err_text());
+                    full = true;
+                }
+            }
+            kills += 1;
+            round_kills += 1;
+            inspect(&mut dead_holders, &mut mid_growth);
+            let c = ta.arr.capacity();
+            if c != last_cap {
+                growths_total += 1;
+                last_cap = c;
+            }
+            next_id += 1;
+            slots[i] = spawn(next_id, rnd());
+        }
+        for (_, p) in slots.iter_mut() {
+            if let Some(st) = p.kill() {
+                if st.signal() == Some(libc::SIGKILL) {
+                    kills += 1;
+                } else {
+                    assert_eq!(st.code(), Some(3), "{} failed: {st:?}: {}", p.what, p.err_text());
+                }
+            }
+        }
+        inspect(&mut dead_holders, &mut mid_growth);
+        let before = verify(&ta.reopen(), &format!("crash round {rounds}"));
+        // The lock is usable again: a new writer (in batch mode: it must
+        // take the lock even if the array is full) finishes.
+        next_id += 1;
+        let mut w = Proc::spawn("post-crash writer", &mut writer_cmd(Lang::C, &ta.name, next_id, 1000, "batch", false));
+        let (st, out) = w.finish(Duration::from_secs(60));
+        let after = verify(&ta.reopen(), &format!("crash round {rounds} (after)"));
+        match st.code() {
+            Some(0) => assert_eq!(after.get(&next_id), Some(&1000), "{out:?}"),
+            Some(3) => assert_eq!(ta.arr.len(), ta.arr.max_len(), "full but len < max_len: {out:?}"),
+            _ => panic!("post-crash writer failed: {st:?} {out:?} {}", w.err_text()),
+        }
+        for (k, v) in &before {
+            assert_eq!(after.get(k), Some(v), "writer {k} changed after the crash round");
+        }
+    }
+    println!(
+        "crash_loop: {kills} SIGKILLs in {rounds} rounds ({:.1} s); {dead_holders} left the lock \
+         held by a dead writer (all recovered), {mid_growth} of them between fallocate and the \
+         capacity store; {targeted} kills aimed at growth, {growths_total} growths seen",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(kills >= target);
+    assert!(dead_holders > 0, "no kill hit a lock holder: recovery was not exercised");
+}
+
+/// Opening never fails while another process grows the array. (Regression:
+/// the opener read the file size before the capacity word, so a growth in
+/// between made a healthy array look truncated: MBA_E_TRUNCATED, "file
+/// holds N rows but its header claims a capacity of 2N".)
+#[test]
+fn open_races_growth() {
+    let _s = serial();
+    let (mut opens, mut growths) = (0u64, 0u64);
+    for round in 0..12 {
+        let ta = TestArray::records("opengrow", round % 2 == 0, 256, 1 << 20);
+        let mut w = Proc::spawn("filling writer", &mut writer_cmd(Lang::C, &ta.name, 1, 0, "append", false));
+        let mut last_cap = 0;
+        let end = Instant::now() + Duration::from_secs(60);
+        while w.try_status().is_none() {
+            assert!(Instant::now() < end, "writer did not fill the array");
+            let a = mba::shm::open(
+                &ta.name,
+                &Options {
+                    access: if opens % 2 == 0 { Access::ReadOnly } else { Access::ReadWrite },
+                    ..Options::default()
+                },
+            )
+            .unwrap_or_else(|e| panic!("open #{opens} during growth failed: {e}"));
+            opens += 1;
+            if a.capacity() != last_cap {
+                growths += 1;
+                last_cap = a.capacity();
+            }
+        }
+        let (st, _) = w.finish(Duration::from_secs(10));
+        assert_eq!(st.code(), Some(3), "{}", w.err_text());
+        verify(&ta.reopen(), "opengrow");
+    }
+    println!("open_races_growth: {opens} opens during {growths}+ growths, all succeeded");
+}
