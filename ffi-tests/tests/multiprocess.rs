@@ -705,3 +705,304 @@ fn open_races_growth() {
     }
     println!("open_races_growth: {opens} opens during {growths}+ growths, all succeeded");
 }
+
+// ------------------------------------------------------- no space, rlimit
+
+/// A 4 MiB tmpfs mounted for one test and always unmounted (even when the
+/// test fails) by its guard. Never the real /tmp or /dev/shm.
+struct TmpfsMount(PathBuf);
+
+impl TmpfsMount {
+    fn mount(tag: &str) -> Result<TmpfsMount, String> {
+        let d = scratch(tag);
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs"])
+            .arg(&d)
+            .output()
+            .map_err(|e| format!("running mount: {e}"))?;
+        if !out.status.success() {
+            let _ = std::fs::remove_dir(&d);
+            return Err(format!(
+                "mount -t tmpfs failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(TmpfsMount(d))
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        if std::fs::remove_dir(&self.0).is_err() {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+}
+
+/// Checks the array left by mp_nospace from this (another) process.
+fn check_nospace_array(line: &str) {
+    let name = line.split_whitespace().find_map(|t| t.strip_prefix("name=")).unwrap();
+    let rows: u64 = line
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix("rows="))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    let a = mba::shm::open(name, &Options { access: Access::ReadOnly, ..Options::default() }).unwrap();
+    assert_eq!(a.len(), rows);
+    assert!(a.len() <= a.capacity());
+    for i in 0..rows {
+        assert_eq!(a.get_int(i).unwrap(), (i * 3 + 1) as i128, "row {i}");
+    }
+}
+
+/// Guarantee 3 on a full filesystem: appends, extends, reserves and locked
+/// batches fail with MBA_E_NOSPACE, the process lives (no SIGBUS), every
+/// earlier element reads back (in this process and another), and appends
+/// work again once space is freed.
+#[test]
+fn full_filesystem_gives_nospace() {
+    let _s = serial();
+    let prog = c_prog("mp_nospace");
+    match TmpfsMount::mount("tmpfs") {
+        Ok(m) => {
+            let mut p = Proc::spawn("mp_nospace fill", Command::new(&prog).arg("fill").arg(&m.0));
+            let (st, out) = p.finish(Duration::from_secs(60));
+            assert!(
+                st.success(),
+                "mp_nospace fill: {st:?} (signal {:?}) {out:?} {}",
+                st.signal(),
+                p.err_text()
+            );
+            println!("full tmpfs: {}", out.join(" "));
+            check_nospace_array(out.last().unwrap());
+        }
+        Err(why) => {
+            // Not allowed to mount here: try a private mount namespace.
+            let script = "mount -t tmpfs -o size=4m tmpfs \"$1\" && shift && exec \"$@\"";
+            let d = scratch("tmpfs-ns");
+            let _g = DirGuard(d.clone());
+            let mut p = Proc::spawn(
+                "unshare mp_nospace fill",
+                Command::new("unshare").args(["-Urm", "sh", "-c", script, "sh"]).arg(&d).arg(&prog).arg("fill").arg(&d),
+            );
+            let (st, out) = p.finish(Duration::from_secs(60));
+            if out.is_empty() && !st.success() {
+                println!("SKIPPED full_filesystem_gives_nospace: {why}; unshare -Urm: {}", p.err_text());
+                return;
+            }
+            assert!(st.success(), "mp_nospace fill in a namespace: {st:?} {out:?} {}", p.err_text());
+            println!("full tmpfs (private mount namespace): {}", out.join(" "));
+        }
+    }
+}
+
+/// Guarantee 3 under RLIMIT_FSIZE (set in the child before appending): the
+/// child gets MBA_E_NOSPACE, is not killed by SIGXFSZ, and the data stays.
+#[test]
+fn rlimit_fsize_gives_nospace() {
+    let _s = serial();
+    let d = scratch("rlimit");
+    let _g = DirGuard(d.clone());
+    let mut p = Proc::spawn("mp_nospace rlimit", Command::new(c_prog("mp_nospace")).arg("rlimit").arg(&d));
+    let (st, out) = p.finish(Duration::from_secs(60));
+    assert!(
+        st.success(),
+        "mp_nospace rlimit: {st:?} (signal {:?}) {out:?} {}",
+        st.signal(),
+        p.err_text()
+    );
+    println!("RLIMIT_FSIZE: {}", out.join(" "));
+    check_nospace_array(out.last().unwrap());
+}
+
+// -------------------------------------------------------------------- fork
+
+/// Guarantee 5: parent and two forked children append through the one
+/// inherited handle at the same time (each child takes its own token).
+#[test]
+fn fork_children_append_concurrently() {
+    let _s = serial();
+    let ta = TestArray::records("fork", true, 256, 1 << 20);
+    let mut p = Proc::spawn("mp_fork concurrent", Command::new(c_prog("mp_fork")).args(["concurrent", &ta.name, "10"]));
+    p.success(Duration::from_secs(60));
+    let got = verify(&ta.reopen(), "fork");
+    assert_eq!(got, BTreeMap::from([(10, 20000), (11, 20000), (12, 20000)]));
+}
+
+/// Guarantee 5: the parent holds mba_lock; the child does not share that
+/// ownership (trylock BUSY, unlock NOTLOCKED) and its append waits for the
+/// parent's unlock.
+#[test]
+fn fork_child_waits_for_parents_lock() {
+    let _s = serial();
+    let ta = TestArray::records("forklock", false, 256, 1 << 20);
+    let mut p = Proc::spawn("mp_fork lockheld", Command::new(c_prog("mp_fork")).args(["lockheld", &ta.name, "20"]));
+    let out = p.success(Duration::from_secs(60));
+    assert_eq!(out, vec!["ok lockheld".to_string()]);
+    verify(&ta.reopen(), "forklock");
+}
+
+/// Guarantee 5 (and 4): the parent holds mba_lock and is SIGKILLed; the
+/// forked child, which inherited the parent's descriptors, recovers the
+/// lock (its inherited token descriptor was closed at fork, so the dead
+/// parent's byte lock is really gone).
+#[test]
+fn fork_child_recovers_killed_parents_lock() {
+    let _s = serial();
+    let ta = TestArray::records("forkkill", true, 256, 1 << 20);
+    let mut p = Proc::spawn("mp_fork parentkilled", Command::new(c_prog("mp_fork")).args(["parentkilled", &ta.name, "30"]));
+    let l = p.line(Duration::from_secs(30));
+    let child: i32 = l.strip_prefix("locked child=").and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{l}"));
+    struct KillOnDrop(i32);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            // SAFETY: kill(2); the pid is our grandchild (harmless if gone).
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
+    }
+    let _k = KillOnDrop(child);
+    assert_ne!(ta.lock_word(), 0, "the parent holds the lock");
+    p.kill();
+    // The child reports through the stdout it inherited.
+    let got = p.lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|e| panic!("child said nothing: {e:?}"));
+    assert_eq!(got, "ok parentkilled: child recovered the lock");
+    let v = verify(&ta.reopen(), "forkkill");
+    assert_eq!(v, BTreeMap::from([(30, 2), (31, 2)]));
+}
+
+// -------------------------------------------------------------------- wait
+
+fn waiter(ta: &TestArray, args: &[&str]) -> Proc {
+    let mut p = Proc::spawn(format!("mp_wait {args:?}"), Command::new(c_prog("mp_wait")).arg(&ta.name).args(args));
+    let l = p.line(Duration::from_secs(30));
+    assert!(l.starts_with("waiting seq="), "{l}");
+    p
+}
+
+/// Guarantee 6: a read-write waiter (futex) and a read-only waiter (1 ms
+/// slices) in other processes are woken by an append.
+#[test]
+fn wait_woken_by_append() {
+    let _s = serial();
+    for args in [&["30000"][..], &["30000", "rdonly"][..], &["-1"][..]] {
+        let ta = TestArray::u64s("wait");
+        let mut p = waiter(&ta, args);
+        until_sleeping(p.pid());
+        ta.arr.append_int(42).unwrap();
+        let out = p.success(Duration::from_secs(30));
+        assert!(out[0].starts_with("woken seq=1 len=1"), "{args:?}: {out:?}");
+    }
+}
+
+/// Guarantee 6: a waiter is woken at mba_unlock of a batch by another
+/// process (the appends under the lock changed the counter).
+#[test]
+fn wait_woken_by_batch_unlock() {
+    let _s = serial();
+    let ta = TestArray::u64s("waitbatch");
+    let mut p = waiter(&ta, &["30000"]);
+    until_sleeping(p.pid());
+    ta.arr.lock().unwrap();
+    for i in 0..10 {
+        ta.arr.append_int(i).unwrap();
+    }
+    ta.arr.unlock().unwrap();
+    let out = p.success(Duration::from_secs(30));
+    assert!(out[0].starts_with("woken"), "{out:?}");
+    println!("woken after a batch of 10: {}", out[0]);
+}
+
+/// Guarantee 6: MBA_E_TIMEOUT after the timeout (read-write, read-only, and
+/// a zero timeout that only checks).
+#[test]
+fn wait_times_out() {
+    let _s = serial();
+    let ta = TestArray::u64s("waitto");
+    for args in [&["50"][..], &["50", "rdonly"][..], &["0"][..]] {
+        let mut p = waiter(&ta, args);
+        let (st, out) = p.finish(Duration::from_secs(30));
+        assert_eq!((st.code(), out.clone()), (Some(4), vec!["timeout".to_string()]), "{args:?}");
+    }
+}
+
+/// Guarantee 6: a signal during an endless wait returns MBA_E_INTR; the
+/// process, which has a handler, is not killed and runs it.
+#[test]
+fn wait_interrupted_by_signal() {
+    let _s = serial();
+    let ta = TestArray::u64s("waitintr");
+    for args in [&["-1", "sig"][..], &["-1", "sig", "rdonly"][..]] {
+        let mut p = waiter(&ta, args);
+        until_sleeping(p.pid());
+        p.signal(libc::SIGUSR1);
+        let (st, out) = p.finish(Duration::from_secs(30));
+        assert_eq!((st.code(), out.clone()), (Some(5), vec!["intr signals=1".to_string()]), "{args:?}: {}", p.err_text());
+    }
+}
+
+/// Counts the futex(2) calls of `cmd` (and its threads) with strace -f -c.
+/// None if strace cannot run here.
+fn futex_calls(cmd: &[&std::ffi::OsStr]) -> Result<u64, String> {
+    let log = scratch("strace").join("strace.log");
+    let out = Command::new("strace")
+        .args(["-f", "-c", "-e", "trace=futex", "-o"])
+        .arg(&log)
+        .args(cmd)
+        .output()
+        .map_err(|e| format!("strace: {e}"))?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(log.parent().unwrap());
+    if !out.status.success() {
+        return Err(format!(
+            "strace failed ({:?}): {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim(),
+            text
+        ));
+    }
+    // Summary rows: "% time seconds usecs/call calls [errors] syscall".
+    Ok(text
+        .lines()
+        .filter(|l| l.trim_end().ends_with(" futex"))
+        .filter_map(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok())
+        .sum())
+}
+
+/// Guarantee 6: appenders make no futex wake-up call when nobody waits
+/// (counted with strace), and do when a read-write waiter is registered
+/// (the positive control shows the count is real).
+#[test]
+fn no_wake_syscall_without_waiters() {
+    let _s = serial();
+    if Command::new("strace").arg("-V").output().is_err() {
+        println!("SKIPPED no_wake_syscall_without_waiters: strace is not installed");
+        return;
+    }
+    let ta = TestArray::records("futex", true, 1 << 18, 1 << 20);
+    let w = c_prog("mp_writer");
+    let run = |id: &str| {
+        futex_calls(&[w.as_os_str(), ta.name.as_ref(), id.as_ref(), "100000".as_ref(), "append".as_ref(), "1".as_ref()])
+    };
+    let quiet = match run("1") {
+        Ok(n) => n,
+        Err(e) => {
+            println!("SKIPPED no_wake_syscall_without_waiters: strace cannot run here: {e}");
+            return;
+        }
+    };
+    assert_eq!(quiet, 0, "100,000 appends with no waiter made {quiet} futex calls");
+    // Positive control: a read-write waiter that keeps waiting.
+    let mut p = Proc::spawn(
+        "mp_wait loop",
+        Command::new(c_prog("mp_wait")).args([ta.name.as_str(), "loop", "200000"]),
+    );
+    assert!(p.line(Duration::from_secs(30)).starts_with("waiting"));
+    until_sleeping(p.pid());
+    let busy = run("2").unwrap();
+    p.success(Duration::from_secs(60));
+    assert!(busy > 0, "a registered waiter was never woken (no futex call)");
+    println!("futex calls for 100,000 appends: {quiet} with no waiter, {busy} with a waiter");
+    verify(&ta.reopen(), "futex");
+}
