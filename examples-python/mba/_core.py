@@ -1,0 +1,1598 @@
+"""The mmaparray class: an array.array-compatible array in shared memory."""
+
+import array as _array
+import contextlib
+import ctypes
+import mmap as _mmap
+import operator
+import struct as _struct
+import os
+import sys
+import time
+import weakref
+
+from ctypes import byref, c_int, c_int32, c_uint32, c_uint64, c_ubyte, c_void_p
+
+from . import _lib as L
+
+_index = operator.index
+_append_int_fast = L.append_int_fast
+_append_raw_fast = L.append_raw_fast
+_E_HANDLE = L.E_HANDLE
+_E_OVERFLOW = L.E_OVERFLOW
+
+# ------------------------------------------------------------- type tables
+
+_LONG = ctypes.sizeof(ctypes.c_long)
+_TC_TYPE = {
+    "b": L.I8, "B": L.U8, "h": L.I16, "H": L.U16, "i": L.I32, "I": L.U32,
+    "l": L.I64 if _LONG == 8 else L.I32, "L": L.U64 if _LONG == 8 else L.U32,
+    "q": L.I64, "Q": L.U64, "f": L.F32, "d": L.F64,
+}
+_TYPE_TC = {L.I8: "b", L.U8: "B", L.I16: "h", L.U16: "H", L.I32: "i",
+            L.U32: "I", L.I64: "q", L.U64: "Q", L.F32: "f", L.F64: "d"}
+_TYPE_NAME = {L.BOOL: "bool", L.COMPLEX64: "complex64",
+              L.COMPLEX128: "complex128", L.F16: "float16",
+              L.RECORD: "record"}
+for _tc in list(_TC_TYPE):
+    # Drop typecodes whose C size differs from the format's fixed width.
+    if _array.array(_tc).itemsize != {L.I8: 1, L.U8: 1, L.I16: 2, L.U16: 2,
+                                      L.I32: 4, L.U32: 4, L.I64: 8, L.U64: 8,
+                                      L.F32: 4, L.F64: 8}[_TC_TYPE[_tc]]:
+        del _TC_TYPE[_tc]
+typecodes = "".join(_TC_TYPE)
+
+_BO = "<" if sys.byteorder == "little" else ">"
+_TYPESTR = {}
+for _tc, _t in _TC_TYPE.items():
+    _sz = _array.array(_tc).itemsize
+    _k = "f" if _tc in "fd" else ("u" if _tc.isupper() else "i")
+    _TYPESTR[_tc] = ("|" if _sz == 1 else _BO) + _k + str(_sz)
+
+# Buffer formats that hold exactly the elements of a typecode.
+_SAME_FORMAT = {}
+for _tc in _TC_TYPE:
+    _f = {_tc}
+    for _o in _TC_TYPE:
+        if _TC_TYPE[_o] == _TC_TYPE[_tc]:
+            _f.add(_o)
+    _f |= {p + c for p in "@=" + _BO for c in list(_f)}
+    _SAME_FORMAT[_tc] = frozenset(_f)
+
+_NAMES = {
+    "int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
+    "uint32": "I", "int64": "q", "uint64": "Q", "float32": "f",
+    "float64": "d", "float": "d", "double": "d", "single": "f",
+}
+
+
+def _bad_typecode(tc):
+    if not isinstance(tc, str) or len(tc) != 1:
+        raise TypeError("array() argument 1 must be a unicode character, not %s"
+                        % type(tc).__name__)
+    raise ValueError("bad typecode (must be %s)" % ", ".join(typecodes))
+
+
+def typecode_of(dtype):
+    """The array typecode for a typecode, a type name ('int32', 'float64'),
+    float/int, or anything numpy.dtype() accepts (if numpy is installed)."""
+    if isinstance(dtype, str):
+        if dtype in _TC_TYPE:
+            return dtype
+        if dtype in _NAMES:
+            return _NAMES[dtype]
+    if dtype is float:
+        return "d"
+    if dtype is int:
+        return "q"
+    try:
+        import numpy
+    except ImportError:
+        numpy = None
+    if numpy is not None:
+        try:
+            dt = numpy.dtype(dtype)
+        except TypeError:
+            dt = None
+        if dt is not None and dt.isnative and dt.kind in "iuf" and not dt.fields:
+            for tc in ("b", "B", "h", "H", "i", "I", "q", "Q", "f", "d"):
+                if (dt.kind == ("f" if tc in "fd" else ("u" if tc.isupper() else "i"))
+                        and dt.itemsize == _array.array(tc).itemsize):
+                    return tc
+    raise TypeError("unsupported element type %r (use one of the typecodes %s, "
+                    "or a numpy integer/float dtype)" % (dtype, typecodes))
+
+
+def _no_pack(v):
+    raise TypeError
+
+
+def _closed():
+    return L.ClosedError("operation on a closed array")
+
+
+def _shape_tuple(shape):
+    if isinstance(shape, int) or hasattr(shape, "__index__"):
+        return (_index(shape),)
+    return tuple(_index(d) for d in shape)
+
+
+def _flatten_into(out, obj):
+    try:
+        it = iter(obj)
+    except TypeError:
+        out.append(obj)
+        return
+    for x in it:
+        if hasattr(x, "__iter__") or hasattr(x, "__getitem__"):
+            _flatten_into(out, x)
+        else:
+            out.append(x)
+
+
+# Sentinels that make the fast paths fail (IndexError) after close.
+_EMPTY_Q = memoryview(_array.array("Q"))
+_EMPTY_B = memoryview(b"")
+
+
+def _new_view(h, ptr, nbytes):
+    """A memoryview ('B') of nbytes at ptr, keeping the handle's mapping
+    pinned (mba_pin) until the view and everything derived from it (slices,
+    casts, numpy arrays made from it) are gone: the owner of the memory is a
+    ctypes object whose weakref.finalize calls mba_unpin."""
+    p = c_int32()
+    L.check(L.pin(h, byref(p)))
+    try:
+        exp = (c_ubyte * nbytes).from_address(ptr)
+    except BaseException:
+        L.unpin(p.value)
+        raise
+    weakref.finalize(exp, L.unpin_quiet, p.value)
+    return memoryview(exp).cast("B")
+
+
+def _pass(fn, obj, *args):
+    """Calls fn(*args, address of obj's bytes): bytes are passed as is, any
+    other buffer through a held Py_buffer export (no copy)."""
+    if type(obj) is bytes:
+        return fn(*(args + (obj,)))
+    with L.Buffer(obj) as b:
+        return fn(*(args + (b.buf,)))
+
+
+class mmaparray(object):
+    """An array.array-compatible array whose elements live in a memory-backed
+    array (libmba): anonymous by default, or a named shared-memory segment
+    or a file (see mba.create, mba.attach, mba.open, mba.map_raw), or a
+    user-provided mmap.mmap (mmaparray(typecode, mmap=m)).
+
+    mmaparray(typecode[, initializer], mmap=None)
+    """
+
+    __slots__ = ("_h", "_tc", "_isz", "_rb", "_row", "_isf", "_len", "_mv",
+                 "_mvb", "_cap", "_ro", "_flags", "_ref", "_ifpin", "_closed",
+                 "_ptr", "_name", "_spack", "__weakref__")
+
+    def __new__(cls, *args, **kwargs):
+        if cls is mmaparray and kwargs.get("mmap") is not None:
+            cls = _MmapArray
+        self = object.__new__(cls)
+        self._h = 0
+        self._closed = True
+        self._ifpin = 0
+        self._len = _EMPTY_Q
+        self._mv = self._mvb = _EMPTY_B
+        self._cap = -1
+        return self
+
+    def __init__(self, typecode, initializer=None, mmap=None):
+        if typecode not in _TC_TYPE:
+            _bad_typecode(typecode)
+        if isinstance(initializer, str):
+            raise TypeError("cannot use a str to initialize an array with "
+                            "typecode '%s'" % typecode)
+        if initializer is not None and not isinstance(initializer, (mmaparray, _array.array)):
+            try:
+                memoryview(initializer)
+            except TypeError:
+                iter(initializer)  # TypeError for non-iterables, as array()
+        h = c_int32()
+        L.check(L.anon(_TC_TYPE[typecode], 0, byref(h)))
+        self._setup(h.value, typecode)
+        if initializer is None:
+            return
+        try:
+            if isinstance(initializer, mmaparray):
+                if initializer._tc == typecode or not initializer._row:
+                    src = initializer._snapshot()
+                    if src.typecode != typecode:
+                        src = _array.array(typecode, src)
+                    self._p_extend(src, len(src))
+                    return
+            if isinstance(initializer, _array.array):
+                if initializer.typecode != typecode:
+                    initializer = _array.array(typecode, initializer)
+                self._p_extend(initializer, len(initializer))
+                return
+            try:
+                m = memoryview(initializer)
+            except TypeError:
+                m = None
+            if m is not None:
+                # array.array treats a bytes-like initializer as raw bytes.
+                self.frombytes(m)
+            else:
+                self.extend(initializer)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------ setup
+
+    def _setup(self, h, tc=None, ref=None, name=None):
+        """Takes ownership of handle h (closed again if this fails)."""
+        try:
+            t = c_int32()
+            L.check(L.type_(h, byref(t)))
+            t = t.value
+            if tc is None:
+                if t not in _TYPE_TC:
+                    raise L.ElementTypeError(
+                        "the array holds %s elements, which the Python binding "
+                        "does not support" % _TYPE_NAME.get(t, "type %d" % t))
+                tc = _TYPE_TC[t]
+            elif _TC_TYPE[tc] != t:
+                raise L.ElementTypeError(
+                    "the array holds %s elements, not typecode '%s'" % (
+                        _TYPE_TC.get(t, _TYPE_NAME.get(t, t)), tc))
+            v = c_uint64()
+            L.check(L.row_bytes(h, byref(v)))
+            rb = v.value
+            dims = (c_uint64 * L.MAX_ROW_DIMS)()
+            nd = c_uint32()
+            L.check(L.shape(h, dims, L.MAX_ROW_DIMS, byref(nd)))
+            f = c_uint32()
+            L.check(L.flags(h, byref(f)))
+            p = c_void_p()
+            L.check(L.get_ptr(h, byref(p)))
+            lp = c_void_p()
+            L.check(L.len_ptr(h, byref(lp)))
+            self._tc = tc
+            self._isz = _array.array(tc).itemsize
+            self._rb = rb
+            self._row = tuple(dims[i] for i in range(nd.value))
+            self._isf = tc in "fd"
+            self._spack = _no_pack if self._row else _struct.Struct(tc).pack
+            self._flags = f.value
+            self._ro = bool(f.value & L.RDONLY)
+            self._ref = ref
+            self._name = name
+            self._ptr = p.value or 0
+            self._h = h
+            self._closed = False
+            self._map_views()
+            lexp = (c_ubyte * 8).from_address(lp.value)
+            lexp.keep = self._mvb.obj  # keeps the mapping pinned
+            self._len = memoryview(lexp).cast("B").cast("Q")
+        except BaseException:
+            self._h = 0
+            self._closed = True
+            self._mv = self._mvb = _EMPTY_B
+            self._len = _EMPTY_Q
+            L.close(h)
+            raise
+        return self
+
+    @classmethod
+    def _from_handle(cls, h, tc=None, ref=None, name=None):
+        self = cls.__new__(cls)
+        return self._setup(h, tc, ref, name)
+
+    def _map_views(self):
+        """(Re)builds the internal views over the verified capacity."""
+        h = self._h
+        v = c_uint64()
+        L.check(L.capacity(h, byref(v)))
+        cap = v.value
+        mvb = _new_view(h, self._ptr, cap * self._rb)
+        self._mvb = mvb
+        self._mv = None if self._row else mvb.cast(self._tc)
+        self._cap = cap
+
+    def _n(self):
+        """The current length in rows; refreshes the views if another
+        process grew the array. ClosedError if closed."""
+        try:
+            n = self._len[0]
+        except IndexError:
+            raise _closed()
+        if n > self._cap:
+            return self._refresh()
+        return n
+
+    def _refresh(self):
+        h = self._h
+        if not h:
+            raise _closed()
+        v = c_uint64()
+        L.check(L.len_(h, byref(v)))
+        n = v.value
+        if n > self._cap:
+            self._map_views()
+        return min(n, self._cap)
+
+    def _hw(self):
+        """The handle, for a call that needs one; ClosedError if closed."""
+        h = self._h
+        if not h:
+            raise _closed()
+        return h
+
+    # -------------------------------------------------------- primitives
+    # Everything below the array API goes through these; _MmapArray
+    # implements them on a user mmap.
+
+    def _p_extend(self, obj, n):
+        if n:
+            rc = self._extend_call(obj, n)
+            if rc:
+                self._fail(rc)
+
+    def _extend_call(self, obj, n):
+        h = self._hw()
+        if type(obj) is bytes:
+            return L.extend(h, obj, n)
+        with L.Buffer(obj) as b:
+            return L.extend(h, b.buf, n)
+
+    def _p_write(self, start, obj, n):
+        if n:
+            h = self._hw()
+            if type(obj) is bytes:
+                rc = L.write(h, start, n, obj)
+            else:
+                with L.Buffer(obj) as b:
+                    rc = L.write(h, start, n, b.buf)
+            if rc:
+                self._fail(rc)
+
+    def _p_insert(self, i, obj, n):
+        if n:
+            h = self._hw()
+            if type(obj) is bytes:
+                rc = L.insert(h, i, obj, n)
+            else:
+                with L.Buffer(obj) as b:
+                    rc = L.insert(h, i, b.buf, n)
+            if rc:
+                self._fail(rc)
+
+    def _p_remove(self, i, n):
+        if n:
+            rc = L.remove(self._hw(), i, n)
+            if rc:
+                self._fail(rc)
+
+    def _p_truncate(self, n):
+        rc = L.truncate(self._hw(), n)
+        if rc:
+            self._fail(rc)
+
+    def _p_pop(self):
+        """Removes the last row and returns its bytes (atomically)."""
+        buf = ctypes.create_string_buffer(self._rb)
+        rc = L.pop(self._hw(), buf)
+        if rc:
+            if rc == L.E_EMPTY:
+                raise IndexError("pop from empty array")
+            self._fail(rc)
+        return buf.raw
+
+    def _p_set1(self, i, v):
+        """Sets element i (a checked index) of a flat array to v."""
+        h = self._hw()
+        if type(v) is float and self._isf:
+            rc = L.set_f64(h, i, v)
+        elif type(v) is int and not self._isf and -0x8000000000000000 <= v < 0x10000000000000000:
+            rc = (L.set_i64 if v < 0x8000000000000000 else L.set_u64)(h, i, v)
+        else:
+            b = self._pack1(v)
+            rc = L.write(h, i, 1, b)
+        if rc:
+            if rc == _E_OVERFLOW:
+                self._pack1(v)
+            self._fail(rc)
+
+    def _batch(self):
+        """A context holding the array's writer lock (mba_lock), so a
+        compound operation is atomic for other writers."""
+        return _Batch(self._hw())
+
+    def _fail(self, rc):
+        if rc == _E_HANDLE:
+            raise _closed()
+        raise L.error(rc)
+
+    # ------------------------------------------------------------ helpers
+
+    def _pack1(self, v):
+        """v converted exactly as array.array converts it (same errors),
+        as bytes."""
+        t = _array.array(self._tc)
+        t.append(v)
+        return t.tobytes()
+
+    def _snapshot(self, n=None):
+        """A plain array.array copy of the (flat) elements."""
+        if n is None:
+            n = self._n()
+        t = _array.array(self._tc)
+        if n:
+            t.frombytes(self._mvb[:n * self._rb])
+        return t
+
+    def _need_flat(self, what):
+        if self._row:
+            raise TypeError("%s is not supported for an array with row shape %r; "
+                            "use a.view() or numpy.asarray(a)" % (what, self._row))
+
+    def _rows_from(self, obj):
+        """(bytes-like, rows) for row data given as a buffer or a (nested)
+        sequence of numbers."""
+        try:
+            m = memoryview(obj)
+        except TypeError:
+            t = _array.array(self._tc)
+            _flatten_into(t, obj)
+            m = memoryview(t)
+        else:
+            if m.format not in _SAME_FORMAT[self._tc] and m.format not in ("B", "b", "c"):
+                t = _array.array(self._tc)
+                _flatten_into(t, m.tolist())
+                m = memoryview(t)
+            elif not m.c_contiguous:
+                m = memoryview(m.tobytes())
+        nb = m.nbytes
+        if nb % self._rb:
+            raise ValueError("%d bytes are not a whole number of rows of shape %r"
+                             % (nb, self._row))
+        return m, nb // self._rb
+
+    def _row_at(self, i):
+        rb = self._rb
+        return self._mvb[i * rb:(i + 1) * rb].cast(self._tc, self._row).tolist()
+
+    # ------------------------------------------------- array.array API
+
+    @property
+    def typecode(self):
+        """The typecode character used to create the array."""
+        return self._tc
+
+    @property
+    def itemsize(self):
+        """The length in bytes of one element."""
+        return self._isz
+
+    def __len__(self):
+        try:
+            n = self._len[0]
+        except IndexError:
+            raise _closed()
+        if n <= self._cap:
+            return n
+        return self._refresh()
+
+    def __getitem__(self, i):
+        try:
+            if 0 <= i < self._len[0]:
+                return self._mv[i]
+        except (TypeError, IndexError):
+            pass
+        return self._getitem(i)
+
+    def _getitem(self, i):
+        if isinstance(i, slice):
+            self._need_flat("slicing")
+            n = self._n()
+            t = _array.array(self._tc)
+            m = self._mv[:n][i]
+            t.frombytes(m.cast("B") if m.c_contiguous else m.tobytes())
+            return t
+        try:
+            i = _index(i)
+        except TypeError:
+            raise TypeError("array indices must be integers")
+        n = self._n()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("array index out of range")
+        if self._row:
+            return self._row_at(i)
+        return self._mv[i]
+
+    def __setitem__(self, i, v):
+        if isinstance(i, slice):
+            return self._setslice(i, v)
+        try:
+            i = _index(i)
+        except TypeError:
+            raise TypeError("array indices must be integers")
+        n = self._n()
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("array assignment index out of range")
+        if self._row:
+            m, k = self._rows_from(v)
+            if k != 1:
+                raise ValueError("a row of shape %r is needed" % (self._row,))
+            return self._p_write(i, m, 1)
+        self._p_set1(i, v)
+
+    def _setslice(self, s, v):
+        self._need_flat("slice assignment")
+        if isinstance(v, mmaparray):
+            if v._tc != self._tc:
+                raise TypeError("bad argument type for built-in operation")
+            v = v._snapshot()
+        elif not isinstance(v, _array.array) or v.typecode != self._tc:
+            t = _array.array(self._tc)
+            t[0:0] = v  # raises array.array's own TypeError
+            raise TypeError("bad argument type for built-in operation")
+        with self._batch():
+            n = self._n()
+            start, stop, step = s.indices(n)
+            if step == 1:
+                if stop < start:
+                    stop = start
+                k, m = stop - start, len(v)
+                if m == k:
+                    self._p_write(start, v, m)
+                elif m > k:
+                    self._p_write(start, v[:k], k)
+                    self._p_insert(stop, v[k:], m - k)
+                else:
+                    self._p_write(start, v, m)
+                    self._p_remove(start + m, k - m)
+                return
+            t = self._snapshot(n)
+            t[s] = v  # array.array's checks and semantics
+            self._write_back(t, n, s)
+
+    def _write_back(self, t, n, s):
+        """Writes the local copy t (of a length-n array changed at the
+        indexes of slice s) back from its first changed index."""
+        idx = range(*s.indices(n))
+        if not idx:
+            return
+        lo = min(idx[0], idx[-1])
+        self._p_write(lo, t[lo:], len(t) - lo)
+        if len(t) < n:
+            self._p_truncate(len(t))
+
+    def __delitem__(self, i):
+        if isinstance(i, slice):
+            self._need_flat("slice deletion")
+            with self._batch():
+                n = self._n()
+                start, stop, step = i.indices(n)
+                if step == 1:
+                    if stop > start:
+                        self._p_remove(start, stop - start)
+                    return
+                t = self._snapshot(n)
+                del t[i]
+                self._write_back(t, n, i)
+            return
+        try:
+            i = _index(i)
+        except TypeError:
+            raise TypeError("array indices must be integers")
+        with self._batch():
+            n = self._n()
+            if i < 0:
+                i += n
+            if not 0 <= i < n:
+                raise IndexError("array assignment index out of range")
+            self._p_remove(i, 1)
+
+    def append(self, v):
+        """Append a new item with value v to the end of the array."""
+        if type(v) is int and -2147483648 <= v <= 2147483647:
+            rc = _append_int_fast(self._h, v)
+            if not rc:
+                return
+            return self._append_failed(rc, v)
+        return self._append_other(v)
+
+    def _append_other(self, v):
+        # Values that are not C ints: packed to the element's bytes by a
+        # precompiled struct (it converts like array.array), then passed as
+        # a bytes object to mba_append WITHOUT argtypes (ctypes passes
+        # bytes as a pointer): cheaper than a call with argtypes.
+        try:
+            b = self._spack(v)
+        except Exception:
+            return self._append_exact(v)
+        rc = _append_raw_fast(self._h, b)
+        if rc:
+            self._append_failed(rc, v)
+
+    def _append_exact(self, v):
+        """The slow append: array.array's conversion and errors."""
+        h = self._hw()
+        if self._row:
+            m, k = self._rows_from(v)
+            if k != 1:
+                raise ValueError("a row of shape %r is needed" % (self._row,))
+            rc = _pass(L.append, m, h)
+        else:
+            rc = L.append(h, self._pack1(v))
+        if rc:
+            self._fail(rc)
+
+    def _append_failed(self, rc, v):
+        if rc == _E_OVERFLOW or (self._row and self._h):
+            if self._row:
+                return self._append_exact(v)
+            self._pack1(v)  # raises array.array's OverflowError
+        self._fail(rc)
+
+    def extend(self, iterable):
+        """Append items from iterable (an array of the same typecode, any
+        buffer of the same element format, or any iterable)."""
+        if self._row:
+            m, k = self._rows_from(iterable)
+            return self._p_extend(m, k)
+        tc = self._tc
+        if isinstance(iterable, mmaparray):
+            if iterable._tc != tc:
+                raise TypeError("can only extend with array of same kind")
+            src = iterable._snapshot() if iterable is self else iterable.view()
+            return self._p_extend(src, len(src))
+        if isinstance(iterable, _array.array):
+            if iterable.typecode != tc:
+                raise TypeError("can only extend with array of same kind")
+            return self._p_extend(iterable, len(iterable))
+        if not isinstance(iterable, (str, list, tuple)):
+            try:
+                m = memoryview(iterable)
+            except TypeError:
+                m = None
+            if (m is not None and m.ndim == 1 and m.c_contiguous
+                    and m.format in _SAME_FORMAT[tc]):
+                return self._p_extend(m, len(m))
+        t = _array.array(tc)
+        try:
+            t.extend(iterable)
+        finally:
+            # array.array keeps the items converted before an error.
+            self._p_extend(t, len(t))
+
+    def insert(self, i, v):
+        """Insert a new item v into the array before position i."""
+        i = _index(i)
+        if self._row:
+            m, k = self._rows_from(v)
+            if k != 1:
+                raise ValueError("a row of shape %r is needed" % (self._row,))
+        else:
+            m = self._pack1(v)
+        with self._batch():
+            n = self._n()
+            if i < 0:
+                i += n
+                if i < 0:
+                    i = 0
+            if i > n:
+                i = n
+            self._p_insert(i, m, 1)
+
+    def pop(self, i=-1):
+        """Return the i-th element and delete it from the array."""
+        i = _index(i)
+        if i == -1:
+            b = self._p_pop()
+            if self._row:
+                return memoryview(b).cast(self._tc, self._row).tolist()
+            return memoryview(b).cast(self._tc)[0]
+        with self._batch():
+            n = self._n()
+            if n == 0:
+                raise IndexError("pop from empty array")
+            if i < 0:
+                i += n
+            if not 0 <= i < n:
+                raise IndexError("pop index out of range")
+            v = self._row_at(i) if self._row else self._mv[i]
+            self._p_remove(i, 1)
+        return v
+
+    def remove(self, v):
+        """Remove the first occurrence of v in the array."""
+        self._need_flat("remove()")
+        with self._batch():
+            try:
+                i = self._snapshot().index(v)
+            except ValueError:
+                raise ValueError("array.remove(x): x not in array")
+            self._p_remove(i, 1)
+
+    def index(self, v, start=0, stop=sys.maxsize):
+        """Return index of first occurrence of v in the array."""
+        self._need_flat("index()")
+        try:
+            return self.tolist().index(v, start, stop)
+        except ValueError:
+            raise ValueError("array.index(x): x not in array")
+
+    def count(self, v):
+        """Return number of occurrences of v in the array."""
+        self._need_flat("count()")
+        return self.tolist().count(v)
+
+    def reverse(self):
+        """Reverse the order of the items in the array."""
+        self._need_flat("reverse()")
+        with self._batch():
+            t = self._snapshot()
+            t.reverse()
+            self._p_write(0, t, len(t))
+
+    def byteswap(self):
+        """Byteswap all items of the array."""
+        with self._batch():
+            n = self._n()
+            t = _array.array(self._tc)
+            t.frombytes(self._mvb[:n * self._rb])
+            t.byteswap()
+            self._p_write(0, t, n)
+
+    def buffer_info(self):
+        """Return a tuple (address, length) giving the current memory
+        address and the length in elements (rows) of the buffer."""
+        n = self._n()
+        return (self._ptr, n)
+
+    def tobytes(self):
+        """Convert the array to an array of machine values and return the
+        bytes representation."""
+        n = self._n()
+        return self._mvb[:n * self._rb].tobytes()
+
+    def frombytes(self, b):
+        """Appends items from the bytes-like object b, as machine values."""
+        try:
+            m = memoryview(b)
+        except TypeError:
+            _array.array(self._tc).frombytes(b)  # raises its TypeError
+            raise
+        nb = m.nbytes
+        if nb % self._isz:
+            raise ValueError("bytes length not a multiple of item size")
+        if nb % self._rb:
+            raise ValueError("bytes length not a multiple of the row size (%d)" % self._rb)
+        if not m.c_contiguous:
+            m = memoryview(m.tobytes())
+        self._p_extend(m, nb // self._rb)
+
+    def tolist(self):
+        """Convert array to an ordinary list with the same items."""
+        n = self._n()
+        if self._row:
+            if n == 0:
+                return []
+            return self._mvb[:n * self._rb].cast(self._tc, (n,) + self._row).tolist()
+        return self._mv[:n].tolist()
+
+    def fromlist(self, lst):
+        """Append items to array from list."""
+        t = _array.array(self._tc)
+        if self._row:
+            if not isinstance(lst, list):
+                raise TypeError("arg must be list")
+            m, k = self._rows_from(lst)
+            return self._p_extend(m, k)
+        t.fromlist(lst)
+        self._p_extend(t, len(t))
+
+    def tofile(self, f):
+        """Write all items (as machine values) to the file object f."""
+        n = self._n() * self._rb
+        m = self._mvb[:n]
+        step = 1 << 20
+        if n == 0:
+            f.write(b"")
+        for i in range(0, n, step):
+            f.write(m[i:i + step])
+
+    def fromfile(self, f, n):
+        """Read n objects from the file object f and append them to the
+        end of the array."""
+        t = _array.array(self._tc)
+        try:
+            t.fromfile(f, n)
+        finally:
+            if len(t):
+                self.frombytes(t)
+
+    def __iter__(self):
+        i = 0
+        while True:
+            n = self._n()
+            if i >= n:
+                return
+            j = min(n, i + 4096)
+            if self._row:
+                for k in range(i, j):
+                    yield self._row_at(k)
+            else:
+                # Each chunk view keeps the mapping pinned while iterating.
+                yield from self._mv[i:j]
+            i = j
+
+    def __contains__(self, v):
+        n = self._n()
+        if self._row:
+            return v in self.tolist()
+        return v in self._mv[:n]
+
+    # comparisons and operators, with array.array semantics
+
+    def _other(self, other):
+        if isinstance(other, mmaparray):
+            return other._snapshot() if not other._row else other.tolist()
+        if isinstance(other, _array.array):
+            return other
+        return None
+
+    def _me(self):
+        return self.tolist() if self._row else self._snapshot()
+
+    def __eq__(self, other):
+        o = self._other(other)
+        return NotImplemented if o is None else self._me() == o
+
+    def __ne__(self, other):
+        o = self._other(other)
+        return NotImplemented if o is None else self._me() != o
+
+    def __lt__(self, other):
+        o = self._other(other)
+        return NotImplemented if o is None else self._me() < o
+
+    def __le__(self, other):
+        o = self._other(other)
+        return NotImplemented if o is None else self._me() <= o
+
+    def __gt__(self, other):
+        o = self._other(other)
+        return NotImplemented if o is None else self._me() > o
+
+    def __ge__(self, other):
+        o = self._other(other)
+        return NotImplemented if o is None else self._me() >= o
+
+    __hash__ = None
+
+    def __add__(self, other):
+        self._need_flat("+")
+        if isinstance(other, mmaparray):
+            other = other._snapshot()
+        return self._snapshot() + other
+
+    def __radd__(self, other):
+        if isinstance(other, _array.array):
+            self._need_flat("+")
+            return other + self._snapshot()
+        return NotImplemented
+
+    def __mul__(self, n):
+        self._need_flat("*")
+        return self._snapshot() * n
+
+    __rmul__ = __mul__
+
+    def __iadd__(self, other):
+        if isinstance(other, (mmaparray, _array.array)):
+            if other.typecode != self._tc:
+                raise TypeError("can only extend with array of same kind")
+            self.extend(other)
+            return self
+        raise TypeError('can only extend array with array (not "%s")'
+                        % type(other).__name__)
+
+    def __imul__(self, n):
+        self._need_flat("*=")
+        with self._batch():
+            t = self._snapshot()
+            r = t * n  # array.array's checks
+            if len(r) < len(t):
+                self._p_truncate(0)
+            else:
+                self._p_extend(r[len(t):], len(r) - len(t))
+        return self
+
+    def __repr__(self):
+        if self._closed:
+            return "<closed %s '%s'>" % (type(self).__name__, self._tc
+                                          if hasattr(self, "_tc") else "?")
+        if self._row:
+            return "mmaparray('%s', shape=%r, %r)" % (
+                self._tc, (len(self),) + self._row, self.tolist())
+        return repr(self._snapshot())
+
+    def __copy__(self):
+        """A private copy: a plain array.array (a row-shaped array gives an
+        anonymous mmaparray)."""
+        if self._row:
+            return self._anon_copy()
+        return self._snapshot()
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    def _anon_copy(self):
+        return anon((0,) + self._row, self._tc)._fill(self.tobytes())
+
+    def _fill(self, b):
+        self.frombytes(b)
+        return self
+
+    def __reduce_ex__(self, protocol):
+        if self._closed:
+            raise _closed()
+        if self._ref is not None:
+            return (_attach_ref, (self._ref, self._tc))
+        if self._row:
+            return (_anon_from_bytes, (self._tc, self._row, self.tobytes()))
+        return self._snapshot().__reduce_ex__(protocol)
+
+    def __reduce__(self):
+        return self.__reduce_ex__(2)
+
+    # ------------------------------------------------- beyond array.array
+
+    @property
+    def closed(self):
+        """True after close()."""
+        return self._closed
+
+    @property
+    def readonly(self):
+        """True if writes are refused (read-only handle or mmap)."""
+        return self._ro
+
+    @property
+    def name(self):
+        """The shm:// or file:// name this array was opened by (None for
+        anonymous arrays)."""
+        return self._name
+
+    @property
+    def row_shape(self):
+        """The shape of one row (() for a flat array)."""
+        return self._row
+
+    @property
+    def shape(self):
+        """(len(a),) + a.row_shape"""
+        return (len(self),) + self._row
+
+    @property
+    def nbytes(self):
+        return len(self) * self._rb
+
+    @property
+    def capacity(self):
+        """Rows of space allocated (mba_capacity)."""
+        v = c_uint64()
+        L.check(L.capacity(self._hw(), byref(v)))
+        return v.value
+
+    @property
+    def max_len(self):
+        """The largest length this array can reach."""
+        v = c_uint64()
+        L.check(L.max_len(self._hw(), byref(v)))
+        return v.value
+
+    @property
+    def uuid(self):
+        """The array's random 64-bit identity (0 for raw mappings)."""
+        v = c_uint64()
+        L.check(L.uuid(self._hw(), byref(v)))
+        return v.value
+
+    def fileno(self):
+        """The handle's descriptor (owned by the array; valid until close).
+        Another process can attach to it with mba.from_fd."""
+        v = c_int()
+        L.check(L.fd(self._hw(), byref(v)))
+        return v.value
+
+    def view(self):
+        """A zero-copy memoryview of the elements (shape (len,) + row
+        shape); read-only if the array is. It keeps the memory mapped even
+        after close(), until the view and everything made from it is gone.
+        It does not grow with the array: take a new view after appends."""
+        n = self._n()
+        m = self._mvb[:n * self._rb]
+        if n == 0:
+            m = m.cast(self._tc)
+        else:
+            m = m.cast(self._tc, (n,) + self._row)
+        return m.toreadonly() if self._ro else m
+
+    def __buffer__(self, flags):  # Python 3.12+: memoryview(a), numpy
+        return self.view()
+
+    def __release_buffer__(self, view):
+        pass
+
+    @property
+    def __array_interface__(self):
+        """Zero-copy numpy access: numpy.asarray(a). The numpy array keeps
+        this object alive, and this object keeps the memory mapped (a pin
+        released when it is garbage collected), so the numpy array stays
+        valid even after close()."""
+        n = self._n()
+        if not self._ifpin:
+            p = c_int32()
+            L.check(L.pin(self._hw(), byref(p)))
+            self._ifpin = p.value
+            weakref.finalize(self, L.unpin_quiet, p.value)
+        return {
+            "version": 3,
+            "shape": (n,) + self._row,
+            "typestr": _TYPESTR[self._tc],
+            "data": (self._ptr, self._ro),
+        }
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy
+        a = numpy.frombuffer(self.view(), dtype=_TYPESTR[self._tc]).reshape(
+            (len(self),) + self._row) if len(self) else numpy.zeros(
+                (0,) + self._row, dtype=_TYPESTR[self._tc])
+        if dtype is not None:
+            a = a.astype(dtype, copy=bool(copy))
+        elif copy:
+            a = a.copy()
+        return a
+
+    def numpy(self):
+        """A zero-copy numpy array of the elements (numpy.asarray(a))."""
+        import numpy
+        return numpy.asarray(self)
+
+    def clear(self):
+        """Remove all elements (the length becomes 0; memory is kept)."""
+        rc = L.clear(self._hw())
+        if rc:
+            self._fail(rc)
+
+    def reserve(self, n):
+        """Allocate space for at least n rows now (no SIGBUS later)."""
+        rc = L.reserve(self._hw(), n)
+        if rc:
+            self._fail(rc)
+        self._map_views()
+
+    def flush(self, mode=L.SYNC, start=None, stop=None):
+        """Write changes back to the file: mode SYNC (wait), ASYNC or
+        INVALIDATE; optionally only rows [start, stop)."""
+        h = self._hw()
+        if start is None and stop is None:
+            rc = L.flush(h, mode)
+        else:
+            n = self._n()
+            s, e, _ = slice(start, stop).indices(n)
+            rc = L.flush_range(h, s, max(0, e - s), mode)
+        if rc:
+            self._fail(rc)
+
+    def mlock(self):
+        """Lock the allocated elements into RAM (may need RLIMIT_MEMLOCK)."""
+        rc = L.mlock(self._hw())
+        if rc:
+            self._fail(rc)
+
+    def munlock(self):
+        rc = L.munlock(self._hw())
+        if rc:
+            self._fail(rc)
+
+    def advise(self, advice):
+        """Access hint: ADVISE_NORMAL, ADVISE_RANDOM, ADVISE_SEQUENTIAL or
+        ADVISE_WILLNEED."""
+        rc = L.advise(self._hw(), advice)
+        if rc:
+            self._fail(rc)
+
+    def locked(self):
+        """``with a.locked(): ...`` holds the array's writer lock, so a
+        batch of writes by this thread is atomic for other writers."""
+        return self._batch()
+
+    @property
+    def seq(self):
+        """The change counter: grows with every change by any process."""
+        v = c_uint64()
+        rc = L.seq(self._hw(), byref(v))
+        if rc:
+            self._fail(rc)
+        return v.value
+
+    def wait(self, seen=None, timeout=None):
+        """Block until the change counter differs from seen (default: its
+        current value), then return the new counter. Returns seen unchanged
+        when timeout (seconds) passes. Ctrl-C raises KeyboardInterrupt."""
+        h = self._hw()
+        if seen is None:
+            seen = self.seq
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out = c_uint64()
+        while True:
+            if deadline is None:
+                t = -1
+            else:
+                t = max(0, int((deadline - time.monotonic()) * 1e9))
+            rc = L.wait(h, seen, t, byref(out))
+            if rc == 0:
+                return out.value
+            if rc == L.E_TIMEOUT:
+                return seen
+            if rc == L.E_INTR:
+                # Let Python run its signal handlers (KeyboardInterrupt...).
+                _check_signals()
+                h = self._hw()
+                continue
+            self._fail(rc)
+
+    def close(self):
+        """Release the array (idempotent). Any later use raises ValueError.
+        Views and numpy arrays made earlier stay valid: they keep the
+        memory mapped until they are gone."""
+        if self._closed:
+            return
+        h = self._h
+        self._closed = True
+        self._h = 0
+        self._len = _EMPTY_Q
+        self._mv = self._mvb = _EMPTY_B
+        self._cap = -1
+        if h:
+            L.close(h)
+
+    def __enter__(self):
+        if self._closed:
+            raise _closed()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class _Batch(object):
+    __slots__ = ("h", "own")
+
+    def __init__(self, h):
+        self.h = h
+
+    def __enter__(self):
+        rc = L.lock(self.h)
+        self.own = rc == 0
+        if rc and rc != L.E_BUSY:  # BUSY: this thread holds it already
+            if rc == _E_HANDLE:
+                raise _closed()
+            raise L.error(rc)
+        return self
+
+    def __exit__(self, *exc):
+        if self.own:
+            L.unlock(self.h)
+        return False
+
+
+_pyerr_check_signals = ctypes.pythonapi.PyErr_CheckSignals
+_pyerr_check_signals.argtypes = []
+_pyerr_check_signals.restype = ctypes.c_int
+
+
+def _check_signals():
+    """Runs pending Python signal handlers now (their exception, such as
+    KeyboardInterrupt, propagates)."""
+    _pyerr_check_signals()
+
+
+# ------------------------------------------------------- user mmap backing
+
+class _MmapArray(mmaparray):
+    """mmaparray(typecode, mmap=m): the elements are exactly the bytes of a
+    user-provided mmap.mmap (no header). Pure Python; grows only where the
+    mmap can be resized; an ACCESS_READ mmap gives a read-only array."""
+
+    __slots__ = ("_mm", "_lenarr")
+
+    def __init__(self, typecode, initializer=None, mmap=None):
+        if typecode not in _TC_TYPE:
+            _bad_typecode(typecode)
+        if not isinstance(mmap, _mmap.mmap):
+            raise TypeError("mmap must be an mmap.mmap, not %s" % type(mmap).__name__)
+        self._tc = typecode
+        self._isz = self._rb = _array.array(typecode).itemsize
+        self._row = ()
+        self._isf = typecode in "fd"
+        self._flags = L.RAW
+        self._ref = None
+        self._name = None
+        self._mm = mmap
+        try:
+            self._ro = memoryview(mmap).readonly
+        except ValueError:
+            raise L.ClosedError("the mmap is closed")
+        self._lenarr = _array.array("Q", [len(mmap) // self._isz])
+        self._closed = False
+        self._len = memoryview(self._lenarr)
+        self._remap()
+        if initializer is not None:
+            if isinstance(initializer, (bytes, bytearray)):
+                self.frombytes(initializer)
+            else:
+                self.extend(initializer)
+
+    def _remap(self):
+        n = self._lenarr[0]
+        self._mvb = memoryview(self._mm)[:n * self._isz]
+        self._mv = self._mvb.cast(self._tc)
+        self._cap = n
+        self._ptr = 0
+
+    def _n(self):
+        if self._closed:
+            raise _closed()
+        return self._lenarr[0]
+
+    _refresh = _n
+
+    def _hw(self):
+        raise L.NotSupportedError("not supported for an array over a user mmap")
+
+    def _writable(self):
+        if self._closed:
+            raise _closed()
+        if self._ro:
+            raise L.ReadOnlyError("the mmap is read-only (ACCESS_READ)")
+
+    def _resize(self, n):
+        """Resizes the mmap to n elements."""
+        self._writable()
+        old = self._lenarr[0]
+        self._mv = self._mvb = None
+        try:
+            try:
+                self._mm.resize(max(n * self._isz, 1))
+            except BufferError:
+                raise BufferError("cannot resize an array that is exporting buffers")
+            except (TypeError, SystemError, OSError, ValueError) as e:
+                if n * self._isz == 0 and old:
+                    pass  # an mmap cannot shrink to 0 bytes: keep the bytes
+                else:
+                    raise L.FullError("this mmap cannot grow or shrink: %s" % e)
+            self._lenarr[0] = n
+        finally:
+            self._remap()
+
+    def _p_extend(self, obj, n):
+        if not n:
+            return
+        self._writable()
+        src = memoryview(obj).cast("B") if type(obj) is not bytes else obj
+        old = self._lenarr[0]
+        self._resize(old + n)
+        self._mvb[old * self._isz:] = src
+
+    def _p_write(self, start, obj, n):
+        if not n:
+            return
+        self._writable()
+        src = memoryview(obj).cast("B") if type(obj) is not bytes else obj
+        self._mvb[start * self._isz:(start + n) * self._isz] = src
+
+    def _p_insert(self, i, obj, n):
+        if not n:
+            return
+        old = self._lenarr[0]
+        self._resize(old + n)
+        isz = self._isz
+        self._mm.move((i + n) * isz, i * isz, (old - i) * isz)
+        self._p_write(i, obj, n)
+
+    def _p_remove(self, i, n):
+        if not n:
+            return
+        self._writable()
+        old = self._lenarr[0]
+        isz = self._isz
+        self._mm.move(i * isz, (i + n) * isz, (old - i - n) * isz)
+        self._resize(old - n)
+
+    def _p_truncate(self, n):
+        if n < self._lenarr[0]:
+            self._resize(n)
+
+    def _p_pop(self):
+        self._writable()
+        n = self._lenarr[0]
+        if not n:
+            raise IndexError("pop from empty array")
+        b = self._mvb[(n - 1) * self._isz:].tobytes()
+        self._resize(n - 1)
+        return b
+
+    def _p_set1(self, i, v):
+        self._p_write(i, self._pack1(v), 1)
+
+    def _batch(self):
+        if self._closed:
+            raise _closed()
+        return contextlib.nullcontext()
+
+    def append(self, v):
+        """Append a new item with value v to the end of the array."""
+        self._p_extend(self._pack1(v), 1)
+
+    def clear(self):
+        self._p_truncate(0)
+
+    def buffer_info(self):
+        n = self._n()
+        if self._ro:
+            with L.Buffer(self._mm) as b:
+                return (b.buf, n)
+        return (ctypes.addressof(ctypes.c_char.from_buffer(self._mm)), n)
+
+    @property
+    def __array_interface__(self):
+        raise AttributeError("__array_interface__ (use __array__)")
+
+    def flush(self, mode=L.SYNC, start=None, stop=None):
+        if self._closed:
+            raise _closed()
+        if not self._ro:
+            self._mm.flush()
+
+    def close(self):
+        """Detach from the mmap (which stays open: it is the caller's)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._len = _EMPTY_Q
+        self._mv = self._mvb = _EMPTY_B
+        self._cap = -1
+        self._mm = None
+
+    def __reduce_ex__(self, protocol):
+        return self._snapshot().__reduce_ex__(protocol)
+
+
+# ----------------------------------------------------------- opening
+
+def _norm_name(name):
+    """A bare name means shm://NAME; file://PATH gets an absolute path."""
+    if not isinstance(name, str):
+        name = os.fsdecode(name)
+    if "://" not in name:
+        return "shm://" + name
+    if name.startswith("file://"):
+        p = name[len("file://"):]
+        return "file://" + os.path.abspath(p)
+    return name
+
+
+def _file_name(path):
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        path = os.fsdecode(path)
+    if path.startswith("shm://") or path.startswith("file://"):
+        return _norm_name(path)
+    return "file://" + os.path.abspath(path)
+
+
+def _opts(flags=0, tc=None, shape=(), perm=0, capacity=0, max_len=0):
+    o = L.mba_options()
+    L.check(L.options_init(byref(o)))
+    o.flags = flags
+    o.mode = perm
+    if tc is not None:
+        o.elem_type = _TC_TYPE[tc]
+    shape = _shape_tuple(shape)
+    if shape:
+        first, row = shape[0], shape[1:]
+        if len(row) > L.MAX_ROW_DIMS:
+            raise ValueError("at most %d row dimensions" % L.MAX_ROW_DIMS)
+        if first is not None and first > 0:
+            o.initial_len = first
+        o.ndim = len(row)
+        for i, d in enumerate(row):
+            if d <= 0:
+                raise ValueError("row dimensions must be positive: %r" % (shape,))
+            o.shape[i] = d
+    o.capacity = capacity
+    o.max_len = max_len
+    buf = ctypes.create_string_buffer(512)
+    o.errbuf = ctypes.cast(buf, ctypes.c_char_p)
+    o.errbuf_len = 512
+    o._keep = buf
+    return o
+
+
+def _open_ex(name, o):
+    h = c_int32()
+    rc = L.open_ex(name.encode(), byref(o), byref(h))
+    if rc:
+        raise L.error(rc, o._keep.value.decode("utf-8", "replace") or None)
+    return h.value
+
+
+def _uuid_of(h):
+    v = c_uint64()
+    L.check(L.uuid(h, byref(v)))
+    return v.value
+
+
+def create(name, shape, dtype="d", perm=0o600, capacity=0, max_len=0):
+    """Create a named array (SharedArray.create): zero-filled, length
+    shape[0], row shape shape[1:]; FileExistsError if the name exists.
+    name: "shm://NAME" (a bare NAME means that), or "file://PATH"."""
+    tc = typecode_of(dtype)
+    name = _norm_name(name)
+    o = _opts(L.CREATE | L.EXCL, tc, shape, perm, capacity, max_len)
+    h = _open_ex(name, o)
+    return mmaparray._from_handle(h, tc, ("open", name, 0, _uuid_of(h)), name)
+
+
+def attach(name, dtype=None, readonly=False):
+    """Attach to an existing named array (SharedArray.attach). With dtype,
+    TypeError unless the array holds that type. An i64 array reports
+    typecode 'q' unless dtype asks for 'l' (and 'Q' unless 'L')."""
+    tc = None if dtype is None else typecode_of(dtype)
+    name = _norm_name(name)
+    return _attach(name, tc, L.RDONLY if readonly else 0)
+
+
+def _attach(name, tc, flags, uuid=None):
+    o = _opts(flags, tc)
+    h = _open_ex(name, o)
+    try:
+        u = _uuid_of(h)
+        if uuid is not None and u != uuid:
+            raise L.NotFoundError(
+                "%s was replaced by another array since it was pickled" % name)
+    except BaseException:
+        L.close(h)
+        raise
+    return mmaparray._from_handle(h, tc, ("open", name, flags & L.RDONLY, u), name)
+
+
+def delete(name):
+    """Remove the name of an array: new attaches fail, existing
+    attachments stay valid."""
+    L.check(L.unlink(_norm_name(name).encode()))
+
+
+def list_arrays():
+    """The names of the arrays in /dev/shm, as "shm://NAME"."""
+    need = ctypes.c_size_t()
+    while True:
+        rc = L.list_(None, 0, byref(need))
+        if rc not in (0, L.E_OVERFLOW):
+            L.check(rc)
+        buf = ctypes.create_string_buffer(need.value + 256)
+        rc = L.list_(buf, len(buf), byref(need))
+        if rc == L.E_OVERFLOW:
+            continue
+        L.check(rc)
+        return [x for x in buf.value.decode("utf-8", "replace").split("\n") if x]
+
+
+_MODES = {"r": L.RDONLY, "r+": 0, "w": L.CREATE | L.REPLACE,
+          "x": L.CREATE | L.EXCL, "c": L.COW}
+
+
+def open(path, mode="r", dtype=None, shape=0, perm=0o600, capacity=0, max_len=0):
+    """Open an array file: mode 'r' (read-only), 'r+' (read-write), 'w'
+    (create, or atomically replace, needs dtype), 'x' (create, fails if it
+    exists, needs dtype), 'c' (private copy-on-write snapshot). shape
+    (creation only): zero-filled length, then the row shape."""
+    if mode not in _MODES:
+        raise ValueError("mode must be one of %s, not %r" % (", ".join(_MODES), mode))
+    flags = _MODES[mode]
+    name = _file_name(path)
+    creating = bool(flags & L.CREATE)
+    tc = None if dtype is None else typecode_of(dtype)
+    if creating and tc is None:
+        raise TypeError("mode %r creates an array: give its dtype" % mode)
+    o = _opts(flags, tc, shape if creating else (), perm, capacity, max_len)
+    h = _open_ex(name, o)
+    ref = None
+    if not flags & L.COW:
+        ref = ("open", name, flags & L.RDONLY, _uuid_of(h))
+    return mmaparray._from_handle(h, tc, ref, name)
+
+
+def anon(shape=0, dtype="d", capacity=0, max_len=0):
+    """A zero-filled anonymous array (memfd): length shape[0], row shape
+    shape[1:]. Shared with children across fork, or by descriptor
+    (a.fileno(), mba.from_fd)."""
+    tc = typecode_of(dtype)
+    o = _opts(0, tc, shape, 0, capacity, max_len)
+    h = c_int32()
+    rc = L.anon_ex(byref(o), byref(h))
+    if rc:
+        raise L.error(rc, o._keep.value.decode("utf-8", "replace") or None)
+    return mmaparray._from_handle(h.value, tc)
+
+
+def from_fd(fd, dtype=None, readonly=False):
+    """Attach to the array behind an open descriptor (duplicated)."""
+    tc = None if dtype is None else typecode_of(dtype)
+    h = c_int32()
+    L.check(L.from_fd(fd, L.RDONLY if readonly else 0,
+                      L.ANY if tc is None else _TC_TYPE[tc], byref(h)))
+    return mmaparray._from_handle(h.value, tc)
+
+
+_RAW_MODES = {"r": L.RDONLY, "r+": 0, "c": L.COW}
+
+
+def map_raw(path, dtype, shape=-1, offset=0, mode="r"):
+    """Map an existing raw binary file (no header, e.g. written by another
+    program) as a fixed-length typed array. shape: rows or (rows, *row
+    shape), rows -1 (or None) meaning every complete row of the file;
+    offset: byte offset of the first element; mode 'r' (read-only), 'r+'
+    (read-write, changes reach the file; flush() to write them back now)
+    or 'c' (private copy-on-write)."""
+    if mode not in _RAW_MODES:
+        raise ValueError("mode must be 'r', 'r+' or 'c', not %r" % (mode,))
+    tc = typecode_of(dtype)
+    shape = _shape_tuple(shape) if shape is not None else (-1,)
+    rows = shape[0] if shape else -1
+    o = _opts(_RAW_MODES[mode], tc, (0,) + tuple(shape[1:]))
+    if rows is not None and rows >= 0:
+        if rows == 0:
+            raise ValueError("map_raw needs at least one row (or -1 for all)")
+        o.initial_len = rows
+    o.offset = offset
+    path = os.path.abspath(os.fspath(path))
+    h = c_int32()
+    rc = L.map_raw(path.encode(), byref(o), byref(h))
+    if rc:
+        raise L.error(rc, o._keep.value.decode("utf-8", "replace") or None)
+    ref = None
+    if mode != "c":
+        ref = ("raw", path, (rows,) + tuple(shape[1:]), offset, mode)
+    return mmaparray._from_handle(h.value, tc, ref, "file://" + path)
+
+
+# ------------------------------------------------------------- pickling
+
+def _attach_ref(ref, tc):
+    if ref[0] == "open":
+        _, name, flags, uuid = ref
+        return _attach(name, tc, flags, uuid)
+    _, path, shape, offset, mode = ref
+    return map_raw(path, tc, shape, offset, mode)
+
+
+def _anon_from_bytes(tc, row, b):
+    return anon((0,) + tuple(row), tc)._fill(b)

@@ -1,0 +1,65 @@
+import itertools
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import mba
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_counter = itertools.count()
+
+
+def unique_name(tag="t"):
+    return "mba-pytest-%d-%s-%d" % (os.getpid(), tag, next(_counter))
+
+
+@pytest.fixture
+def shm_name():
+    """A unique bare name (meaning shm://NAME), deleted after the test."""
+    name = unique_name()
+    yield name
+    try:
+        mba.delete(name)
+    except FileNotFoundError:
+        pass
+
+
+@pytest.fixture
+def shm_names():
+    made = []
+
+    def make():
+        n = unique_name()
+        made.append(n)
+        return n
+
+    yield make
+    for n in made:
+        try:
+            mba.delete(n)
+        except FileNotFoundError:
+            pass
+
+
+def run_python(code, *args, timeout=60, env=None, check=True, **kw):
+    """Runs code in a fresh interpreter (the same one as the tests) and
+    returns the CompletedProcess. A crash (signal) always fails the test."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=timeout, env=e, **kw)
+    assert p.returncode >= 0, "child died of signal %d\nstdout:%s\nstderr:%s" % (
+        -p.returncode, p.stdout, p.stderr)
+    if check:
+        assert p.returncode == 0, "child failed (%d)\nstdout:%s\nstderr:%s" % (
+            p.returncode, p.stdout, p.stderr)
+    return p
+
+
+@pytest.fixture
+def py():
+    return run_python
