@@ -432,6 +432,8 @@ class mmaparray(object):
         return t
 
     def _need_flat(self, what):
+        if self._closed:
+            raise _closed()
         if self._row:
             raise TypeError("%s is not supported for an array with row shape %r; "
                             "use a.view() or numpy.asarray(a)" % (what, self._row))
@@ -513,6 +515,8 @@ class mmaparray(object):
         return self._mv[i]
 
     def __setitem__(self, i, v):
+        if self._closed:
+            raise _closed()
         if isinstance(i, slice):
             return self._setslice(i, v)
         try:
@@ -643,6 +647,8 @@ class mmaparray(object):
     def extend(self, iterable):
         """Append items from iterable (an array of the same typecode, any
         buffer of the same element format, or any iterable)."""
+        if self._closed:
+            raise _closed()
         if self._row:
             m, k = self._rows_from(iterable)
             return self._p_extend(m, k)
@@ -673,6 +679,8 @@ class mmaparray(object):
 
     def insert(self, i, v):
         """Insert a new item v into the array before position i."""
+        if self._closed:
+            raise _closed()
         i = _index(i)
         if self._row:
             m, k = self._rows_from(v)
@@ -692,6 +700,8 @@ class mmaparray(object):
 
     def pop(self, i=-1):
         """Return the i-th element and delete it from the array."""
+        if self._closed:
+            raise _closed()
         i = _index(i)
         if i == -1:
             b = self._p_pop()
@@ -764,6 +774,8 @@ class mmaparray(object):
 
     def frombytes(self, b):
         """Appends items from the bytes-like object b, as machine values."""
+        if self._closed:
+            raise _closed()
         try:
             m = memoryview(b)
         except TypeError:
@@ -789,6 +801,8 @@ class mmaparray(object):
 
     def fromlist(self, lst):
         """Append items to array from list."""
+        if self._closed:
+            raise _closed()
         t = _array.array(self._tc)
         if self._row:
             if not isinstance(lst, list):
@@ -811,6 +825,8 @@ class mmaparray(object):
     def fromfile(self, f, n):
         """Read n objects from the file object f and append them to the
         end of the array."""
+        if self._closed:
+            raise _closed()
         t = _array.array(self._tc)
         try:
             t.fromfile(f, n)
@@ -896,6 +912,8 @@ class mmaparray(object):
     __rmul__ = __mul__
 
     def __iadd__(self, other):
+        if self._closed:
+            raise _closed()
         if isinstance(other, (mmaparray, _array.array)):
             if other.typecode != self._tc:
                 raise TypeError("can only extend with array of same kind")
@@ -1349,6 +1367,7 @@ class _MmapArray(mmaparray):
 
     def append(self, v):
         """Append a new item with value v to the end of the array."""
+        self._writable()
         self._p_extend(self._pack1(v), 1)
 
     def clear(self):
