@@ -19,6 +19,9 @@ pub fn lib_dir() -> PathBuf {
     let d = std::env::var_os("MBA_LIB_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/release"));
+    if std::env::var_os("MBA_LIB_DIR").is_none() {
+        refresh_uplifted(&d);
+    }
     let so = d.join("libmba.so");
     assert!(
         so.exists(),
@@ -30,6 +33,24 @@ pub fn lib_dir() -> PathBuf {
         let _ = std::os::unix::fs::symlink("libmba.so", &link);
     }
     d
+}
+
+/// `cargo test -p mba-ffi-tests` rebuilds `target/<profile>/deps/libmba.so`
+/// but only `cargo build` copies it up to `target/<profile>/libmba.so`: if
+/// the copy in `deps` is newer, put it in place (atomically), so the tests
+/// never run against a stale library.
+fn refresh_uplifted(d: &Path) {
+    let so = d.join("libmba.so");
+    let deps = d.join("deps/libmba.so");
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let Some(new) = mtime(&deps) else { return };
+    if mtime(&so).is_some_and(|old| old >= new) {
+        return;
+    }
+    let tmp = d.join(format!(".libmba.so.tmp.{}", std::process::id()));
+    if std::fs::copy(&deps, &tmp).is_ok() && std::fs::rename(&tmp, &so).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
 }
 
 /// A fresh scratch directory (removed by the caller or left for inspection
@@ -48,6 +69,14 @@ pub fn scratch(tag: &str) -> PathBuf {
 /// executable linked against libmba.so, with `-Wall -Wextra -Werror
 /// -pedantic`. Returns its path.
 pub fn compile_c(name: &str, sources: &[&str], extra: &[&str]) -> PathBuf {
+    let c = repo().join("ffi-tests/c");
+    let paths: Vec<PathBuf> = sources.iter().map(|s| c.join(s)).collect();
+    compile_c_files(name, &paths, extra)
+}
+
+/// Like [`compile_c`], for C sources anywhere (e.g. `examples-c/`), with
+/// the same flags and include path (`include/` and `ffi-tests/c`).
+pub fn compile_c_files(name: &str, sources: &[PathBuf], extra: &[&str]) -> PathBuf {
     let out_dir = repo().join("target/ffi-tests-bin");
     std::fs::create_dir_all(&out_dir).unwrap();
     let exe = out_dir.join(name);
@@ -71,7 +100,7 @@ pub fn compile_c(name: &str, sources: &[&str], extra: &[&str]) -> PathBuf {
     cmd.arg("-I").arg(repo().join("include"));
     cmd.arg("-I").arg(repo().join("ffi-tests/c"));
     for s in sources {
-        cmd.arg(repo().join("ffi-tests/c").join(s));
+        cmd.arg(s);
     }
     cmd.args(extra);
     cmd.arg("-o").arg(&exe);
