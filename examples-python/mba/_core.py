@@ -1153,18 +1153,23 @@ class mmaparray(object):
         deadline = None if timeout is None else time.monotonic() + timeout
         out = c_uint64()
         while True:
+            # Wait in slices of at most _WAIT_SLICE seconds and run Python's
+            # signal handlers between them: mba_wait returns MBA_E_INTR only
+            # if the signal lands inside its futex call, and a signal that
+            # arrives between two of its internal slices (read-only handles
+            # sleep 1 ms at a time) would otherwise go unnoticed.
             if deadline is None:
-                t = -1
+                t = _WAIT_SLICE
             else:
-                t = max(0, int((deadline - time.monotonic()) * 1e9))
-            rc = L.wait(h, seen, t, byref(out))
+                t = min(_WAIT_SLICE, max(0.0, deadline - time.monotonic()))
+            rc = L.wait(h, seen, int(t * 1e9), byref(out))
             if rc == 0:
                 return out.value
-            if rc == L.E_TIMEOUT:
-                return seen
-            if rc == L.E_INTR:
+            if rc == L.E_TIMEOUT or rc == L.E_INTR:
                 # Let Python run its signal handlers (KeyboardInterrupt...).
                 _check_signals()
+                if rc == L.E_TIMEOUT and deadline is not None and time.monotonic() >= deadline:
+                    return seen
                 h = self._hw()
                 continue
             self._fail(rc)
@@ -1224,6 +1229,9 @@ class _Batch(object):
 _pyerr_check_signals = ctypes.pythonapi.PyErr_CheckSignals
 _pyerr_check_signals.argtypes = []
 _pyerr_check_signals.restype = ctypes.c_int
+
+
+_WAIT_SLICE = 0.1  # seconds: the longest a Ctrl-C can go unnoticed in wait()
 
 
 def _check_signals():
