@@ -1350,9 +1350,8 @@ fn open_existing(path: &str, o: &Options) -> Result<Array> {
     let fd = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
     let a = map_fd(fd, o.access, o.expect, Some(path))?;
     if let Some(l) = &o.layout {
-        if o.create
-            && (l.elem != a.layout.elem
-                || (l.elem == ElemType::Record && l.item_size != a.layout.item_size))
+        if l.elem != a.layout.elem
+            || (l.elem == ElemType::Record && l.item_size != a.layout.item_size)
         {
             return Err(Error::new(
                 Code::Type,

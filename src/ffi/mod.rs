@@ -198,6 +198,8 @@ fn options(flags: u32, t: i32, o: Option<&mba_options>) -> Result<Options> {
     };
     let creating = flags & (MBA_CREATE | MBA_REPLACE) != 0;
     let layout = match e {
+        // Opening an existing array "of records", of whatever size.
+        Some(ElemType::Record) if !creating && item == 0 => None,
         Some(e) => Some(Layout::new(e, item, &shape)?),
         None if creating => {
             return Err(Error::new(
@@ -1145,6 +1147,33 @@ mod tests {
             assert_eq!(mba_close(h2), MBA_OK);
         }
         assert_eq!(mba_close(h), MBA_OK);
+        std::fs::remove_file(p.to_str().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn open_existing_records_by_type_and_item_size() {
+        let p = path("records");
+        // SAFETY: valid strings, options and out-pointers.
+        unsafe {
+            let mut o: mba_options = std::mem::zeroed();
+            assert_eq!(mba_options_init(&mut o), MBA_OK);
+            o.flags = MBA_CREATE;
+            o.elem_type = MBA_RECORD;
+            o.item_size = 16;
+            let (mut h, mut g) = (0, 0);
+            assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut h), MBA_OK);
+            assert_eq!(mba_open(p.as_ptr(), 0, MBA_RECORD, &mut g), MBA_OK);
+            assert_eq!(mba_close(g), MBA_OK);
+            o.flags = 0;
+            assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_OK);
+            assert_eq!(mba_close(g), MBA_OK);
+            o.item_size = 24;
+            assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_E_TYPE);
+            o.flags = MBA_CREATE;
+            assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_E_TYPE);
+            assert_eq!(mba_open(p.as_ptr(), MBA_CREATE, MBA_RECORD, &mut g), MBA_E_ARG);
+            assert_eq!(mba_close(h), MBA_OK);
+        }
         std::fs::remove_file(p.to_str().unwrap()).unwrap();
     }
 
