@@ -83,3 +83,8 @@ fn c_meta_version_strerror_options_errors() {
 fn c_open_names_readonly_cow_anon_raw() {
     run_c("api_open", &["api_open.c"]);
 }
+
+#[test]
+fn c_data_types_records_shapes_edits_flush() {
+    run_c("api_data", &["api_data.c"]);
+}
