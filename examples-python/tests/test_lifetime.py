@@ -286,3 +286,25 @@ def test_dropped_arrays_release_their_handles():
     del a
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= fds + 2
+
+
+def test_no_space_is_an_oserror_not_sigbus(tmp_path, py):
+    """A full disk (here RLIMIT_FSIZE) gives OSError(ENOSPC); the array is
+    unchanged and stays usable."""
+    py("""
+        import errno, resource, sys, mba
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        a = mba.open(sys.argv[1], 'x', 'd')
+        n = 0
+        try:
+            while True:
+                a.extend([1.0] * 1000)
+                n += 1000
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+            assert isinstance(e, mba.NoSpaceError)
+        assert len(a) == n and 0 < n < (1 << 20) // 8
+        assert a[n - 1] == 1.0
+        a[0] = 2.0
+        print(n)
+    """, tmp_path / "full.mba")

@@ -279,3 +279,17 @@ def test_list_and_delete_file_names(tmp_path):
         mba.open(q)
     assert all(n.startswith("shm://") for n in mba.list())
     assert unique_name() not in mba.list()
+
+
+def test_attach_unsupported_element_type_is_a_typeerror(shm_name):
+    import ctypes
+    from mba import _lib
+    h = ctypes.c_int32()
+    assert _lib.open_(("shm://" + shm_name).encode(), _lib.CREATE, _lib.BOOL, ctypes.byref(h)) == 0
+    try:
+        with pytest.raises(TypeError, match="bool"):
+            mba.attach(shm_name)
+        with pytest.raises(TypeError):
+            mba.attach(shm_name, "B")
+    finally:
+        _lib.close(h.value)
