@@ -146,17 +146,18 @@ static inline int t_done(const char *prog)
     return t_failures == 0 ? 0 : 1;
 }
 
-/* Names: a ring of static buffers, enough for the few live at once. */
+/* A formatted name, in memory of its own (never freed: tests are short). */
 static inline char *t_name(const char *fmt, ...)
 {
-    static char ring[16][512];
-    static int next;
-    char *b = ring[next++ % 16];
+    char b[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(b, sizeof ring[0], fmt, ap);
+    vsnprintf(b, sizeof b, fmt, ap);
     va_end(ap);
-    return b;
+    char *s = malloc(strlen(b) + 1);
+    if (!s)
+        abort();
+    return strcpy(s, b);
 }
 
 /* A path in the scratch directory. */

@@ -10,16 +10,21 @@ use mba_ffi_tests::{compile_c, repo, scratch};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// Compiles each program once per test run.
+/// Compiles each program once per test run (different programs in
+/// parallel).
 fn program(name: &str, sources: &[&str]) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-    let m = BUILT.get_or_init(|| Mutex::new(HashMap::new()));
-    let mut m = m.lock().unwrap_or_else(|e| e.into_inner());
-    m.entry(name.to_string())
-        .or_insert_with(|| compile_c(name, sources, &[]))
-        .clone()
+    type Slots = Mutex<HashMap<String, Arc<OnceLock<PathBuf>>>>;
+    static BUILT: OnceLock<Slots> = OnceLock::new();
+    let slot = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(name.to_string())
+        .or_default()
+        .clone();
+    slot.get_or_init(|| compile_c(name, sources, &[])).clone()
 }
 
 /// A shared-memory name prefix unique to this run and tag.
@@ -87,4 +92,14 @@ fn c_open_names_readonly_cow_anon_raw() {
 #[test]
 fn c_data_types_records_shapes_edits_flush() {
     run_c("api_data", &["api_data.c"]);
+}
+
+#[test]
+fn c_sync_lock_wait_pin_threads() {
+    run_c("api_sync", &["api_sync.c"]);
+}
+
+#[test]
+fn c_bad_input_handles_damaged_files_system_refusals() {
+    run_c("api_bad", &["api_bad.c"]);
 }
