@@ -82,6 +82,18 @@ def best(fn, number, repeat):
     return min(times) / number * 1e9
 
 
+def interleaved(fns, repeat):
+    """{name: fn() -> seconds per op}: runs them in turn, repeat times, and
+    returns the best of each in ns. Interleaving keeps a change of the
+    machine's load from favouring one of them."""
+    best = {k: float("inf") for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            gc.collect()
+            best[k] = min(best[k], fn())
+    return {k: v * 1e9 for k, v in best.items()}
+
+
 def fmt(ns):
     if ns >= 1e6:
         return "%8.2f ms" % (ns / 1e6)
@@ -155,71 +167,71 @@ def print_peer(what, ns):
 def bench_append(n, repeat, shm):
     print("\n== append (one element; visible to other processes on return)")
 
-    def loop(make, v):
-        def run(k):
-            a = make()
-            ap = a.append
-            t0 = time.perf_counter()
-            for _ in range(k):
-                ap(v)
-            t = time.perf_counter() - t0
-            close = getattr(a, "close", None)
-            if close:
-                close()
-            return t
-        return lambda k: run(k) - 0  # measured inside
+    def once(make, v):
+        a = make()
+        ap = a.append
+        t0 = time.perf_counter()
+        for _ in range(n):
+            ap(v)
+        t = time.perf_counter() - t0
+        close = getattr(a, "close", None)
+        if close:
+            close()
+        return t
 
-    def timed(make, v):
-        res = []
-        for _ in range(repeat):
-            gc.collect()
-            res.append(loop(make, v)(n))
-        return min(res) / n * 1e9
+    def per_op(make, v):
+        return lambda: once(make, v) / n
 
     def empty_loop():
-        res = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                pass
-            res.append(time.perf_counter() - t0)
-        return min(res) / n * 1e9
+        t0 = time.perf_counter()
+        for _ in range(n):
+            pass
+        return (time.perf_counter() - t0) / n
 
-    base = empty_loop()
-    print("  (each figure includes the Python for-loop, %.1f ns)" % base)
-    peers = {}
-    peers["array.array"] = timed(lambda: array.array("q"), 5)
-    peers["list"] = timed(list, 5)
-    if "mmap_backed_array" in PEERS:
-        peers["mmap_backed_array"] = timed(
-            lambda: PEERS["mmap_backed_array"].mmaparray("q" if False else "l"), 5)
-    for k, v in peers.items():
-        print_peer(k + " append(5)", v)
-    pl = [(k, v) for k, v in peers.items()]
-    a_small = timed(lambda: mba.mmaparray("q"), 5)
-    report("mmaparray anon append(5)", a_small, 250, pl)
+    mbap = PEERS.get("mmap_backed_array")
     name = "bench-py-%d" % os.getpid()
+
+    def named():
+        try:
+            mba.delete(name)
+        except FileNotFoundError:
+            pass
+        return mba.create(name, 0, "q")
+
+    fns = {
+        "loop": empty_loop,
+        "array.array": per_op(lambda: array.array("q"), 5),
+        "list": per_op(list, 5),
+        "mba": per_op(lambda: mba.mmaparray("q"), 5),
+        "mba shm": per_op(named, 5),
+        "array big": per_op(lambda: array.array("q"), 2 ** 40),
+        "mba big": per_op(lambda: mba.mmaparray("q"), 2 ** 40),
+        "array Q": per_op(lambda: array.array("Q"), 2 ** 63 + 5),
+        "mba Q": per_op(lambda: mba.mmaparray("Q"), 2 ** 63 + 5),
+        "array d": per_op(lambda: array.array("d"), 1.5),
+        "mba d": per_op(lambda: mba.mmaparray("d"), 1.5),
+    }
+    if mbap is not None:
+        fns["mmap_backed_array"] = per_op(lambda: mbap.mmaparray("l"), 5)  # it has no 'q'
     try:
-        def named():
-            try:
-                mba.delete(name)
-            except FileNotFoundError:
-                pass
-            return mba.create(name, 0, "q")
-        report("mmaparray shm:// append(5)", timed(named, 5), 250, pl)
+        r = interleaved(fns, repeat)
     finally:
         try:
             mba.delete(name)
         except FileNotFoundError:
             pass
-    big = timed(lambda: mba.mmaparray("q"), 2 ** 40)
-    report("mmaparray anon append(2**40) ('q')", big, 400,
-           [("array.array", timed(lambda: array.array("q"), 2 ** 40))])
-    report("mmaparray anon append(2**63+5) ('Q')", timed(lambda: mba.mmaparray("Q"), 2 ** 63 + 5),
-           400, [("array.array", timed(lambda: array.array("Q"), 2 ** 63 + 5))])
-    report("mmaparray anon append(1.5) ('d')", timed(lambda: mba.mmaparray("d"), 1.5), 400,
-           [("array.array", timed(lambda: array.array("d"), 1.5))])
-
+    print("  (each figure includes the Python for-loop, %.1f ns)" % r["loop"])
+    pl = [(k, r[k]) for k in ("array.array", "list", "mmap_backed_array") if k in r]
+    for k, v in pl:
+        print_peer(k + " append(5)", v)
+    report("mmaparray anon append(5)", r["mba"], 250, pl)
+    report("mmaparray shm:// append(5)", r["mba shm"], 250, pl)
+    report("mmaparray anon append(2**40) ('q')", r["mba big"], 400,
+           [("array.array", r["array big"])])
+    report("mmaparray anon append(2**63+5) ('Q')", r["mba Q"], 400,
+           [("array.array", r["array Q"])])
+    report("mmaparray anon append(1.5) ('d')", r["mba d"], 400,
+           [("array.array", r["array d"])])
 
 # ------------------------------------------------------------------ extend
 
@@ -273,51 +285,47 @@ def bench_getitem(n, repeat):
     idx = list(range(0, size, 7))[:1000]
     reps = max(1, n // len(idx))
 
-    def timed(a):
-        def run(_k):
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                for i in idx:
-                    a[i]
-            return time.perf_counter() - t0
-        return min(run(0) for _ in range(repeat)) / (reps * len(idx)) * 1e9
-
-    def loop_only():
+    def per_op(a):
         def run():
             t0 = time.perf_counter()
             for _ in range(reps):
                 for i in idx:
-                    pass
-            return time.perf_counter() - t0
-        return min(run() for _ in range(repeat)) / (reps * len(idx)) * 1e9
+                    a[i]
+            return (time.perf_counter() - t0) / (reps * len(idx))
+        return run
 
-    base = loop_only()
+    def loop_only():
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            for i in idx:
+                pass
+        return (time.perf_counter() - t0) / (reps * len(idx))
+
+    np = PEERS.get("numpy")
+    a = mba.mmaparray("q", range(size))
+    fns = {"loop": loop_only, "array.array": per_op(array.array("q", range(size))),
+           "mba": per_op(a)}
+    if "mmap_backed_array" in PEERS:
+        fns["mmap_backed_array"] = per_op(PEERS["mmap_backed_array"].mmaparray("l", range(size)))
+    if np is not None:
+        fns["numpy"] = per_op(np.arange(size, dtype=np.int64))
+    sa = PEERS.get("SharedArray")
+    nm = "shm://bench-py-sa-%d" % os.getpid()
+    if sa is not None:
+        fns["SharedArray"] = per_op(sa.create(nm, size, dtype=np.int64))
+    try:
+        r = interleaved(fns, repeat)
+    finally:
+        fns.clear()
+        if sa is not None:
+            sa.delete(nm[len("shm://"):])
+    base, ref, m = r.pop("loop"), r.pop("array.array"), r.pop("mba")
     print("  (each figure includes the Python for-loop, %.1f ns)" % base)
-    ref = timed(array.array("q", range(size)))
     print_peer("array.array a[i]", ref)
     peers = [("array.array", ref)]
-    np = PEERS.get("numpy")
-    if "mmap_backed_array" in PEERS:
-        p = timed(PEERS["mmap_backed_array"].mmaparray("l", range(size)))
-        print_peer("mmap_backed_array a[i]", p)
-        peers.append(("mmap_backed_array", p))
-    if np is not None:
-        p = timed(np.arange(size, dtype=np.int64))
-        print_peer("numpy ndarray a[i]", p)
-        peers.append(("numpy", p))
-    if "SharedArray" in PEERS:
-        sa = PEERS["SharedArray"]
-        nm = "shm://bench-py-sa-%d" % os.getpid()
-        s = sa.create(nm, size, dtype=np.int64)
-        try:
-            p = timed(s)
-            print_peer("SharedArray a[i]", p)
-            peers.append(("SharedArray", p))
-        finally:
-            del s
-            sa.delete(nm[len("shm://"):])
-    a = mba.mmaparray("q", range(size))
-    m = timed(a)
+    for k, v in r.items():
+        print_peer(k + " a[i]", v)
+        peers.append((k, v))
     report("mmaparray a[i]", m, 3 * ref, peers, target_text="<= 3x array", absolute=False)
     print("%-44s %s" % ("", "ratio to array.array: %.2fx (target <= 3x) %s"
                         % (m / ref, "OK" if m <= 3 * ref else "MISS")))
@@ -467,11 +475,12 @@ def main():
           "scale x%.2f; mba_append_int(h, 5) raw ctypes call %.1f ns"
           % (noarg, REF_NOARG_NS, SCALE, two))
     if args.only in (None, "append"):
-        bench_append(100000 if q else 500000, repeat, True)
+        # Many short runs: the best one is the least disturbed by the load.
+        bench_append(20000 if q else 50000, 10 if q else 25, True)
     if args.only in (None, "extend"):
         bench_extend(10_000_000, 3 if q else 5)
     if args.only in (None, "getitem"):
-        bench_getitem(200000 if q else 1000000, repeat)
+        bench_getitem(50000, 10 if q else 40)
     if args.only in (None, "attach"):
         top = parse_size(args.max_size)
         sizes = [s for s in (1 << 20, 64 << 20, 1 << 30, 4 << 30) if s <= top]
