@@ -877,8 +877,10 @@ class mmaparray(object):
                 return
             j = min(n, i + 4096)
             if self._row:
-                for k in range(i, j):
-                    yield self._row_at(k)
+                rb = self._rb
+                chunk = self._mvb[i * rb:j * rb]  # pinned, like the flat case
+                for k in range(j - i):
+                    yield chunk[k * rb:(k + 1) * rb].cast(self._tc, self._row).tolist()
             else:
                 # Each chunk view keeps the mapping pinned while iterating.
                 yield from self._mv[i:j]

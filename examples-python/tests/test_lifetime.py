@@ -308,3 +308,19 @@ def test_no_space_is_an_oserror_not_sigbus(tmp_path, py):
         a[0] = 2.0
         print(n)
     """, tmp_path / "full.mba")
+
+
+def test_row_iteration_survives_close(py):
+    py("""
+        import mba
+        a = mba.anon((5000, 2), 'i')
+        it = iter(a)
+        assert next(it) == [0, 0]
+        a.close()
+        try:
+            for row in it:
+                assert row == [0, 0]
+        except ValueError:
+            pass
+        print('ok')
+    """)

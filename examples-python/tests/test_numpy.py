@@ -100,3 +100,27 @@ def test_user_mmap_numpy():
     del n
     a.append(1)
     assert len(a) == 5
+
+
+def test_extend_is_one_library_call():
+    """Each extend/frombytes is one mba_extend: the change counter moves
+    once (the library bumps it once per write)."""
+    a = mmaparray("B", [1])
+    sources = [b"\x01\x02\x03", bytearray(b"\x04\x05"), array.array("B", [6, 7]),
+               memoryview(b"\x08\x09"), [10, 11], (12, 13), mmaparray("B", [14])]
+    try:
+        import numpy as np
+        sources.append(np.arange(3, dtype=np.uint8))
+    except ImportError:
+        pass
+    for src in sources:
+        s0 = a.seq
+        a.extend(src)
+        assert a.seq - s0 == 1, type(src)
+    s0 = a.seq
+    a.frombytes(b"\xff" * 5)
+    assert a.seq - s0 == 1
+    w = mmaparray("i")
+    s0 = w.seq
+    w.extend(b"\x01\x02")  # like array.array: the bytes' values, converted
+    assert w.tolist() == [1, 2] and w.seq - s0 == 1
