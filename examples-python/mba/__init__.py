@@ -36,5 +36,7 @@ __all__ = [
     "open", "anon", "from_fd", "map_raw", "SYNC", "ASYNC", "INVALIDATE",
     "ADVISE_NORMAL", "ADVISE_RANDOM", "ADVISE_SEQUENTIAL", "ADVISE_WILLNEED",
     "MBAError", "ClosedError", "ReadOnlyError", "FullError", "NotFoundError",
-    "ExistsError", "ElementTypeError", "library_version", "library_path",
+    "ExistsError", "ElementTypeError", "ArgumentError", "FormatError",
+    "NoSpaceError", "NotSupportedError", "EmptyError", "BusyError",
+    "typecode_of", "list_arrays", "library_version", "library_path",
 ]
