@@ -484,6 +484,53 @@ static void test_damaged_files(void)
     }
     free(b);
 
+    /* The same codes, each asserted on its own. */
+    {
+        const char *p = T_PATH("each.mba");
+        mba_handle x;
+        b = copy_good();
+        t_put_le(b, H_MAJOR, 9, 2);
+        t_recrc(b);
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_VERSION, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        memcpy(b, good, H_SIZE);
+        t_put_le(b, H_INCOMPAT, 2, 8);
+        t_recrc(b);
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_FEATURE, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        memcpy(b, good, H_SIZE);
+        t_put_le(b, H_RO_COMPAT, 2, 8);
+        t_recrc(b);
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_FEATURE, mba_open(p, 0, MBA_ANY, &x));
+        memcpy(b, good, H_SIZE);
+        b[H_ORDER] = b[H_ORDER] == 1 ? 2 : 1;
+        t_recrc(b);
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_BYTEORDER, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        memcpy(b, good, H_SIZE);
+        b[H_CREATED_NS] ^= 0xFF; /* no new checksum */
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_CORRUPT, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        memcpy(b, good, H_SIZE);
+        t_put_le(b, H_LEN, cap + 1, 8);
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_CORRUPT, mba_open(p, 0, MBA_ANY, &x));
+        REQUIRE(t_write_file(p, b, H_DATA) == 0);
+        EXPECT(MBA_E_TRUNCATED, mba_open(p, 0, MBA_ANY, &x));
+        REQUIRE(t_write_file(p, "#!/bin/sh\n", 10) == 0);
+        EXPECT(MBA_E_NOTMBA, mba_open(p, 0, MBA_ANY, &x));
+        memcpy(b, good, H_SIZE);
+        t_put_le(b, H_TYPE, MBA_RECORD, 4);
+        t_put_le(b, H_ITEM_SIZE, 1ull << 40, 8);
+        t_put_le(b, H_ROW_BYTES, 1ull << 40, 8);
+        t_recrc(b);
+        REQUIRE(t_write_file(p, b, good_len) == 0);
+        EXPECT(MBA_E_OVERFLOW, mba_open(p, 0, MBA_ANY, &x));
+        free(b);
+        unlink(p);
+    }
+
     /* An index out of range changes nothing either. */
     OK(mba_open(gp, 0, MBA_U32, &h));
     OK(mba_append_int(h, 105)); /* takes the handle's lock token */

@@ -103,3 +103,136 @@ fn c_sync_lock_wait_pin_threads() {
 fn c_bad_input_handles_damaged_files_system_refusals() {
     run_c("api_bad", &["api_bad.c"]);
 }
+
+/// Runs a program to completion; asserts success; returns its stdout.
+fn run_ok(exe: &Path, args: &[&str]) -> String {
+    let out = Command::new(exe)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed\n{}",
+        exe.display(),
+        show(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// "rows=N sum=S" for rows 0..n of (i, i*i - 7), as the programs print it.
+fn rows_line(n: i64) -> String {
+    let sum = (0..n).fold(0u64, |s, i| {
+        s.wrapping_add(i as u64).wrapping_add((i * i - 7) as u64)
+    });
+    format!("rows={n} sum={sum}")
+}
+
+/// One C program writes an array, a separate C program maps it and reads
+/// the same elements, a Rust program (the `mba` crate) reads what C wrote
+/// and writes more, which C reads: for a shm:// name and for a file.
+#[test]
+fn c_two_processes_and_rust_share_one_array() {
+    let w = program("api_xproc_writer", &["api_xproc_writer.c"]);
+    let r = program("api_xproc_reader", &["api_xproc_reader.c"]);
+    let peer = Path::new(env!("CARGO_BIN_EXE_api_peer"));
+    let dir = scratch("xproc");
+    let prefix = shm_prefix("xproc");
+    let d = dir.to_str().unwrap();
+    for name in [
+        format!("shm://{prefix}-rows"),
+        format!("file://{d}/rows.mba"),
+    ] {
+        let n = name.as_str();
+        run_ok(&w, &[d, &prefix, n, "0", "1000"]);
+        let out = run_ok(&r, &[d, &prefix, n, "1000"]);
+        assert!(out.contains(&rows_line(1000)), "C reader: {out}");
+        let out = run_ok(peer, &[n, "1000", "500"]);
+        assert!(out.contains(&rows_line(1000)), "Rust reader: {out}");
+        // C appends after Rust; C reads all, then removes the name.
+        run_ok(&w, &[d, &prefix, n, "1500", "100"]);
+        let out = run_ok(&r, &[d, &prefix, n, "1600", "unlink"]);
+        assert!(out.contains(&rows_line(1600)), "C reader after Rust: {out}");
+    }
+    let left = shm_leftovers(&prefix);
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!dir.join("rows.mba").exists(), "the reader unlinked the file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A reader follows a writer that runs at the same time, with mba_wait.
+#[test]
+fn c_reader_follows_concurrent_writer() {
+    let w = program("api_xproc_writer", &["api_xproc_writer.c"]);
+    let r = program("api_xproc_reader", &["api_xproc_reader.c"]);
+    let dir = scratch("follow");
+    let prefix = shm_prefix("follow");
+    let d = dir.to_str().unwrap();
+    let name = format!("shm://{prefix}-live");
+    let reader = Command::new(&r)
+        .args([d, &prefix, &name, "20000", "follow", "unlink"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    run_ok(&w, &[d, &prefix, &name, "0", "20000"]);
+    let out = reader.wait_with_output().unwrap();
+    assert!(out.status.success(), "reader failed\n{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&rows_line(20000)), "{text}");
+    let left = shm_leftovers(&prefix);
+    assert!(left.is_empty(), "left behind: {left:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every function of mba.h is called, and every status code expected, by
+/// the C tests: a function or code added to the header without a test
+/// fails here.
+#[test]
+fn c_tests_cover_every_function_and_error_code() {
+    let header = std::fs::read_to_string(repo().join("include/mba.h")).unwrap();
+    let mut functions = BTreeSet::new();
+    let mut codes = BTreeSet::new();
+    for line in header.lines() {
+        let l = line.trim_start();
+        if l.starts_with('*') || l.starts_with("/*") {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix("#define MBA_E_") {
+            codes.insert(format!("MBA_E_{}", rest.split_whitespace().next().unwrap()));
+        }
+        if let Some(i) = l.find("mba_") {
+            let name: String = l[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if l[i + name.len()..].starts_with('(') {
+                functions.insert(name);
+            }
+        }
+    }
+    assert!(functions.len() >= 60, "{functions:?}");
+    assert!(codes.len() >= 27, "{codes:?}");
+    let mut src = String::new();
+    for e in std::fs::read_dir(repo().join("ffi-tests/c")).unwrap().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.starts_with("api_") && n.ends_with(".c") {
+            src.push_str(&std::fs::read_to_string(e.path()).unwrap());
+        }
+    }
+    let uncalled: Vec<&String> = functions
+        .iter()
+        .filter(|f| !src.contains(&format!("{f}(")))
+        .collect();
+    assert!(uncalled.is_empty(), "functions no C test calls: {uncalled:?}");
+    // MBA_E_PANIC (a caught internal panic) has no input that causes it;
+    // its message is checked with the others.
+    let unexpected: Vec<&String> = codes
+        .iter()
+        .filter(|c| *c != "MBA_E_PANIC" && !src.contains(&format!("EXPECT({c},")))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "status codes no C test expects: {unexpected:?}"
+    );
+    assert!(src.contains("mba_strerror(MBA_E_PANIC)"));
+}
