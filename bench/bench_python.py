@@ -254,22 +254,21 @@ def bench_extend(n, repeat):
         dst.close()
         return t
 
-    def timed(fn):
-        return min(fn(1) for _ in range(repeat)) * 1e9
-
-    ref = timed(run_array)
-    print_peer("array.array extend", ref)
-    peers = [("array.array", ref)]
+    fns = {"array.array": lambda: run_array(1), "mba": lambda: run_mba(1)}
     if "mmap_backed_array" in PEERS:
         def run_peer(_k):
             dst = PEERS["mmap_backed_array"].mmaparray("i")
             t0 = time.perf_counter()
             dst.extend(src)
             return time.perf_counter() - t0
-        p = timed(run_peer)
-        print_peer("mmap_backed_array extend", p)
-        peers.append(("mmap_backed_array", p))
-    m = timed(run_mba)
+        fns["mmap_backed_array"] = lambda: run_peer(1)
+    r = interleaved(fns, repeat)
+    ref, m = r.pop("array.array"), r.pop("mba")
+    print_peer("array.array extend", ref)
+    peers = [("array.array", ref)]
+    for k, v in r.items():
+        print_peer(k + " extend", v)
+        peers.append((k, v))
     report("mmaparray anon extend", m, None, peers,
            target_text="<= 1.20x array", absolute=False)
     ROWS[-1] = (ROWS[-1][0], m, 1.2 * ref, "OK  " if m <= 1.2 * ref else "MISS")
@@ -378,13 +377,7 @@ def bench_attach(sizes, n, repeat):
                     _lib.close(x)
                 return t
 
-            def timed(fn):
-                return min(fn(n) for _ in range(repeat)) / n * 1e9
-
-            peers = []
-            c = timed(run_c)
-            print_peer("libmba mba_open from ctypes (the floor)", c)
-            peers.append(("C open", c))
+            fns = {"C open": lambda: run_c(n) / n, "mba": lambda: run_mba(n) / n}
             if np is not None:
                 def run_np(k):
                     ms = []
@@ -394,9 +387,7 @@ def bench_attach(sizes, n, repeat):
                     t = time.perf_counter() - t0
                     del ms
                     return t
-                p = timed(run_np)
-                print_peer("numpy.memmap open", p)
-                peers.append(("numpy.memmap", p))
+                fns["numpy.memmap"] = lambda: run_np(n) / n
             if "mmap_backed_array" in PEERS:
                 def run_mbap(k):
                     out = []
@@ -408,28 +399,34 @@ def bench_attach(sizes, n, repeat):
                         t = time.perf_counter() - t0
                     del out
                     return t
-                p = timed(run_mbap)
-                print_peer("mmap_backed_array over mmap", p)
-                peers.append(("mmap_backed_array", p))
-            if "SharedArray" in PEERS and size <= (1 << 20):
-                sa = PEERS["SharedArray"]
-                nm = "bench-py-att-%d" % os.getpid()
+                fns["mmap_backed_array"] = lambda: run_mbap(n) / n
+            sa = PEERS.get("SharedArray") if size <= (1 << 20) else None
+            nm = "bench-py-att-%d" % os.getpid()
+            if sa is not None:
                 sa.create("shm://" + nm, size, dtype=np.uint8)
-                try:
-                    def run_sa(k):
-                        out = []
-                        t0 = time.perf_counter()
-                        for _ in range(k):
-                            out.append(sa.attach("shm://" + nm))
-                        t = time.perf_counter() - t0
-                        del out
-                        return t
-                    p = timed(run_sa)
-                    print_peer("SharedArray.attach (/dev/shm)", p)
-                    peers.append(("SharedArray", p))
-                finally:
+
+                def run_sa(k):
+                    out = []
+                    t0 = time.perf_counter()
+                    for _ in range(k):
+                        out.append(sa.attach("shm://" + nm))
+                    t = time.perf_counter() - t0
+                    del out
+                    return t
+                fns["SharedArray (/dev/shm)"] = lambda: run_sa(n) / n
+            try:
+                r = interleaved(fns, repeat)
+            finally:
+                if sa is not None:
                     sa.delete(nm)
-            report("mba.attach %s" % human(size), timed(run_mba), 10000, peers)
+            m = r.pop("mba")
+            print_peer("libmba mba_open from ctypes (the floor)", r["C open"])
+            peers = []
+            for k, v in r.items():
+                if k != "C open":
+                    print_peer(k, v)
+                peers.append((k, v))
+            report("mba.attach %s" % human(size), m, 10000, peers)
         finally:
             for p in (path, raw):
                 if os.path.exists(p):

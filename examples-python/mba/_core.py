@@ -253,7 +253,6 @@ class mmaparray(object):
             # attach fast path (each argtypes call costs ~0.3 us more).
             sc = (c_uint64 * 16)()
             for rc in (_raw.mba_type(h, byref(sc, 0)),
-                       _raw.mba_row_bytes(h, byref(sc, 8)),
                        _raw.mba_shape(h, byref(sc, 16), L.MAX_ROW_DIMS, byref(sc, 80)),
                        _raw.mba_flags(h, byref(sc, 88)),
                        _raw.mba_get_ptr(h, byref(sc, 96)),
@@ -275,8 +274,11 @@ class mmaparray(object):
             f = sc[11] & 0xFFFFFFFF
             self._tc = tc
             self._isz = _ITEMSIZE[tc]
-            self._rb = sc[1]
             self._row = tuple(sc[2:2 + (sc[10] & 0xFFFFFFFF)])
+            rb = self._isz
+            for d in self._row:
+                rb *= d
+            self._rb = rb
             self._isf = tc in "fd"
             self._spack = _no_pack if self._row else _PACK[tc]
             self._flags = f
