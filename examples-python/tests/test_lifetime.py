@@ -55,6 +55,9 @@ def arrays():
     yield mba.anon((2, 2), 'f')
     yield mmaparray('I', mmap=mmap.mmap(-1, 12))
     yield mba.attach(sys.argv[1], readonly=True)
+    yield mba.map_raw(sys.argv[2], 'i', (-1, 2), mode='r+')
+    yield mba.map_raw(sys.argv[2], 'i', mode='c')
+    yield mba.open(sys.argv[3], 'c')
 
 ops = [
     lambda a: a[0], lambda a: a[-1], lambda a: a[0:2], lambda a: a.__setitem__(0, 1),
@@ -98,9 +101,12 @@ print(n)
 """
 
 
-def test_every_operation_after_close_raises_valueerror(shm_name, py):
-    p = py(USE_AFTER_CLOSE, shm_name)
-    assert int(p.stdout) > 200
+def test_every_operation_after_close_raises_valueerror(shm_name, py, tmp_path):
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(array.array("i", range(8)).tobytes())
+    mba.open(tmp_path / "cow.mba", "x", "d", 4).close()
+    p = py(USE_AFTER_CLOSE, shm_name, raw, tmp_path / "cow.mba")
+    assert int(p.stdout) > 400
 
 
 def _maps_of(name):
