@@ -236,3 +236,152 @@ fn c_tests_cover_every_function_and_error_code() {
     );
     assert!(src.contains("mba_strerror(MBA_E_PANIC)"));
 }
+
+// ------------------------------------------------------------- fixture
+//
+// ffi-tests/fixtures/v1-u32x3.mba: a format v1.0 array written once by
+// `generate_fixture` (run it with `cargo test -p mba-ffi-tests --test api
+// -- --ignored generate_fixture` only if the format itself changes, which
+// needs a new major version). The tests below check it byte by byte
+// against docs/FORMAT.md and check that the library still reads it: an
+// accidental change of the layout fails them.
+
+const FIXTURE: &str = "ffi-tests/fixtures/v1-u32x3.mba";
+const FIXTURE_UUID: u64 = 0x0123_4567_89ab_cdef;
+const FIXTURE_CREATED_NS: u64 = 1_700_000_000_123_456_789;
+/// The header checksum of the fixture, as written by libmba 0.1.0.
+const FIXTURE_CRC: u32 = 0x197b_8a6a;
+const FIXTURE_ROWS: [[u32; 3]; 4] = [[1, 2, 3], [11, 12, 13], [21, 22, 23], [31, 32, 33]];
+
+fn le(b: &[u8], off: usize, n: usize) -> u64 {
+    b[off..off + n]
+        .iter()
+        .rev()
+        .fold(0u64, |v, &x| (v << 8) | x as u64)
+}
+
+#[test]
+#[ignore = "writes the committed fixture; run only on purpose"]
+fn generate_fixture() {
+    use mba::{Array, ElemType, Layout, Options};
+    let dir = scratch("fixture-gen");
+    let p = dir.join("f.mba");
+    let a = Array::open(
+        p.to_str().unwrap(),
+        &Options {
+            create: true,
+            layout: Some(Layout::new(ElemType::U32, 0, &[3]).unwrap()),
+            max_len: 1000,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    for r in FIXTURE_ROWS {
+        let b: Vec<u8> = r.iter().flat_map(|v| v.to_le_bytes()).collect();
+        a.append(&b).unwrap();
+    }
+    a.flush(0, None, mba::Flush::Sync).unwrap();
+    drop(a);
+    let mut b = std::fs::read(&p).unwrap();
+    // Fixed identity and time, so that the file is reproducible.
+    b[144..152].copy_from_slice(&FIXTURE_UUID.to_le_bytes());
+    b[152..160].copy_from_slice(&FIXTURE_CREATED_NS.to_le_bytes());
+    let crc = mba::format::crc32(&b[..188]);
+    b[188..192].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(repo().join(FIXTURE), &b).unwrap();
+    eprintln!("wrote {FIXTURE} ({} bytes), header crc {crc:#010x}", b.len());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Every byte of the fixture, against docs/FORMAT.md section 2.
+#[test]
+fn fixture_bytes_follow_the_documented_layout() {
+    let b = std::fs::read(repo().join(FIXTURE)).unwrap();
+    let capacity = 4096 / 12; // libmba's initial capacity: 4 KiB of rows
+    assert_eq!(b.len(), 65536 + capacity * 12, "file size: data offset + capacity rows");
+    assert_eq!(&b[0..8], b"\x89MBA\r\n\x1a\n", "magic");
+    assert_eq!(le(&b, 8, 2), 1, "major version");
+    assert_eq!(le(&b, 10, 2), 0, "minor version");
+    assert_eq!(le(&b, 12, 4), 512, "header size");
+    assert_eq!(le(&b, 16, 8), 0, "compat features");
+    assert_eq!(le(&b, 24, 8), 0, "ro_compat features");
+    assert_eq!(le(&b, 32, 8), 0, "incompat features");
+    assert_eq!(le(&b, 40, 4), 6, "type code (u32)");
+    assert_eq!(b[44], 1, "byte order (little-endian)");
+    assert_eq!(b[45], 1, "ndim");
+    assert_eq!(le(&b, 46, 2), 0, "reserved");
+    assert_eq!(le(&b, 48, 8), 4, "item size");
+    assert_eq!(le(&b, 56, 8), 12, "row bytes");
+    assert_eq!(le(&b, 64, 8), 65536, "data offset");
+    assert_eq!(le(&b, 72, 8), 1000, "max_len");
+    assert_eq!(le(&b, 80, 8), 3, "shape[0]");
+    for i in 1..8 {
+        assert_eq!(le(&b, 80 + 8 * i, 8), 0, "shape[{i}] past ndim");
+    }
+    assert_eq!(le(&b, 144, 8), FIXTURE_UUID, "uuid");
+    assert_eq!(le(&b, 152, 8), FIXTURE_CREATED_NS, "created_ns");
+    assert!(b[160..188].iter().all(|&x| x == 0), "reserved 160..188");
+    assert_eq!(le(&b, 188, 4), mba::format::crc32(&b[..188]) as u64, "header CRC");
+    assert_eq!(le(&b, 188, 4), FIXTURE_CRC as u64, "header CRC value");
+    assert!(b[192..256].iter().all(|&x| x == 0), "reserved 192..256");
+    assert_eq!(le(&b, 256, 8), 4, "len");
+    assert_eq!(le(&b, 264, 8), capacity as u64, "capacity");
+    assert_eq!(le(&b, 272, 8), 4, "durable_len (after a synchronous flush)");
+    assert!(b[280..320].iter().all(|&x| x == 0), "reserved 280..320");
+    assert_eq!(le(&b, 320, 4), 0, "lock (free)");
+    assert_eq!(le(&b, 324, 4), 2, "next_token (one writer took token 1)");
+    assert!(b[328..384].iter().all(|&x| x == 0), "reserved 328..384");
+    assert_eq!(le(&b, 384, 8), 4, "seq (four appends)");
+    assert_eq!(le(&b, 392, 4), 0, "waiters");
+    assert!(b[396..65536].iter().all(|&x| x == 0), "reserved 396..65536");
+    for (i, r) in FIXTURE_ROWS.iter().enumerate() {
+        for (k, v) in r.iter().enumerate() {
+            assert_eq!(le(&b, 65536 + 12 * i + 4 * k, 4), *v as u64, "row {i}[{k}]");
+        }
+    }
+    // The library encodes the same immutable header today.
+    let layout = mba::Layout::new(mba::ElemType::U32, 0, &[3]).unwrap();
+    let h = mba::format::Header::new(layout, 1000, FIXTURE_UUID, FIXTURE_CREATED_NS);
+    assert_eq!(&h.encode()[..192], &b[..192], "Header::encode of the same array");
+    let (d, w) = mba::format::Header::decode(&b[..512]).unwrap();
+    assert_eq!(d, h);
+    assert_eq!(w, mba::format::Writability::ReadWrite);
+}
+
+/// The library still opens the fixture (read-only in place; read-write,
+/// appending, on a copy) and reads the expected elements, through the C
+/// ABI (a C program) and through the Rust API.
+#[cfg(target_endian = "little")]
+#[test]
+fn fixture_opens_and_reads() {
+    let fixture = repo().join(FIXTURE);
+    let before = std::fs::read(&fixture).unwrap();
+    let exe = program("api_fixture", &["api_fixture.c"]);
+    let dir = scratch("fixture");
+    let prefix = shm_prefix("fixture");
+    let out = Command::new(&exe)
+        .arg(&dir)
+        .arg(&prefix)
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "api_fixture failed\n{}", show(&out));
+    // Rust API.
+    let a = mba::Array::open(
+        fixture.to_str().unwrap(),
+        &mba::Options {
+            access: mba::Access::ReadOnly,
+            expect: Some(mba::ElemType::U32),
+            ..mba::Options::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(a.len(), 4);
+    assert_eq!(a.uuid(), FIXTURE_UUID);
+    let mut row = [0u8; 12];
+    a.get(3, &mut row).unwrap();
+    assert_eq!(row, [31, 0, 0, 0, 32, 0, 0, 0, 33, 0, 0, 0]);
+    drop(a);
+    assert_eq!(std::fs::read(&fixture).unwrap(), before, "the fixture is unchanged");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
