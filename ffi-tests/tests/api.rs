@@ -385,3 +385,56 @@ fn fixture_opens_and_reads() {
     assert_eq!(std::fs::read(&fixture).unwrap(), before, "the fixture is unchanged");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+// ------------------------------------------------------------- examples
+
+/// examples-c/writer.c and reader.c build with every warning an error and
+/// run together: the reader sees every reading, then removes the array.
+#[test]
+fn examples_c_writer_and_reader() {
+    let ex = repo().join("examples-c");
+    let w = mba_ffi_tests::compile_c_files("example_writer", &[ex.join("writer.c")], &[]);
+    let r = mba_ffi_tests::compile_c_files("example_reader", &[ex.join("reader.c")], &[]);
+    let prefix = shm_prefix("example");
+    let name = format!("shm://{prefix}");
+    let reader = Command::new(&r)
+        .arg(&name)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let wout = run_ok(&w, &[&name, "5"]);
+    let rout = reader.wait_with_output().unwrap();
+    assert!(rout.status.success(), "reader failed\n{}", show(&rout));
+    let text = String::from_utf8_lossy(&rout.stdout);
+    assert!(wout.contains("writer: done: 5 readings and an end marker"), "{wout}");
+    for i in 1..=5 {
+        assert!(text.contains(&format!("reader: got reading {i}: ")), "{text}");
+    }
+    assert!(!text.contains("reading 6"), "{text}");
+    assert!(text.contains("end marker after 5 readings; removing"), "{text}");
+    let left = shm_leftovers(&prefix);
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// `make demo` (what examples-c/demo.sh runs after building the library).
+#[test]
+fn examples_c_make_demo() {
+    if Command::new("make").arg("--version").output().is_err() {
+        eprintln!("make is not installed: skipped");
+        return;
+    }
+    let lib = mba_ffi_tests::lib_dir();
+    let out = Command::new("make")
+        .args(["-s", "--no-print-directory", "-C"])
+        .arg(repo().join("examples-c"))
+        .arg("demo")
+        .arg(format!("MBA_LIB={}", lib.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "make demo failed\n{}", show(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("writer: done: 10 readings"), "{text}");
+    assert!(text.contains("reader: got reading 10: "), "{text}");
+    assert!(text.contains("reader: end marker after 10 readings; removing"), "{text}");
+}
