@@ -74,7 +74,10 @@ fn run_c(name: &str, sources: &[&str]) -> String {
         .expect("running a C test program");
     let left = shm_leftovers(&prefix);
     assert!(out.status.success(), "{name} failed\n{}", show(&out));
-    assert!(left.is_empty(), "{name} left shared-memory objects behind: {left:?}");
+    assert!(
+        left.is_empty(),
+        "{name} left shared-memory objects behind: {left:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -155,7 +158,10 @@ fn c_two_processes_and_rust_share_one_array() {
     }
     let left = shm_leftovers(&prefix);
     assert!(left.is_empty(), "left behind: {left:?}");
-    assert!(!dir.join("rows.mba").exists(), "the reader unlinked the file");
+    assert!(
+        !dir.join("rows.mba").exists(),
+        "the reader unlinked the file"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -213,7 +219,10 @@ fn c_tests_cover_every_function_and_error_code() {
     assert!(functions.len() >= 60, "{functions:?}");
     assert!(codes.len() >= 27, "{codes:?}");
     let mut src = String::new();
-    for e in std::fs::read_dir(repo().join("ffi-tests/c")).unwrap().flatten() {
+    for e in std::fs::read_dir(repo().join("ffi-tests/c"))
+        .unwrap()
+        .flatten()
+    {
         let n = e.file_name().to_string_lossy().into_owned();
         if n.starts_with("api_") && n.ends_with(".c") {
             src.push_str(&std::fs::read_to_string(e.path()).unwrap());
@@ -223,7 +232,10 @@ fn c_tests_cover_every_function_and_error_code() {
         .iter()
         .filter(|f| !src.contains(&format!("{f}(")))
         .collect();
-    assert!(uncalled.is_empty(), "functions no C test calls: {uncalled:?}");
+    assert!(
+        uncalled.is_empty(),
+        "functions no C test calls: {uncalled:?}"
+    );
     // MBA_E_PANIC (a caught internal panic) has no input that causes it;
     // its message is checked with the others.
     let unexpected: Vec<&String> = codes
@@ -289,7 +301,10 @@ fn generate_fixture() {
     let crc = mba::format::crc32(&b[..188]);
     b[188..192].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(repo().join(FIXTURE), &b).unwrap();
-    eprintln!("wrote {FIXTURE} ({} bytes), header crc {crc:#010x}", b.len());
+    eprintln!(
+        "wrote {FIXTURE} ({} bytes), header crc {crc:#010x}",
+        b.len()
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -298,7 +313,11 @@ fn generate_fixture() {
 fn fixture_bytes_follow_the_documented_layout() {
     let b = std::fs::read(repo().join(FIXTURE)).unwrap();
     let capacity = 4096 / 12; // libmba's initial capacity: 4 KiB of rows
-    assert_eq!(b.len(), 65536 + capacity * 12, "file size: data offset + capacity rows");
+    assert_eq!(
+        b.len(),
+        65536 + capacity * 12,
+        "file size: data offset + capacity rows"
+    );
     assert_eq!(&b[0..8], b"\x89MBA\r\n\x1a\n", "magic");
     assert_eq!(le(&b, 8, 2), 1, "major version");
     assert_eq!(le(&b, 10, 2), 0, "minor version");
@@ -321,7 +340,11 @@ fn fixture_bytes_follow_the_documented_layout() {
     assert_eq!(le(&b, 144, 8), FIXTURE_UUID, "uuid");
     assert_eq!(le(&b, 152, 8), FIXTURE_CREATED_NS, "created_ns");
     assert!(b[160..188].iter().all(|&x| x == 0), "reserved 160..188");
-    assert_eq!(le(&b, 188, 4), mba::format::crc32(&b[..188]) as u64, "header CRC");
+    assert_eq!(
+        le(&b, 188, 4),
+        mba::format::crc32(&b[..188]) as u64,
+        "header CRC"
+    );
     assert_eq!(le(&b, 188, 4), FIXTURE_CRC as u64, "header CRC value");
     assert!(b[192..256].iter().all(|&x| x == 0), "reserved 192..256");
     assert_eq!(le(&b, 256, 8), 4, "len");
@@ -342,7 +365,11 @@ fn fixture_bytes_follow_the_documented_layout() {
     // The library encodes the same immutable header today.
     let layout = mba::Layout::new(mba::ElemType::U32, 0, &[3]).unwrap();
     let h = mba::format::Header::new(layout, 1000, FIXTURE_UUID, FIXTURE_CREATED_NS);
-    assert_eq!(&h.encode()[..192], &b[..192], "Header::encode of the same array");
+    assert_eq!(
+        &h.encode()[..192],
+        &b[..192],
+        "Header::encode of the same array"
+    );
     let (d, w) = mba::format::Header::decode(&b[..512]).unwrap();
     assert_eq!(d, h);
     assert_eq!(w, mba::format::Writability::ReadWrite);
@@ -382,7 +409,11 @@ fn fixture_opens_and_reads() {
     a.get(3, &mut row).unwrap();
     assert_eq!(row, [31, 0, 0, 0, 32, 0, 0, 0, 33, 0, 0, 0]);
     drop(a);
-    assert_eq!(std::fs::read(&fixture).unwrap(), before, "the fixture is unchanged");
+    assert_eq!(
+        std::fs::read(&fixture).unwrap(),
+        before,
+        "the fixture is unchanged"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -407,12 +438,21 @@ fn examples_c_writer_and_reader() {
     let rout = reader.wait_with_output().unwrap();
     assert!(rout.status.success(), "reader failed\n{}", show(&rout));
     let text = String::from_utf8_lossy(&rout.stdout);
-    assert!(wout.contains("writer: done: 5 readings and an end marker"), "{wout}");
+    assert!(
+        wout.contains("writer: done: 5 readings and an end marker"),
+        "{wout}"
+    );
     for i in 1..=5 {
-        assert!(text.contains(&format!("reader: got reading {i}: ")), "{text}");
+        assert!(
+            text.contains(&format!("reader: got reading {i}: ")),
+            "{text}"
+        );
     }
     assert!(!text.contains("reading 6"), "{text}");
-    assert!(text.contains("end marker after 5 readings; removing"), "{text}");
+    assert!(
+        text.contains("end marker after 5 readings; removing"),
+        "{text}"
+    );
     let left = shm_leftovers(&prefix);
     assert!(left.is_empty(), "left behind: {left:?}");
 }
@@ -436,5 +476,8 @@ fn examples_c_make_demo() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("writer: done: 10 readings"), "{text}");
     assert!(text.contains("reader: got reading 10: "), "{text}");
-    assert!(text.contains("reader: end marker after 10 readings; removing"), "{text}");
+    assert!(
+        text.contains("reader: end marker after 10 readings; removing"),
+        "{text}"
+    );
 }

@@ -59,7 +59,9 @@ fn generated_header() -> PathBuf {
         }
     }
     best.map(|(_, p)| p).unwrap_or_else(|| {
-        panic!("no generated mba.h under target/*/build/mba-*/out: run `cargo build --release` first")
+        panic!(
+            "no generated mba.h under target/*/build/mba-*/out: run `cargo build --release` first"
+        )
     })
 }
 
@@ -159,11 +161,20 @@ fn diff_shows_changed_lines() {
     let old: String = (0..40).map(|i| format!("{i}\n")).collect();
     let new: String = (0..40)
         .filter(|&i| i != 30)
-        .map(|i| if i == 5 { "five\n".to_string() } else { format!("{i}\n") })
+        .map(|i| {
+            if i == 5 {
+                "five\n".to_string()
+            } else {
+                format!("{i}\n")
+            }
+        })
         .collect();
     let d = diff(&old, &new);
     assert_eq!(d.matches("@@").count(), 4, "two separate hunks: {d}");
-    assert!(d.contains("-5\n+five\n") && d.contains(" 29\n-30\n 31\n"), "{d}");
+    assert!(
+        d.contains("-5\n+five\n") && d.contains(" 29\n-30\n 31\n"),
+        "{d}"
+    );
 }
 
 // ----------------------------------------------------- compiles cleanly
@@ -252,7 +263,10 @@ fn norm(t: &str, typedefs: &BTreeMap<String, String>) -> String {
                 "c_int" => "i32".to_string(),
                 "c_uint" => "u32".to_string(),
                 "size_t" => "usize".to_string(),
-                x if x.ends_with("usize") && x.len() > 5 && x[..x.len() - 5].chars().all(|c| c.is_ascii_digit()) => {
+                x if x.ends_with("usize")
+                    && x.len() > 5
+                    && x[..x.len() - 5].chars().all(|c| c.is_ascii_digit()) =>
+                {
                     x[..x.len() - 5].to_string()
                 }
                 x => typedefs.get(x).cloned().unwrap_or_else(|| x.to_string()),
@@ -349,7 +363,10 @@ fn parse(b: &str) -> Parsed {
             .unwrap_or_else(|| "( )".into());
         fns.insert(name, (params, ret));
     }
-    let body_start = flat.find("pub struct mba_options {").expect("struct mba_options") + 24;
+    let body_start = flat
+        .find("pub struct mba_options {")
+        .expect("struct mba_options")
+        + 24;
     let body = &flat[body_start..body_start + flat[body_start..].find('}').unwrap()];
     let fields = split_top(body)
         .into_iter()
@@ -363,7 +380,9 @@ fn parse(b: &str) -> Parsed {
         s.strip_suffix("usize").unwrap_or(s).parse().unwrap()
     };
     let after = |key: &str| -> usize {
-        let i = flat.find(key).unwrap_or_else(|| panic!("{key} in bindgen output"));
+        let i = flat
+            .find(key)
+            .unwrap_or_else(|| panic!("{key} in bindgen output"));
         let rest = &flat[i..];
         let e = rest.find("];").unwrap();
         num(&rest[rest[..e].rfind(" - ").unwrap() + 3..e])
@@ -372,7 +391,10 @@ fn parse(b: &str) -> Parsed {
     for part in flat.split("[\"Offset of field: mba_options::").skip(1) {
         let name = &part[..part.find('"').unwrap()];
         let e = part.find("];").unwrap();
-        offsets.insert(name.to_string(), num(&part[part[..e].rfind(" - ").unwrap() + 3..e]));
+        offsets.insert(
+            name.to_string(),
+            num(&part[part[..e].rfind(" - ").unwrap() + 3..e]),
+        );
     }
     Parsed {
         typedefs,
@@ -510,17 +532,68 @@ macro_rules! rust_consts {
 
 fn rust_side_consts() -> Vec<(&'static str, i64)> {
     rust_consts![
-        MBA_VERSION_MAJOR, MBA_VERSION_MINOR, MBA_VERSION_PATCH, MBA_FORMAT_MAJOR,
-        MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE, MBA_RAW,
-        MBA_ANY, MBA_I8, MBA_U8, MBA_I16, MBA_U16, MBA_I32, MBA_U32, MBA_I64, MBA_U64,
-        MBA_F32, MBA_F64, MBA_BOOL, MBA_COMPLEX64, MBA_COMPLEX128, MBA_F16, MBA_RECORD,
-        MBA_MAX_ROW_DIMS, MBA_SYNC, MBA_ASYNC, MBA_INVALIDATE,
-        MBA_ADVISE_NORMAL, MBA_ADVISE_RANDOM, MBA_ADVISE_SEQUENTIAL, MBA_ADVISE_WILLNEED,
-        MBA_OK, MBA_E_NULL, MBA_E_HANDLE, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA,
-        MBA_E_TRUNCATED, MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
-        MBA_E_OVERFLOW, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOSPACE, MBA_E_FULL,
-        MBA_E_EXISTS, MBA_E_NOTFOUND, MBA_E_PERM, MBA_E_IO, MBA_E_TIMEOUT, MBA_E_INTR,
-        MBA_E_EMPTY, MBA_E_NOTSUP, MBA_E_NOMEM, MBA_E_BUSY, MBA_E_NOTLOCKED, MBA_E_PANIC,
+        MBA_VERSION_MAJOR,
+        MBA_VERSION_MINOR,
+        MBA_VERSION_PATCH,
+        MBA_FORMAT_MAJOR,
+        MBA_CREATE,
+        MBA_EXCL,
+        MBA_RDONLY,
+        MBA_COW,
+        MBA_REPLACE,
+        MBA_RAW,
+        MBA_ANY,
+        MBA_I8,
+        MBA_U8,
+        MBA_I16,
+        MBA_U16,
+        MBA_I32,
+        MBA_U32,
+        MBA_I64,
+        MBA_U64,
+        MBA_F32,
+        MBA_F64,
+        MBA_BOOL,
+        MBA_COMPLEX64,
+        MBA_COMPLEX128,
+        MBA_F16,
+        MBA_RECORD,
+        MBA_MAX_ROW_DIMS,
+        MBA_SYNC,
+        MBA_ASYNC,
+        MBA_INVALIDATE,
+        MBA_ADVISE_NORMAL,
+        MBA_ADVISE_RANDOM,
+        MBA_ADVISE_SEQUENTIAL,
+        MBA_ADVISE_WILLNEED,
+        MBA_OK,
+        MBA_E_NULL,
+        MBA_E_HANDLE,
+        MBA_E_ARG,
+        MBA_E_TYPE,
+        MBA_E_NOTMBA,
+        MBA_E_TRUNCATED,
+        MBA_E_CORRUPT,
+        MBA_E_VERSION,
+        MBA_E_FEATURE,
+        MBA_E_BYTEORDER,
+        MBA_E_OVERFLOW,
+        MBA_E_INDEX,
+        MBA_E_READONLY,
+        MBA_E_NOSPACE,
+        MBA_E_FULL,
+        MBA_E_EXISTS,
+        MBA_E_NOTFOUND,
+        MBA_E_PERM,
+        MBA_E_IO,
+        MBA_E_TIMEOUT,
+        MBA_E_INTR,
+        MBA_E_EMPTY,
+        MBA_E_NOTSUP,
+        MBA_E_NOMEM,
+        MBA_E_BUSY,
+        MBA_E_NOTLOCKED,
+        MBA_E_PANIC,
     ]
 }
 
@@ -581,7 +654,10 @@ fn bindgen_functions_match_rust_and_library() {
         let want_ret = norm(ret, &none);
         let (got, got_ret) = &p.fns[*name];
         // mba_handle is spelled as such on both sides; resolve it on ours.
-        let want: Vec<String> = want.iter().map(|t| t.replace("mba_handle", "i32")).collect();
+        let want: Vec<String> = want
+            .iter()
+            .map(|t| t.replace("mba_handle", "i32"))
+            .collect();
         if &want != got || &want_ret != got_ret {
             bad.push(format!(
                 "{name}: Rust ({}) -> {want_ret}, mba.h ({}) -> {got_ret}",
@@ -596,8 +672,16 @@ fn bindgen_functions_match_rust_and_library() {
 #[test]
 fn bindgen_struct_layout_matches_rust() {
     let p = parse(&bindings());
-    assert_eq!(p.size, std::mem::size_of::<mba::ffi::mba_options>(), "sizeof(mba_options)");
-    assert_eq!(p.align, std::mem::align_of::<mba::ffi::mba_options>(), "alignof(mba_options)");
+    assert_eq!(
+        p.size,
+        std::mem::size_of::<mba::ffi::mba_options>(),
+        "sizeof(mba_options)"
+    );
+    assert_eq!(
+        p.align,
+        std::mem::align_of::<mba::ffi::mba_options>(),
+        "alignof(mba_options)"
+    );
     let rust = rust_side_fields();
     let none = BTreeMap::new();
     let header: Vec<(String, String)> = p.fields.clone();
@@ -607,7 +691,11 @@ fn bindgen_struct_layout_matches_rust() {
         .collect();
     assert_eq!(header, ours, "fields (name, type) of mba_options, in order");
     for (name, off, _) in &rust {
-        assert_eq!(p.offsets.get(*name), Some(off), "offset of mba_options.{name}");
+        assert_eq!(
+            p.offsets.get(*name),
+            Some(off),
+            "offset of mba_options.{name}"
+        );
     }
     assert_eq!(p.offsets.len(), rust.len());
 }
@@ -641,7 +729,9 @@ fn bindgen_constants_match_rust() {
         vs.to_str().unwrap(),
         format!(
             "{}.{}.{}",
-            p.consts["MBA_VERSION_MAJOR"], p.consts["MBA_VERSION_MINOR"], p.consts["MBA_VERSION_PATCH"]
+            p.consts["MBA_VERSION_MAJOR"],
+            p.consts["MBA_VERSION_MINOR"],
+            p.consts["MBA_VERSION_PATCH"]
         ),
         "the version macros and mba_version_string agree"
     );
@@ -650,7 +740,10 @@ fn bindgen_constants_match_rust() {
 #[test]
 fn normalisation() {
     let none = BTreeMap::new();
-    assert_eq!(norm("*const ::std::os::raw::c_char", &none), "* const c_char");
+    assert_eq!(
+        norm("*const ::std::os::raw::c_char", &none),
+        "* const c_char"
+    );
     assert_eq!(norm("* const c_char", &none), "* const c_char");
     assert_eq!(norm("[u64; 8usize]", &none), "[ u64 ; 8 ]");
     assert_eq!(norm("::std::os::raw::c_int", &none), "i32");

@@ -64,7 +64,10 @@ fn exported_symbols_match_symbols_txt() {
         eprintln!("updated {}", path.display());
         return;
     }
-    assert_eq!(lines, sorted, "symbols.txt must be sorted and without duplicates");
+    assert_eq!(
+        lines, sorted,
+        "symbols.txt must be sorted and without duplicates"
+    );
     for l in &lines {
         assert!(
             l.starts_with("mba_") && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
@@ -96,7 +99,7 @@ fn soname_is_libmba_so_0() {
     );
     // Programs linked with -lmba record the SONAME, not the file name.
     let src = write_probe();
-    let exe = mba_ffi_tests::compile_c_files("symbols_soname", &[src.clone()], &[]);
+    let exe = mba_ffi_tests::compile_c_files("symbols_soname", std::slice::from_ref(&src), &[]);
     std::fs::remove_dir_all(src.parent().unwrap()).unwrap();
     let needed = tool("readelf", &["-d", exe.to_str().unwrap()]);
     assert!(
