@@ -284,8 +284,12 @@ static void test_copy_on_write(void)
     CHECK_U64(n, 10);
     OK(mba_max_len(c, &n));
     CHECK_U64(n, 10);
+    const uint64_t *clp;
+    OK(mba_len_ptr(c, &clp));
+    CHECK_U64(*clp, 10);
     OK(mba_append_i64(w, 10));
     CHECK_U64(len_of(c), 10);
+    CHECK_U64(*clp, 10); /* a private copy of the length word */
     CHECK_U64(len_of(w), 11);
     /* Waiting is not supported; flush is a no-op. */
     uint64_t s;
@@ -577,6 +581,9 @@ static void test_map_raw(void)
     CHECK_U64(n, 0);
     CHECK_I64(at(h, 0), 1000);
     CHECK_I64(at(h, 9), 1009);
+    const uint64_t *rlp;
+    OK(mba_len_ptr(h, &rlp));
+    CHECK_U64(*rlp, 10); /* raw files have no header: a private length word */
     /* Writes go to the file (shared mapping) and flush writes them back. */
     OK(mba_set_u64(h, 3, 777));
     uint32_t *ptr;
