@@ -347,7 +347,7 @@ static int listed(const char *name)
             q++;
         }
         CHECK(strlen(buf) + 1 == need);
-        CHECK(buf[strlen(buf) - 1] == '\n' || buf[0] == '\0');
+        CHECK(buf[0] == '\0' || buf[strlen(buf) - 1] == '\n');
     }
     free(buf);
     return found;

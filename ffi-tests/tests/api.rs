@@ -481,3 +481,57 @@ fn examples_c_make_demo() {
         "{text}"
     );
 }
+
+/// The C tests again, built with AddressSanitizer and UBSan: the library
+/// must never write past a caller's buffer (outputs, error messages, lists)
+/// nor read past one. Skipped where the compiler has no sanitizers.
+#[test]
+fn c_tests_under_sanitizers() {
+    let probe = scratch("asan-probe");
+    let src = probe.join("p.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let has_asan = cc::Build::new()
+        .cargo_metadata(false)
+        .target(env!("MBA_TARGET"))
+        .host(env!("MBA_TARGET"))
+        .opt_level(0)
+        .get_compiler()
+        .to_command()
+        .args(["-fsanitize=address,undefined"])
+        .arg(&src)
+        .arg("-o")
+        .arg(probe.join("p"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    std::fs::remove_dir_all(&probe).unwrap();
+    if !has_asan {
+        eprintln!("the C compiler has no AddressSanitizer: skipped");
+        return;
+    }
+    let flags = [
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=undefined",
+        "-fno-omit-frame-pointer",
+        "-O1",
+    ];
+    for name in ["api_meta", "api_open", "api_data", "api_sync", "api_bad"] {
+        let exe = compile_c(&format!("{name}_asan"), &[&format!("{name}.c")], &flags);
+        let dir = scratch(name);
+        let prefix = shm_prefix(&format!("{name}-asan"));
+        let out = Command::new(&exe)
+            .arg(&dir)
+            .arg(&prefix)
+            // t_name's strings are never freed, on purpose.
+            .env("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+            .output()
+            .unwrap();
+        let left = shm_leftovers(&prefix);
+        assert!(
+            out.status.success(),
+            "{name} under sanitizers\n{}",
+            show(&out)
+        );
+        assert!(left.is_empty(), "{name} left {left:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
