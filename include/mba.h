@@ -449,6 +449,68 @@ typedef struct mba_options {
   size_t errbuf_len;
 } mba_options;
 
+/**
+ * Everything about a handle in one call (filled by mba_describe).
+ */
+typedef struct mba_info {
+  /**
+   * Set by the caller to sizeof(mba_info) before calling mba_describe.
+   */
+  uint32_t struct_size;
+  /**
+   * Element type code (MBA_I8 ... MBA_RECORD).
+   */
+  int32_t elem_type;
+  /**
+   * MBA_RDONLY, MBA_COW, MBA_RAW (as mba_flags).
+   */
+  uint32_t flags;
+  /**
+   * Number of row dimensions.
+   */
+  uint32_t ndim;
+  /**
+   * Bytes per element.
+   */
+  uint64_t item_size;
+  /**
+   * Bytes per row.
+   */
+  uint64_t row_bytes;
+  /**
+   * Row dimensions; entries past ndim are 0.
+   */
+  uint64_t shape[8];
+  /**
+   * Capacity in rows when the call ran (as mba_capacity).
+   */
+  uint64_t capacity;
+  /**
+   * Largest length the array can reach (as mba_max_len).
+   */
+  uint64_t max_len;
+  /**
+   * Identity (as mba_uuid).
+   */
+  uint64_t uuid;
+  /**
+   * First element (as mba_get_ptr).
+   */
+  void *data;
+  /**
+   * The length word (as mba_len_ptr).
+   */
+  const uint64_t *len_ptr;
+  /**
+   * The handle's descriptor (as mba_fd; owned by the handle).
+   */
+  int fd;
+  /**
+   * Reserved, 0.
+   */
+  int reserved0;
+} mba_info;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -616,6 +678,17 @@ int mba_extend(mba_handle h, const void *src, uint64_t n);
 int mba_append_int(mba_handle h, int v);
 
 /**
+ * Like mba_append_int, but never waits and never grows: returns MBA_E_BUSY
+ * (having changed nothing) whenever the append cannot complete at once —
+ * the lock is held by another writer, the array must grow, this is the
+ * handle's first write (or first after fork), or the value or handle needs
+ * an error report — and the caller then calls mba_append_int. Made for
+ * callers that hold a lock of their own while calling (Python's GIL, via
+ * ctypes.PyDLL): it can never block on another thread. Thread-safe.
+ */
+int mba_try_append_int(mba_handle h, int v);
+
+/**
  * Appends a signed 64-bit integer, converted (range-checked) to the element
  * type of a flat numeric array. Thread-safe.
  */
@@ -776,6 +849,15 @@ int mba_shape(mba_handle h, uint64_t *dims, uint32_t cap, uint32_t *ndim);
 int mba_flags(mba_handle h, uint32_t *out_f);
 
 /**
+ * Fills *out with the handle's type, shape, sizes, flags, capacity,
+ * maximum length, identity, element pointer, length word and descriptor:
+ * what a binding needs after an open, in one call. The caller sets
+ * out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG. Thread-safe.
+ */
+int mba_describe(mba_handle h, struct mba_info *out_i);
+
+/**
  * Stores the array's random 64-bit identity in *out (0 for raw mappings);
  * it changes when a name is replaced (MBA_REPLACE). Thread-safe.
  */
@@ -875,10 +957,15 @@ int mba_seq(mba_handle h, uint64_t *out_s);
  * Blocks until the change counter differs from seen, then stores it in
  * *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
  * Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
- * arrives (so callers can run their handlers), MBA_E_NOTSUP for
- * copy-on-write and raw handles. Read-write handles sleep on a futex and
- * wake within microseconds; read-only handles cannot register as waiters
- * and re-check at least every millisecond. Thread-safe.
+ * handler runs while the call sleeps (so callers can act on it),
+ * MBA_E_NOTSUP for copy-on-write and raw handles. It first polls for a
+ * few microseconds; then read-write handles sleep on a futex and wake
+ * within microseconds, while read-only handles, which cannot register as
+ * waiters, sleep in slices of at most 1 ms. A signal that arrives while
+ * the call is between sleeps runs its handler but does not end the wait
+ * (as with any blocking call without a signal mask): callers that must
+ * react to signals promptly should wait with a finite timeout in a loop
+ * (the Python binding uses 100 ms). Thread-safe.
  */
 int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq);
 

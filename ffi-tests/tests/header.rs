@@ -445,6 +445,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_append(mba_handle, *const c_void) -> c_int;
         mba_extend(mba_handle, *const c_void, u64) -> c_int;
         mba_append_int(mba_handle, c_int) -> c_int;
+        mba_try_append_int(mba_handle, c_int) -> c_int;
         mba_append_i64(mba_handle, i64) -> c_int;
         mba_append_u64(mba_handle, u64) -> c_int;
         mba_append_f64(mba_handle, f64) -> c_int;
@@ -473,6 +474,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_shape(mba_handle, *mut u64, u32, *mut u32) -> c_int;
         mba_flags(mba_handle, *mut u32) -> c_int;
         mba_uuid(mba_handle, *mut u64) -> c_int;
+        mba_describe(mba_handle, *mut mba::ffi::mba_info) -> c_int;
         mba_get_ptr(mba_handle, *mut *mut c_void) -> c_int;
         mba_len_ptr(mba_handle, *mut *const u64) -> c_int;
         mba_pin(mba_handle, *mut i32) -> c_int;

@@ -615,6 +615,26 @@ pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
     with(h, |e| e.array.append_int(v as i128))
 }
 
+/// Like mba_append_int, but never waits and never grows: returns MBA_E_BUSY
+/// (having changed nothing) whenever the append cannot complete at once —
+/// the lock is held by another writer, the array must grow, this is the
+/// handle's first write (or first after fork), or the value or handle needs
+/// an error report — and the caller then calls mba_append_int. Made for
+/// callers that hold a lock of their own while calling (Python's GIL, via
+/// ctypes.PyDLL): it can never block on another thread. Thread-safe.
+#[no_mangle]
+pub extern "C" fn mba_try_append_int(h: mba_handle, v: c_int) -> c_int {
+    if let Some(e) = handles::get_fast(h) {
+        if let Some(bits) = e.array.int_bits(v as i128) {
+            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
+            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
+    MBA_E_BUSY
+}
+
 /// Appends a signed 64-bit integer, converted (range-checked) to the element
 /// type of a flat numeric array. Thread-safe.
 #[no_mangle]
@@ -902,22 +922,101 @@ pub unsafe extern "C" fn mba_shape(
     })
 }
 
+fn handle_flags(a: &Array) -> u32 {
+    let mut f = 0;
+    if !a.is_writable() {
+        f |= MBA_RDONLY;
+    }
+    match a.kind() {
+        Kind::Private => f |= MBA_COW,
+        Kind::Raw => f |= MBA_RAW,
+        Kind::Shared => {}
+    }
+    f
+}
+
 /// Stores the handle's flags in *out: MBA_RDONLY, MBA_COW, MBA_RAW.
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_flags(h: mba_handle, out_f: *mut u32) -> c_int {
+    with(h, |e| out(out_f, handle_flags(&e.array)))
+}
+
+/// Everything about a handle in one call (filled by mba_describe).
+#[repr(C)]
+pub struct mba_info {
+    /// Set by the caller to sizeof(mba_info) before calling mba_describe.
+    pub struct_size: u32,
+    /// Element type code (MBA_I8 ... MBA_RECORD).
+    pub elem_type: i32,
+    /// MBA_RDONLY, MBA_COW, MBA_RAW (as mba_flags).
+    pub flags: u32,
+    /// Number of row dimensions.
+    pub ndim: u32,
+    /// Bytes per element.
+    pub item_size: u64,
+    /// Bytes per row.
+    pub row_bytes: u64,
+    /// Row dimensions; entries past ndim are 0.
+    pub shape: [u64; 8],
+    /// Capacity in rows when the call ran (as mba_capacity).
+    pub capacity: u64,
+    /// Largest length the array can reach (as mba_max_len).
+    pub max_len: u64,
+    /// Identity (as mba_uuid).
+    pub uuid: u64,
+    /// First element (as mba_get_ptr).
+    pub data: *mut c_void,
+    /// The length word (as mba_len_ptr).
+    pub len_ptr: *const u64,
+    /// The handle's descriptor (as mba_fd; owned by the handle).
+    pub fd: c_int,
+    /// Reserved, 0.
+    pub reserved0: c_int,
+}
+
+/// Fills *out with the handle's type, shape, sizes, flags, capacity,
+/// maximum length, identity, element pointer, length word and descriptor:
+/// what a binding needs after an open, in one call. The caller sets
+/// out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_int {
     with(h, |e| {
+        if out_i.is_null() {
+            return Err(Error::new(Code::Null, "info pointer is NULL"));
+        }
+        // SAFETY: non-NULL; the caller set struct_size, checked before the rest.
+        let size = unsafe { std::ptr::addr_of!((*out_i).struct_size).read() };
+        if (size as usize) < std::mem::size_of::<mba_info>() {
+            return Err(Error::new(
+                Code::Arg,
+                "mba_info.struct_size must be sizeof(mba_info)",
+            ));
+        }
         let a = &e.array;
-        let mut f = 0;
-        if !a.is_writable() {
-            f |= MBA_RDONLY;
-        }
-        match a.kind() {
-            Kind::Private => f |= MBA_COW,
-            Kind::Raw => f |= MBA_RAW,
-            Kind::Shared => {}
-        }
-        out(out_f, f)
+        let l = a.layout();
+        let mut shape = [0u64; 8];
+        shape[..l.row_shape.len()].copy_from_slice(&l.row_shape);
+        out(
+            out_i,
+            mba_info {
+                struct_size: std::mem::size_of::<mba_info>() as u32,
+                elem_type: l.elem as i32,
+                flags: handle_flags(a),
+                ndim: l.row_shape.len() as u32,
+                item_size: l.item_size,
+                row_bytes: a.row_bytes(),
+                shape,
+                capacity: a.capacity(),
+                max_len: a.max_len(),
+                uuid: a.uuid(),
+                data: a.as_ptr().cast(),
+                len_ptr: a.len_ptr(),
+                fd: a.fd(),
+                reserved0: 0,
+            },
+        )
     })
 }
 
@@ -1090,10 +1189,15 @@ pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
 /// Blocks until the change counter differs from seen, then stores it in
 /// *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
 /// Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
-/// arrives (so callers can run their handlers), MBA_E_NOTSUP for
-/// copy-on-write and raw handles. Read-write handles sleep on a futex and
-/// wake within microseconds; read-only handles cannot register as waiters
-/// and re-check at least every millisecond. Thread-safe.
+/// handler runs while the call sleeps (so callers can act on it),
+/// MBA_E_NOTSUP for copy-on-write and raw handles. It first polls for a
+/// few microseconds; then read-write handles sleep on a futex and wake
+/// within microseconds, while read-only handles, which cannot register as
+/// waiters, sleep in slices of at most 1 ms. A signal that arrives while
+/// the call is between sleeps runs its handler but does not end the wait
+/// (as with any blocking call without a signal mask): callers that must
+/// react to signals promptly should wait with a finite timeout in a loop
+/// (the Python binding uses 100 ms). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_wait(
     h: mba_handle,
@@ -1171,7 +1275,10 @@ mod tests {
             assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_E_TYPE);
             o.flags = MBA_CREATE;
             assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_E_TYPE);
-            assert_eq!(mba_open(p.as_ptr(), MBA_CREATE, MBA_RECORD, &mut g), MBA_E_ARG);
+            assert_eq!(
+                mba_open(p.as_ptr(), MBA_CREATE, MBA_RECORD, &mut g),
+                MBA_E_ARG
+            );
             assert_eq!(mba_close(h), MBA_OK);
         }
         std::fs::remove_file(p.to_str().unwrap()).unwrap();
@@ -1182,7 +1289,10 @@ mod tests {
         let mut h = 0;
         // SAFETY: valid out-pointers, or NULL where tested.
         unsafe {
-            assert_eq!(mba_list(std::ptr::null_mut(), 64, std::ptr::null_mut()), MBA_E_NULL);
+            assert_eq!(
+                mba_list(std::ptr::null_mut(), 64, std::ptr::null_mut()),
+                MBA_E_NULL
+            );
             assert_eq!(mba_anon(MBA_U8, 0, &mut h), MBA_OK);
             assert_eq!(mba_handle_error(h, std::ptr::null_mut(), 8), MBA_E_NULL);
             assert_eq!(mba_handle_error(h, std::ptr::null_mut(), 0), MBA_OK);
@@ -1197,7 +1307,10 @@ mod tests {
             let mut s = 0;
             assert_eq!(mba_anon_ex(&o, &mut s), MBA_OK);
             let mut dims = [7u64; 2];
-            assert_eq!(mba_shape(s, dims.as_mut_ptr(), 2, std::ptr::null_mut()), MBA_E_NULL);
+            assert_eq!(
+                mba_shape(s, dims.as_mut_ptr(), 2, std::ptr::null_mut()),
+                MBA_E_NULL
+            );
             assert_eq!(dims, [7, 7], "out-parameters are written only on success");
             assert_eq!(mba_close(s), MBA_OK);
         }
