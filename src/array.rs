@@ -850,16 +850,30 @@ impl Array {
 
     /// Removes the last row, copying it to `out` if given.
     pub fn pop(&self, out: Option<&mut [u8]>) -> Result<()> {
-        if let Some(o) = &out {
-            self.check_len(o.len(), 1)?;
+        match out {
+            Some(o) => {
+                self.check_len(o.len(), 1)?;
+                // SAFETY: `o` holds exactly one row.
+                unsafe { self.pop_raw(o.as_mut_ptr()) }
+            }
+            // SAFETY: a null destination is never written.
+            None => unsafe { self.pop_raw(ptr::null_mut()) },
         }
+    }
+
+    /// Removes the last row, copying it to `dst` unless `dst` is null.
+    ///
+    /// # Safety
+    /// A non-null `dst` must be valid for writes of one row.
+    pub unsafe fn pop_raw(&self, dst: *mut u8) -> Result<()> {
         self.locked(|len| {
             if len == 0 {
                 return Err(Error::new(Code::Empty, "pop from an empty array"));
             }
-            if let Some(o) = out {
-                // SAFETY: row len-1 is below the verified capacity.
-                unsafe { ptr::copy(self.row_ptr(len - 1), o.as_mut_ptr(), self.rb as usize) };
+            if !dst.is_null() {
+                // SAFETY: row len-1 is below the verified capacity; the
+                // caller guarantees `dst`.
+                unsafe { ptr::copy(self.row_ptr(len - 1), dst, self.rb as usize) };
             }
             Ok(((), Change::Len(len - 1)))
         })

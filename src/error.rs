@@ -91,7 +91,9 @@ impl Error {
             libc::ENOMEM => Code::NoMem,
             libc::EROFS => Code::ReadOnly,
             libc::EINTR => Code::Interrupted,
-            libc::ENAMETOOLONG | libc::EINVAL | libc::ELOOP => Code::Arg,
+            libc::ENAMETOOLONG | libc::EINVAL | libc::ELOOP | libc::EISDIR | libc::ENOTDIR => {
+                Code::Arg
+            }
             _ => Code::Io,
         };
         let msg = std::io::Error::from_raw_os_error(errno);

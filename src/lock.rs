@@ -127,12 +127,23 @@ impl Token {
         let lock_fd = sys::reopen(file, libc::O_RDWR)?;
         let raw = lock_fd.into_raw_fd();
         // From here `raw` is owned by the table slot (or closed on error).
-        let idx = TOKEN_FDS
+        let Some(idx) = TOKEN_FDS
             .iter()
-            .position(|s| s.compare_exchange(0, raw + 1, SeqCst, SeqCst).is_ok());
-        let close_raw = || {
-            // SAFETY: `raw` is ours and not stored anywhere else.
+            .position(|s| s.compare_exchange(0, raw + 1, SeqCst, SeqCst).is_ok())
+        else {
+            // SAFETY: `raw` is ours and stored nowhere else.
             unsafe { libc::close(raw) };
+            return Err(Error::new(
+                Code::NoMem,
+                format!("more than {SLOTS} writing handles in this process"),
+            ));
+        };
+        let give_back = || {
+            let v = TOKEN_FDS[idx].swap(0, SeqCst);
+            if v > 0 {
+                // SAFETY: the table owned this descriptor.
+                unsafe { libc::close(v - 1) };
+            }
         };
         for _ in 0..100_000 {
             let t = next_token.fetch_add(1, Relaxed);
@@ -141,31 +152,19 @@ impl Token {
             }
             match sys::ofd_try_lock(raw, LOCK_BASE + t as i64) {
                 Ok(true) => {
-                    match idx {
-                        Some(i) => *slot = i,
-                        // No free slot: keep the descriptor (leaked into the
-                        // handle's lifetime would need more state; a child
-                        // after fork then cannot close it, see FORMAT.md).
-                        None => {}
-                    }
+                    *slot = idx;
                     self.value.store(t, Relaxed);
                     self.gen.store(g, Release);
                     return Ok(t);
                 }
                 Ok(false) => continue,
                 Err(e) => {
-                    if let Some(i) = idx {
-                        TOKEN_FDS[i].store(0, SeqCst);
-                    }
-                    close_raw();
+                    give_back();
                     return Err(e);
                 }
             }
         }
-        if let Some(i) = idx {
-            TOKEN_FDS[i].store(0, SeqCst);
-        }
-        close_raw();
+        give_back();
         Err(Error::new(Code::Busy, "no free lock token"))
     }
 

@@ -176,7 +176,7 @@ pub enum Wake {
 }
 
 /// `FUTEX_WAIT` (shared, not private: the word is in a shared mapping).
-pub fn futex_wait(word: *const u32, expected: u32, timeout: Option<Duration>) -> Wake {
+pub(crate) fn futex_wait(word: *const u32, expected: u32, timeout: Option<Duration>) -> Wake {
     let ts = timeout.map(|d| libc::timespec {
         tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
         tv_nsec: d.subsec_nanos() as libc::c_long,
@@ -208,7 +208,7 @@ pub fn futex_wait(word: *const u32, expected: u32, timeout: Option<Duration>) ->
 }
 
 /// `FUTEX_WAKE` of all waiters on `word`.
-pub fn futex_wake_all(word: *const u32) {
+pub(crate) fn futex_wake_all(word: *const u32) {
     // SAFETY: FUTEX_WAKE only uses the address as a key; it reads no memory.
     unsafe {
         libc::syscall(
@@ -367,7 +367,7 @@ pub fn reopen(fd: &OwnedFd, flags: i32) -> Result<OwnedFd> {
 }
 
 /// `msync(2)` of a byte range of a mapping, widened to whole pages.
-pub fn msync(base: *mut u8, off: usize, len: usize, flags: i32) -> Result<()> {
+pub(crate) fn msync(base: *mut u8, off: usize, len: usize, flags: i32) -> Result<()> {
     let page = page_size();
     let start = off / page * page;
     let end = off

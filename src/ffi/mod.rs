@@ -5,8 +5,8 @@
 //! doc comments in this file.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
-pub mod boundary;
-pub mod handles;
+pub(crate) mod boundary;
+pub(crate) mod handles;
 pub mod status;
 
 use self::boundary::{buf, copy_str, out, run, str_arg, with};
@@ -684,16 +684,8 @@ pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
 /// Errors: MBA_E_EMPTY, MBA_E_READONLY, MBA_E_HANDLE. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_pop(h: mba_handle, out_row: *mut c_void) -> c_int {
-    with(h, |e| {
-        if out_row.is_null() {
-            return e.array.pop(None);
-        }
-        let mut tmp = vec![0u8; e.array.row_bytes() as usize];
-        e.array.pop(Some(&mut tmp))?;
-        // SAFETY: out_row is valid for one row per the contract.
-        unsafe { std::ptr::copy_nonoverlapping(tmp.as_ptr(), out_row.cast(), tmp.len()) };
-        Ok(())
-    })
+    // SAFETY: a non-NULL out_row is valid for one row per the contract.
+    with(h, |e| unsafe { e.array.pop_raw(out_row.cast()) })
 }
 
 /// Overwrites row i with the row at src. Holds the writer lock.
