@@ -130,8 +130,9 @@ def report(what, ns, target=None, peers=(), target_text=None, absolute=True):
 
 
 def calibrate(repeat):
-    """Cost of a ctypes call with no arguments, and of mba_append_int
-    (two plain ints, no argtypes), on this machine."""
+    """Cost of a ctypes call with no arguments, of mba_append_int (two
+    plain ints, no argtypes), and of mba_try_append_int through the PyDLL
+    (the same, GIL kept: append's fast path), on this machine."""
     import ctypes
     from mba import _lib
     f = _lib.lib.mba_version
@@ -154,8 +155,17 @@ def calibrate(repeat):
             ai(hv, 5)
         return time.perf_counter() - t0
     two = min(run2(0) for _ in range(max(repeat, 15))) / n * 1e9
+    ti = getattr(_lib, "try_append_int_fast", None)
+    tri = None
+    if ti is not None:
+        def run3(_k):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                ti(hv, 5)
+            return time.perf_counter() - t0
+        tri = min(run3(0) for _ in range(max(repeat, 15))) / n * 1e9
     _lib.close(hv)
-    return noarg, two
+    return noarg, two, tri
 
 
 def print_peer(what, ns):
@@ -466,11 +476,13 @@ def main():
             print("peer %-18s SKIPPED (%s)" % (k, SKIPPED[k]))
     repeat = 3 if q else 5
     global SCALE
-    noarg, two = calibrate(repeat)
+    noarg, two, tri = calibrate(repeat)
     SCALE = max(1.0, noarg / REF_NOARG_NS)
     print("calibration: ctypes call, no args %.1f ns (reference machine: %.0f ns) -> "
-          "scale x%.2f; mba_append_int(h, 5) raw ctypes call %.1f ns"
-          % (noarg, REF_NOARG_NS, SCALE, two))
+          "scale x%.2f; mba_append_int(h, 5) raw ctypes call %.1f ns%s"
+          % (noarg, REF_NOARG_NS, SCALE, two,
+             "" if tri is None else
+             "; mba_try_append_int(h, 5) raw PyDLL call %.1f ns" % tri))
     if args.only in (None, "append"):
         # Many short runs: the best one is the least disturbed by the load.
         bench_append(20000 if q else 50000, 10 if q else 25, True)

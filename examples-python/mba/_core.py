@@ -18,6 +18,7 @@ from . import _lib as L
 _index = operator.index
 _append_int_fast = L.append_int_fast
 _append_raw_fast = L.append_raw_fast
+_try_append_int = L.try_append_int_fast
 _E_HANDLE = L.E_HANDLE
 _E_OVERFLOW = L.E_OVERFLOW
 
@@ -104,6 +105,16 @@ def typecode_of(dtype):
 
 
 _raw = L.lib  # its attribute functions have no argtypes (see _lib)
+_describe = _raw.mba_describe
+_Info = L.mba_info
+_INFO_SIZE = L.INFO_SIZE
+# struct mba_info (declared in _lib) as one native-aligned struct.Struct,
+# to read every field at once.
+_INFO_UNPACK = _struct.Struct("@IiIIQQ8QQQQPPii").unpack_from
+if _struct.calcsize("@IiIIQQ8QQQQPPii") != _INFO_SIZE:  # pragma: no cover
+    raise ImportError("mba: struct mba_info layout mismatch")
+_LenWord = c_ubyte * 8
+_RDONLY = L.RDONLY
 
 _PREFAULT_BYTES = 4 << 20
 _PAGE = _mmap.PAGESIZE
@@ -150,11 +161,31 @@ _EMPTY_Q = memoryview(_array.array("Q"))
 _EMPTY_B = memoryview(b"")
 
 
+class _Unpin(object):
+    """Releases a pin (mba_unpin) when it is garbage collected. Stored in
+    the __dict__ of the ctypes object that owns a view's memory, so it dies
+    with it: cheaper than a weakref.finalize on the attach path."""
+
+    __slots__ = ("pin",)
+
+    def __init__(self, pin):
+        self.pin = pin
+
+    def __del__(self):
+        try:
+            _unpin_raw(self.pin)
+        except Exception:  # interpreter shutdown
+            pass
+
+
+_unpin_raw = _raw.mba_unpin  # (int pin): no argtypes needed
+
+
 def _new_view(h, ptr, nbytes):
     """A memoryview ('B') of nbytes at ptr, keeping the handle's mapping
     pinned (mba_pin) until the view and everything derived from it (slices,
     casts, numpy arrays made from it) are gone: the owner of the memory is a
-    ctypes object whose weakref.finalize calls mba_unpin."""
+    ctypes object whose death releases the pin (mba_unpin, by _Unpin)."""
     p = c_int32()
     rc = _raw.mba_pin(h, byref(p))
     if rc:
@@ -164,7 +195,7 @@ def _new_view(h, ptr, nbytes):
     except BaseException:
         L.unpin(p.value)
         raise
-    weakref.finalize(exp, L.unpin_quiet, p.value)
+    exp.unpin = _Unpin(p.value)  # if this fails, the _Unpin unpins as it dies
     return memoryview(exp).cast("B")
 
 
@@ -246,21 +277,23 @@ class mmaparray(object):
 
     # ------------------------------------------------------------ setup
 
-    def _setup(self, h, tc=None, ref=None, name=None):
-        """Takes ownership of handle h (closed again if this fails)."""
+    def _setup(self, h, tc=None, ref=None, name=None, uuid=None):
+        """Takes ownership of handle h (closed again if this fails). With
+        uuid, NotFoundError unless the array has that identity."""
         try:
-            # One scratch buffer and argtypes-free calls: opening is on the
-            # attach fast path (each argtypes call costs ~0.3 us more).
-            sc = (c_uint64 * 16)()
-            for rc in (_raw.mba_type(h, byref(sc, 0)),
-                       _raw.mba_shape(h, byref(sc, 16), L.MAX_ROW_DIMS, byref(sc, 80)),
-                       _raw.mba_flags(h, byref(sc, 88)),
-                       _raw.mba_get_ptr(h, byref(sc, 96)),
-                       _raw.mba_len_ptr(h, byref(sc, 104)),
-                       _raw.mba_capacity(h, byref(sc, 112))):
-                if rc:
-                    raise L.error(rc)
-            t = sc[0] & 0xFFFFFFFF
+            # Everything in one argtypes-free mba_describe call: opening is
+            # on the attach fast path.
+            info = _Info()
+            info.struct_size = _INFO_SIZE
+            rc = _describe(h, byref(info))
+            if rc:
+                raise L.error(rc)
+            # Every field in one unpack (cheaper than attribute reads).
+            (_, t, f, nd, _, rb, d0, d1, d2, d3, d4, d5, d6, d7, cap, _,
+             ident, ptr, lenp, _, _) = _INFO_UNPACK(info)
+            if uuid is not None and ident != uuid:
+                raise L.NotFoundError(
+                    "%s was replaced by another array since it was pickled" % name)
             if tc is None:
                 if t not in _TYPE_TC:
                     raise L.ElementTypeError(
@@ -271,25 +304,25 @@ class mmaparray(object):
                 raise L.ElementTypeError(
                     "the array holds %s elements, not typecode '%s'" % (
                         _TYPE_TC.get(t, _TYPE_NAME.get(t, t)), tc))
-            f = sc[11] & 0xFFFFFFFF
             self._tc = tc
             self._isz = _ITEMSIZE[tc]
-            self._row = tuple(sc[2:2 + (sc[10] & 0xFFFFFFFF)])
-            rb = self._isz
-            for d in self._row:
-                rb *= d
+            if nd:
+                self._row = (d0, d1, d2, d3, d4, d5, d6, d7)[:nd]
+                self._spack = _no_pack
+            else:
+                self._row = ()
+                self._spack = _PACK[tc]
             self._rb = rb
             self._isf = tc in "fd"
-            self._spack = _no_pack if self._row else _PACK[tc]
             self._flags = f
-            self._ro = bool(f & L.RDONLY)
+            self._ro = bool(f & _RDONLY)
             self._ref = ref
             self._name = name
-            self._ptr = sc[12]
+            self._ptr = ptr
             self._h = h
             self._closed = False
-            self._map_views(sc[14])
-            lexp = (c_ubyte * 8).from_address(sc[13])
+            self._map_views(cap)
+            lexp = _LenWord.from_address(lenp)
             lexp.keep = self._mvb.obj  # keeps the mapping pinned
             self._len = memoryview(lexp).cast("B").cast("Q")
         except BaseException:
@@ -302,9 +335,9 @@ class mmaparray(object):
         return self
 
     @classmethod
-    def _from_handle(cls, h, tc=None, ref=None, name=None):
+    def _from_handle(cls, h, tc=None, ref=None, name=None, uuid=None):
         self = cls.__new__(cls)
-        return self._setup(h, tc, ref, name)
+        return self._setup(h, tc, ref, name, uuid)
 
     def _map_views(self, cap=None):
         """(Re)builds the internal views over the verified capacity."""
@@ -643,14 +676,22 @@ class mmaparray(object):
 
     def append(self, v):
         """Append a new item with value v to the end of the array."""
-        # The hot path: a C int goes to mba_append_int WITHOUT argtypes
-        # (ctypes passes a Python int as a C int, truncating larger values:
-        # hence the range check; the library range-checks the element type
-        # and returns MBA_E_OVERFLOW). Anything else is packed to the
-        # element's bytes by a precompiled struct (which converts like
-        # array.array) and passed as a bytes object (a pointer) to
-        # mba_append, also without argtypes.
+        # The hot path: a C int goes to mba_try_append_int, then if need
+        # be mba_append_int, both WITHOUT argtypes (ctypes passes a Python
+        # int as a C int, truncating larger values: hence the range check;
+        # the library range-checks the element type and returns
+        # MBA_E_OVERFLOW). Anything else is packed to the element's bytes
+        # by a precompiled struct (which converts like array.array) and
+        # passed as a bytes object (a pointer) to mba_append, also without
+        # argtypes.
         if type(v) is int and -2147483648 <= v <= 2147483647:
+            # mba_try_append_int through the PyDLL (GIL kept: it never
+            # waits); anything it cannot do at once (lock held elsewhere,
+            # growth, first write, range or handle errors) it leaves
+            # undone with MBA_E_BUSY, for mba_append_int through the CDLL
+            # (GIL released), which waits, grows and reports errors.
+            if not _try_append_int(self._h, v):
+                return
             rc = _append_int_fast(self._h, v)
         else:
             try:
@@ -1513,12 +1554,6 @@ def _open_ex(name, o):
     return h.value
 
 
-def _uuid_of(h):
-    v = c_uint64()
-    L.check(L.uuid(h, byref(v)))
-    return v.value
-
-
 def create(name, shape, dtype="d", perm=0o600, capacity=0, max_len=0):
     """Create a named array (SharedArray.create): zero-filled, length
     shape[0], row shape shape[1:]; FileExistsError if the name exists.
@@ -1544,16 +1579,7 @@ def _attach(name, tc, flags, uuid=None):
     rc = _raw.mba_open(name.encode(), flags, L.ANY if tc is None else _TC_TYPE[tc], byref(h))
     if rc:
         raise L.error(rc)
-    h = h.value
-    if uuid is not None:
-        try:
-            if _uuid_of(h) != uuid:
-                raise L.NotFoundError(
-                    "%s was replaced by another array since it was pickled" % name)
-        except BaseException:
-            L.close(h)
-            raise
-    return mmaparray._from_handle(h, tc, ("open", name, flags & L.RDONLY), name)
+    return mmaparray._from_handle(h.value, tc, ("open", name, flags & L.RDONLY), name, uuid)
 
 
 def delete(name):

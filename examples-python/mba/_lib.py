@@ -57,6 +57,30 @@ class mba_options(ctypes.Structure):
     ]
 
 
+class mba_info(ctypes.Structure):
+    """struct mba_info of mba.h, filled by mba_describe (set struct_size to
+    ctypes.sizeof(mba_info) first)."""
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("elem_type", c_int32),
+        ("flags", c_uint32),
+        ("ndim", c_uint32),
+        ("item_size", c_uint64),
+        ("row_bytes", c_uint64),
+        ("shape", c_uint64 * 8),
+        ("capacity", c_uint64),
+        ("max_len", c_uint64),
+        ("uuid", c_uint64),
+        ("data", c_void_p),
+        ("len_ptr", POINTER(c_uint64)),
+        ("fd", c_int),
+        ("reserved0", c_int),
+    ]
+
+
+INFO_SIZE = ctypes.sizeof(mba_info)
+
+
 # ------------------------------------------------------------- loading
 
 def _candidates():
@@ -75,6 +99,12 @@ def _candidates():
         out.append(("system (find_library)", found))
     out.append(("system", "libmba.so.0"))
     return out, False
+
+
+# Functions this binding calls that not every 0.1.0 build has (they were
+# added without a version change): a library without them is refused, so
+# the lookup goes on to the next candidate.
+REQUIRED = ("mba_describe", "mba_try_append_int")
 
 
 def _version_tuple(v):
@@ -101,6 +131,11 @@ def _load():
                 what, path, ver[0], ver[1], ver[2],
                 ", ".join("%d.%d.x" % s for s in SUPPORTED)))
             continue
+        missing = [f for f in REQUIRED if not hasattr(lib, f)]
+        if missing:
+            tried.append("%s: %s (version %d.%d.%d lacks %s: an older build)" % (
+                what, path, ver[0], ver[1], ver[2], ", ".join(missing)))
+            continue
         return lib, path, ver
     hint = ("set MBA_LIBRARY to the path of libmba.so, or build it with "
             "'cargo build --release' in the repository")
@@ -119,6 +154,15 @@ version_string = "%d.%d.%d" % version
 # lib[name], so setting their argtypes never touches these.
 append_int_fast = lib.mba_append_int
 append_raw_fast = lib.mba_append  # only ever called with (int handle, bytes)
+
+# mba_try_append_int never waits for another thread (it returns MBA_E_BUSY,
+# having changed nothing, whenever mba_append_int would have to lock, grow,
+# or report an error), so it may be called with the GIL held: through a
+# PyDLL (same library handle, no second dlopen), which skips ctypes'
+# GIL release and reacquire. Also without argtypes: only ever called with
+# (int handle, value checked to fit a C int).
+pylib = ctypes.PyDLL(path, handle=lib._handle)
+try_append_int_fast = pylib.mba_try_append_int
 
 
 def _fn(name, *argtypes):
@@ -174,6 +218,7 @@ itemsize = _fn("mba_itemsize", H, PU64)
 row_bytes = _fn("mba_row_bytes", H, PU64)
 shape = _fn("mba_shape", H, PU64, c_uint32, POINTER(c_uint32))
 flags = _fn("mba_flags", H, POINTER(c_uint32))
+describe = _fn("mba_describe", H, POINTER(mba_info))
 uuid = _fn("mba_uuid", H, PU64)
 get_ptr = _fn("mba_get_ptr", H, POINTER(c_void_p))
 len_ptr = _fn("mba_len_ptr", H, POINTER(c_void_p))

@@ -81,3 +81,18 @@ def test_unsupported_version_is_refused(tmp_path):
     p = _import({"MBA_LIBRARY": str(so)})
     assert p.returncode == 1
     assert "version 2.0.0" in p.stderr and "0.1.x" in p.stderr
+
+
+def test_build_without_the_new_functions_is_refused(tmp_path):
+    # A 0.1.0 build from before mba_describe and mba_try_append_int.
+    cc = shutil.which("cc")
+    if not cc:
+        pytest.skip("needs cc")
+    src = tmp_path / "old.c"
+    src.write_text("unsigned mba_version(void) { return 1u << 8; }\n")
+    so = tmp_path / "libold.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
+    p = _import({"MBA_LIBRARY": str(so)})
+    assert p.returncode == 1
+    assert "ImportError" in p.stderr
+    assert "lacks mba_describe, mba_try_append_int" in p.stderr, p.stderr

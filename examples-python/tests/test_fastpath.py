@@ -1,0 +1,363 @@
+"""The fast paths built on mba_describe (attach) and mba_try_append_int
+(append through a PyDLL, GIL kept): the struct layout, and that append
+falls back to the blocking, reporting mba_append_int whenever the
+non-blocking call declines (lock held by another thread or process, a
+dead lock holder, growth, first write after fork, range errors, closed or
+read-only handles) with every behaviour and message unchanged."""
+
+import array
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import mba
+from mba import _core, _lib
+
+from conftest import REPO
+
+
+# ------------------------------------------------------------ mba_describe
+
+_FIELDS = [f for f, _ in _lib.mba_info._fields_]
+
+
+def test_info_struct_matches_the_header(tmp_path):
+    cc = shutil.which("cc")
+    if not cc:
+        pytest.skip("needs cc")
+    src = tmp_path / "info.c"
+    src.write_text(
+        '#include <stdio.h>\n#include <stddef.h>\n#include "mba.h"\n'
+        "int main(void) {\n"
+        '    printf("size %zu\\n", sizeof(mba_info));\n' +
+        "".join('    printf("%s %%zu %%zu\\n", offsetof(mba_info, %s), '
+                "sizeof(((mba_info *)0)->%s));\n" % (f, f, f) for f in _FIELDS) +
+        "    return 0;\n}\n")
+    exe = tmp_path / "info"
+    subprocess.run([cc, "-o", str(exe), str(src), "-I", os.path.join(REPO, "include")],
+                   check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    lines = out.split("\n")
+    assert lines[0] == "size %d" % ctypes.sizeof(_lib.mba_info)
+    for f, line in zip(_FIELDS, lines[1:]):
+        d = getattr(_lib.mba_info, f)
+        assert line == "%s %d %d" % (f, d.offset, d.size)
+    assert ctypes.sizeof(_lib.mba_info) == _lib.INFO_SIZE
+
+
+def _describe(h, size=None):
+    info = _lib.mba_info()
+    info.struct_size = _lib.INFO_SIZE if size is None else size
+    return _lib.describe(h, ctypes.byref(info)), info
+
+
+def _get(fn, h, ctype):
+    v = ctype()
+    assert fn(h, ctypes.byref(v)) == 0
+    return v.value
+
+
+def test_describe_agrees_with_the_single_calls(shm_name):
+    a = mba.create(shm_name, (5, 3, 4), "d", max_len=1000)
+    h = a._h
+    rc, info = _describe(h)
+    assert rc == 0
+    assert info.struct_size == _lib.INFO_SIZE
+    assert info.elem_type == _get(_lib.type_, h, ctypes.c_int32) == _lib.F64
+    assert info.flags == _get(_lib.flags, h, ctypes.c_uint32) == 0
+    assert info.ndim == 2 and list(info.shape) == [3, 4, 0, 0, 0, 0, 0, 0]
+    assert info.item_size == 8 and info.row_bytes == 96
+    assert info.capacity == _get(_lib.capacity, h, ctypes.c_uint64) >= 5
+    assert info.max_len == _get(_lib.max_len, h, ctypes.c_uint64) == 1000
+    assert info.uuid == a.uuid != 0
+    assert info.data == _get(_lib.get_ptr, h, ctypes.c_void_p)
+    assert ctypes.addressof(info.len_ptr.contents) == _get(_lib.len_ptr, h, ctypes.c_void_p)
+    assert info.len_ptr[0] == 5
+    assert info.fd == a.fileno()
+    assert info.reserved0 == 0
+    r = mba.attach(shm_name, readonly=True)
+    assert _describe(r._h)[1].flags == _lib.RDONLY
+    assert r.row_shape == (3, 4) and r.readonly and len(r) == 5
+    r.close()
+    a.close()
+
+
+def test_describe_errors():
+    a = mba.mmaparray("i", [1])
+    assert _describe(a._h, _lib.INFO_SIZE - 8)[0] == _lib.E_ARG
+    assert _lib.describe(a._h, None) == _lib.E_NULL
+    h = a._h
+    a.close()
+    assert _describe(h)[0] == _lib.E_HANDLE
+
+
+def test_attach_by_describe_keeps_every_property(shm_name, tmp_path):
+    a = mba.create(shm_name, (2, 3), "f")
+    b = mba.attach(shm_name)
+    assert (b.typecode, b.row_shape, b.shape, b.readonly) == ("f", (3,), (2, 3), False)
+    with pytest.raises(TypeError, match="holds f32 elements"):
+        mba.attach(shm_name, "d")
+    a.append([1, 2, 3])
+    assert b[2] == [1.0, 2.0, 3.0]
+    a.close()
+    b.close()
+    f = mba.open(str(tmp_path / "x.mba"), "x", "q", 3)
+    f.append(7)
+    c = mba.open(str(tmp_path / "x.mba"), "c")
+    assert c.tolist() == [0, 0, 0, 7] and c.buffer_info()[0] != f.buffer_info()[0]
+    c.close()
+    f.close()
+
+
+def test_attach_close_cycles_release_every_mapping(shm_name):
+    def maps():
+        with open("/proc/self/maps") as f:
+            return sum(1 for line in f if shm_name in line)
+
+    a = mba.create(shm_name, 10, "i")
+    base = maps()
+    assert base >= 1
+    for _ in range(200):
+        b = mba.attach(shm_name)
+        b.append(1)
+        b.close()
+    v = mba.attach(shm_name).view()  # the array object is dropped at once
+    assert maps() > base and v[-1] == 1
+    del v  # the view's pin was the last user of that mapping
+    assert maps() == base
+    a.close()
+    assert maps() == 0
+
+
+# ------------------------------------------------- append via PyDLL, fallback
+
+def test_try_append_is_bound_through_pydll():
+    f = _lib.try_append_int_fast
+    assert f._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    assert not _lib.append_int_fast._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    assert f.argtypes is None and _core._try_append_int is f
+
+
+def test_try_append_declines_instead_of_failing():
+    a = mba.mmaparray("b")
+    h = a._h
+    a.append(1)  # the first write of the handle takes the general path
+    assert _lib.try_append_int_fast(h, 2) == _lib.OK
+    assert _lib.try_append_int_fast(h, 1000) == _lib.E_BUSY  # out of range
+    assert _lib.try_append_int_fast(0, 1) == _lib.E_BUSY  # bad handle
+    assert a.tolist() == [1, 2]
+    a.close()
+    assert _lib.try_append_int_fast(h, 1) == _lib.E_BUSY
+
+
+class _Counting(object):
+    """Stands in for the PyDLL function: counts calls, optionally always
+    declines (MBA_E_BUSY) so that every append takes the fallback."""
+
+    def __init__(self, decline):
+        self.calls = 0
+        self.decline = decline
+
+    def __call__(self, h, v):
+        self.calls += 1
+        if self.decline:
+            return _lib.E_BUSY
+        return _lib.try_append_int_fast(h, v)
+
+
+@pytest.mark.parametrize("decline", [False, True])
+def test_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
+    fake = _Counting(decline)
+    monkeypatch.setattr(_core, "_try_append_int", fake)
+    for tc in "bBhHiIqQfd":
+        a, ref = mba.mmaparray(tc), array.array(tc)
+        vals = [0, 1, 5, 100, 127]
+        if tc.islower():
+            vals += [-1, -128]
+        if tc in "iIqQfd":
+            vals += [2 ** 31 - 1, 2 ** 20]
+        if tc in "qfd":
+            vals += [-2 ** 31]
+        for _ in range(300):  # grows several times
+            for v in vals:
+                a.append(v)
+                ref.append(v)
+        assert a == ref, tc
+        a.close()
+    assert fake.calls > 0
+    n = fake.calls
+    a = mba.mmaparray("q")
+    for v in (2 ** 31, -2 ** 31 - 1, 2 ** 40, True, 1.0):  # never on the int fast path
+        if type(v) is float:
+            with pytest.raises(TypeError):
+                a.append(v)
+        else:
+            a.append(v)
+    assert fake.calls == n
+    assert a.tolist() == [2 ** 31, -2 ** 31 - 1, 2 ** 40, 1]
+    a.close()
+
+
+@pytest.mark.parametrize("decline", [False, True])
+def test_out_of_range_still_raises_arrays_overflow_error(monkeypatch, decline):
+    monkeypatch.setattr(_core, "_try_append_int", _Counting(decline))
+    cases = [("b", 128), ("b", -129), ("B", -1), ("B", 256), ("h", 40000),
+             ("H", -1), ("i", 2 ** 31), ("I", -1), ("I", 2 ** 32), ("Q", -1),
+             ("q", 2 ** 63), ("Q", 2 ** 64)]
+    for tc, v in cases:
+        a = mba.mmaparray(tc, [1])
+        a.append(2)
+        with pytest.raises(OverflowError) as got:
+            a.append(v)
+        with pytest.raises(OverflowError) as want:
+            array.array(tc).append(v)
+        assert str(got.value) == str(want.value), (tc, v)
+        assert a.tolist() == [1, 2], (tc, v)
+        a.close()
+
+
+@pytest.mark.parametrize("decline", [False, True])
+def test_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_name, decline):
+    monkeypatch.setattr(_core, "_try_append_int", _Counting(decline))
+    a = mba.mmaparray("i", [1])
+    a.append(2)
+    a.close()
+    for v in (3, 2 ** 40, 1.5, "x"):
+        with pytest.raises(ValueError, match="closed"):
+            a.append(v)
+    w = mba.create(shm_name, 2, "i")
+    r = mba.attach(shm_name, readonly=True)
+    with pytest.raises(TypeError) as e:
+        r.append(3)
+    assert isinstance(e.value, mba.ReadOnlyError)
+    assert len(w) == 2
+    r.close()
+    w.close()
+
+
+def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py):
+    # In a child interpreter: a fast path that blocked with the GIL held
+    # would deadlock, and the timeout turns that into a failure.
+    p = py("""
+        import sys, threading, time, mba
+        from mba import _lib
+        name = sys.argv[1]
+        a = mba.create(name, 0, "q")
+        a.append(0)  # a's first write is done: the next one tries the fast path
+        b = mba.attach(name)
+        locked, go = threading.Event(), threading.Event()
+        errors = []
+
+        def holder():
+            try:
+                with b.locked():
+                    locked.set()
+                    go.wait(10)
+                    time.sleep(0.2)  # the main thread blocks in its append
+                    b.append(1)
+            except BaseException as e:
+                errors.append(e)
+                locked.set()
+
+        t = threading.Thread(target=holder)
+        t.start()
+        assert locked.wait(10)
+        assert _lib.try_append_int_fast(a._h, 9) == _lib.E_BUSY  # held elsewhere
+        go.set()
+        a.append(2)  # falls back to mba_append_int, which waits for the unlock
+        t.join(10)
+        assert not t.is_alive() and not errors, errors
+        assert _lib.try_append_int_fast(a._h, 3) == _lib.OK  # free again
+        print(a.tolist())
+    """, shm_name, timeout=30)
+    assert p.stdout.split() == ["[0,", "1,", "2,", "3]"]
+
+
+def test_append_inside_own_batch(shm_name):
+    a = mba.create(shm_name, 0, "i")
+    a.append(0)
+    with a.locked():
+        for i in range(1, 2000):  # grows while the lock is held
+            a.append(i)
+    assert a.tolist() == list(range(2000))
+    a.close()
+
+
+def _lock_holder(name, then):
+    code = textwrap.dedent("""
+        import sys, time, mba
+        b = mba.attach(sys.argv[1])
+        b.locked().__enter__()
+        print("locked", flush=True)
+        sys.stdin.readline()
+        if sys.argv[2] == "kill":
+            import os, signal
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.2)
+        b.append(1)
+        b.close()  # releases the lock
+        print("done", flush=True)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code, name, then],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "locked"
+    return p
+
+
+def test_append_waits_for_a_lock_held_by_another_process(shm_name):
+    a = mba.create(shm_name, 0, "q")
+    a.append(0)
+    p = _lock_holder(shm_name, "unlock")
+    try:
+        assert _lib.try_append_int_fast(a._h, 9) == _lib.E_BUSY
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        a.append(2)
+        assert p.stdout.readline().strip() == "done"
+    finally:
+        p.stdin.close()
+        assert p.wait(30) == 0
+    assert a.tolist() == [0, 1, 2]
+    a.close()
+
+
+def test_append_recovers_the_lock_of_a_killed_holder(shm_name):
+    a = mba.create(shm_name, 0, "q")
+    a.append(0)
+    p = _lock_holder(shm_name, "kill")
+    try:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.wait(30) == -signal.SIGKILL
+    finally:
+        p.stdin.close()
+        p.stdout.close()
+    a.append(2)  # the fast path declines, the general one recovers the lock
+    a.append(3)
+    assert a.tolist() == [0, 2, 3]
+    a.close()
+
+
+def test_fork_child_appends_c_ints():
+    a = mba.mmaparray("i", [1])
+    a.append(2)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            for v in range(3, 1000):  # first write after fork, then growth
+                a.append(v)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    a.append(1000)
+    assert a.tolist() == list(range(1, 1001))
+    a.close()
