@@ -101,8 +101,9 @@ def _candidates():
     return out, False
 
 
-# Functions this binding calls that not every 0.1.0 build has (they were
-# added without a version change): a library without them is refused, so
+# Functions this binding calls that 0.1.0 builds lack (they came with
+# 0.1.1; some development builds reported 0.1.0 with or without them): a
+# library without them is refused, so
 # the lookup goes on to the next candidate.
 REQUIRED = ("mba_describe", "mba_try_append_int")
 
