@@ -598,19 +598,30 @@ pub unsafe extern "C" fn mba_extend(h: mba_handle, src: *const c_void, n: u64) -
     })
 }
 
+/// The panic-free fast path shared by the typed appends: looks the handle
+/// up and appends the element bits `bits` gives, if any. `false` (nothing
+/// changed) sends the caller to its general path.
+#[inline(always)]
+fn fast_typed(h: mba_handle, bits: impl FnOnce(&Array) -> Option<u64>) -> bool {
+    let Some(e) = handles::get_fast(h) else {
+        return false;
+    };
+    let Some(b) = bits(&e.array) else {
+        return false;
+    };
+    // SAFETY: `b` holds 8 bytes, and int_bits/f64_bits only give bits for
+    // flat arrays of rows of at most 8 bytes; the fast path cannot panic.
+    unsafe { e.array.try_append_fast((&b as *const u64).cast()) }
+}
+
 /// Appends a C int to a flat numeric array, converted to its element type
 /// (MBA_E_OVERFLOW if it does not fit, MBA_E_TYPE for complex or record
 /// arrays). Made for callers that can pass only C ints cheaply (Python's
 /// ctypes without argtypes). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
-    if let Some(e) = handles::get_fast(h) {
-        if let Some(bits) = e.array.int_bits(v as i128) {
-            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
-            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
-                return MBA_OK;
-            }
-        }
+    if fast_typed(h, |a| a.int_bits(v as i128)) {
+        return MBA_OK;
     }
     with(h, |e| e.array.append_int(v as i128))
 }
@@ -624,13 +635,8 @@ pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
 /// ctypes.PyDLL): it can never block on another thread. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_try_append_int(h: mba_handle, v: c_int) -> c_int {
-    if let Some(e) = handles::get_fast(h) {
-        if let Some(bits) = e.array.int_bits(v as i128) {
-            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
-            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
-                return MBA_OK;
-            }
-        }
+    if fast_typed(h, |a| a.int_bits(v as i128)) {
+        return MBA_OK;
     }
     MBA_E_BUSY
 }
@@ -639,13 +645,8 @@ pub extern "C" fn mba_try_append_int(h: mba_handle, v: c_int) -> c_int {
 /// type of a flat numeric array. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
-    if let Some(e) = handles::get_fast(h) {
-        if let Some(bits) = e.array.int_bits(v as i128) {
-            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
-            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
-                return MBA_OK;
-            }
-        }
+    if fast_typed(h, |a| a.int_bits(v as i128)) {
+        return MBA_OK;
     }
     with(h, |e| e.array.append_int(v as i128))
 }
@@ -654,13 +655,8 @@ pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
 /// element type of a flat numeric array. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
-    if let Some(e) = handles::get_fast(h) {
-        if let Some(bits) = e.array.int_bits(v as i128) {
-            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
-            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
-                return MBA_OK;
-            }
-        }
+    if fast_typed(h, |a| a.int_bits(v as i128)) {
+        return MBA_OK;
     }
     with(h, |e| e.array.append_int(v as i128))
 }
@@ -669,13 +665,8 @@ pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
 /// Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
-    if let Some(e) = handles::get_fast(h) {
-        if let Some(bits) = e.array.f64_bits(v) {
-            // SAFETY: `bits` holds 8 >= row_bytes bytes; the fast path cannot panic.
-            if unsafe { e.array.try_append_fast((&bits as *const u64).cast()) } {
-                return MBA_OK;
-            }
-        }
+    if fast_typed(h, |a| a.f64_bits(v)) {
+        return MBA_OK;
     }
     with(h, |e| e.array.append_f64(v))
 }
