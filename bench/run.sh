@@ -41,7 +41,18 @@ run handoff "$n"
 run handoff "$n"
 run handoff "$n"
 echo "== Python baselines (bench/py_pipe.py, $n items)" >&2
-timeout 300 python3 bench/py_pipe.py "$n" "$root/target/release/libmba.so" "$out/bench" | tee -a "$raw" >&2
+# Python peers live in a venv of their own (installed once; a peer that
+# cannot install is reported as skipped by bench_python.py).
+venv=target/bench-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+for peer in numpy mmap-backed-array SharedArray; do
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$peer" >&2 \
+        || echo "note: the peer $peer could not be installed" >&2
+done
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples-python >&2
+py="$venv/bin/python"
+
+timeout 300 "$py" bench/py_pipe.py "$n" "$root/target/release/libmba.so" "$out/bench" | tee -a "$raw" >&2
 
 python3 - "$raw" <<'PY'
 import platform, sys, os, datetime
@@ -104,5 +115,5 @@ PY
 if [ -f bench/bench_python.py ]; then
     echo
     echo "== bench/bench_python.py"
-    timeout 600 python3 bench/bench_python.py || echo "bench_python.py failed ($?)"
+    MBA_LIBRARY="$root/target/release/libmba.so" timeout 600 "$py" bench/bench_python.py || echo "bench_python.py failed ($?)"
 fi
