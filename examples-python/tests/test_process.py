@@ -143,7 +143,10 @@ def test_wait_on_cow_is_not_supported(tmp_path):
 def test_ctrl_c_interrupts_wait(shm_name):
     a = mba.create(shm_name, 0, "i")
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import sys, mba
+        import signal, sys, mba
+        # Python leaves SIGINT alone if it starts ignored (as in a background
+        # job of a non-interactive shell): install its Ctrl-C handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         a = mba.attach(sys.argv[1])
         print("waiting", flush=True)
         try:
@@ -168,7 +171,10 @@ def test_ctrl_c_interrupts_wait(shm_name):
 def test_ctrl_c_interrupts_readonly_wait(shm_name):
     a = mba.create(shm_name, 0, "i")
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
-        import sys, mba
+        import signal, sys, mba
+        # Python leaves SIGINT alone if it starts ignored (as in a background
+        # job of a non-interactive shell): install its Ctrl-C handler.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         a = mba.attach(sys.argv[1], readonly=True)
         print("waiting", flush=True)
         try:
