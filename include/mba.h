@@ -843,7 +843,8 @@ int mba_row_bytes(mba_handle h, uint64_t *out_n);
 int mba_shape(mba_handle h, uint64_t *dims, uint32_t cap, uint32_t *ndim);
 
 /**
- * Stores the handle's flags in *out: MBA_RDONLY, MBA_COW, MBA_RAW.
+ * Stores the handle's flags in *out: MBA_RDONLY, MBA_COW (private copy-on-write,
+ * also of a raw file), MBA_RAW.
  * Thread-safe.
  */
 int mba_flags(mba_handle h, uint32_t *out_f);

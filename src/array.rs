@@ -361,6 +361,11 @@ impl Array {
     pub fn kind(&self) -> Kind {
         self.kind
     }
+    /// True if writes stay in this process (copy-on-write, of an mba file
+    /// or of a raw file).
+    pub fn is_private(&self) -> bool {
+        matches!(self.map._keep, Backing::Private(_))
+    }
     /// True if this handle may write.
     pub fn is_writable(&self) -> bool {
         self.writable

@@ -910,15 +910,17 @@ fn handle_flags(a: &Array) -> u32 {
     if !a.is_writable() {
         f |= MBA_RDONLY;
     }
-    match a.kind() {
-        Kind::Private => f |= MBA_COW,
-        Kind::Raw => f |= MBA_RAW,
-        Kind::Shared => {}
+    if a.is_private() {
+        f |= MBA_COW;
+    }
+    if a.kind() == Kind::Raw {
+        f |= MBA_RAW;
     }
     f
 }
 
-/// Stores the handle's flags in *out: MBA_RDONLY, MBA_COW, MBA_RAW.
+/// Stores the handle's flags in *out: MBA_RDONLY, MBA_COW (private copy-on-write,
+/// also of a raw file), MBA_RAW.
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_flags(h: mba_handle, out_f: *mut u32) -> c_int {
