@@ -663,6 +663,16 @@ int mba_list(char *buf, size_t len, size_t *needed);
 int mba_append(mba_handle h, const void *row);
 
 /**
+ * Like mba_append, but never waits and never grows: returns MBA_E_BUSY
+ * (having changed nothing) whenever the append cannot complete at once
+ * (lock held by another writer, growth needed, first write of the handle
+ * or after fork, read-only, invalid handle or NULL row); the caller then
+ * calls mba_append, which waits or reports the error. For callers that
+ * hold a lock of their own (Python's GIL via ctypes.PyDLL). Thread-safe.
+ */
+int mba_try_append(mba_handle h, const void *row);
+
+/**
  * Appends n rows copied from src (n * mba_row_bytes() bytes) in one
  * all-or-nothing step. src may be NULL when n is 0. Thread-safe.
  * Errors: those of mba_append, and MBA_E_OVERFLOW.

@@ -712,22 +712,30 @@ static void test_describe_and_try_append(void)
     EXPECT(MBA_E_OVERFLOW, mba_append_int(g, 256)); /* ...the general path reports it */
     OK(mba_append_int(g, 1)); /* the first write takes the handle's lock token */
     OK(mba_try_append_int(g, 2));
+    EXPECT(MBA_E_BUSY, mba_try_append(g, NULL));
     int gfd;
     OK(mba_fd(g, &gfd));
     OK(mba_from_fd(gfd, 0, MBA_U8, &g2));
     OK(mba_append_int(g2, 3)); /* g2 takes its own token */
     OK(mba_lock(g));
     EXPECT(MBA_E_BUSY, mba_try_append_int(g2, 9)); /* held by g: never waits */
+    uint8_t byte = 9;
+    EXPECT(MBA_E_BUSY, mba_try_append(g2, &byte));
     OK(mba_unlock(g));
+    OK(mba_try_append(g2, &byte)); /* free again: appended at once */
     OK(mba_close(g2));
     uint64_t len;
     OK(mba_len(g, &len));
-    CHECK_U64(len, 3);
+    CHECK_U64(len, 4);
     int64_t v;
     OK(mba_get_i64(g, 2, &v));
     CHECK_I64(v, 3);
+    OK(mba_get_i64(g, 3, &v));
+    CHECK_I64(v, 9);
     OK(mba_close(g));
     EXPECT(MBA_E_BUSY, mba_try_append_int(g, 1)); /* closed handle */
+    EXPECT(MBA_E_BUSY, mba_try_append(g, &byte));
+    EXPECT(MBA_E_BUSY, mba_try_append(0, &byte));
     EXPECT(MBA_E_BUSY, mba_try_append_int(0, 1));
 }
 

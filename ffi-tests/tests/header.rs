@@ -446,6 +446,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_extend(mba_handle, *const c_void, u64) -> c_int;
         mba_append_int(mba_handle, c_int) -> c_int;
         mba_try_append_int(mba_handle, c_int) -> c_int;
+        mba_try_append(mba_handle, *const c_void) -> c_int;
         mba_append_i64(mba_handle, i64) -> c_int;
         mba_append_u64(mba_handle, u64) -> c_int;
         mba_append_f64(mba_handle, f64) -> c_int;

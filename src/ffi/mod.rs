@@ -583,6 +583,26 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
     })
 }
 
+/// Like mba_append, but never waits and never grows: returns MBA_E_BUSY
+/// (having changed nothing) whenever the append cannot complete at once
+/// (lock held by another writer, growth needed, first write of the handle
+/// or after fork, read-only, invalid handle or NULL row); the caller then
+/// calls mba_append, which waits or reports the error. For callers that
+/// hold a lock of their own (Python's GIL via ctypes.PyDLL). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn mba_try_append(h: mba_handle, row: *const c_void) -> c_int {
+    if !row.is_null() {
+        if let Some(e) = handles::get_fast(h) {
+            // SAFETY: row is valid for one row per the contract; the fast
+            // path cannot panic.
+            if unsafe { e.array.try_append_fast(row.cast()) } {
+                return MBA_OK;
+            }
+        }
+    }
+    MBA_E_BUSY
+}
+
 /// Appends n rows copied from src (n * mba_row_bytes() bytes) in one
 /// all-or-nothing step. src may be NULL when n is 0. Thread-safe.
 /// Errors: those of mba_append, and MBA_E_OVERFLOW.
