@@ -294,7 +294,8 @@ fn corrupt_headers_are_refused_without_damage() {
     a.append_int(7).unwrap();
     drop(a);
     let good = std::fs::read(&p).unwrap();
-    let cases: Vec<(Box<dyn Fn(&mut Vec<u8>)>, Code)> = vec![
+    type Damage = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(Damage, Code)> = vec![
         (Box::new(|b| b[0] = b'Z'), Code::NotMba),
         (Box::new(|b| b[OFF_MAJOR] = 2), Code::Version),
         (Box::new(|b| b[OFF_TYPE] ^= 0x40), Code::Corrupt),
