@@ -19,6 +19,7 @@ _index = operator.index
 _append_int_fast = L.append_int_fast
 _append_raw_fast = L.append_raw_fast
 _try_append_int = L.try_append_int_fast
+_try_append_raw = L.try_append_raw_fast
 _E_HANDLE = L.E_HANDLE
 _E_OVERFLOW = L.E_OVERFLOW
 
@@ -682,8 +683,8 @@ class mmaparray(object):
         # the library range-checks the element type and returns
         # MBA_E_OVERFLOW). Anything else is packed to the element's bytes
         # by a precompiled struct (which converts like array.array) and
-        # passed as a bytes object (a pointer) to mba_append, also without
-        # argtypes.
+        # passed as a bytes object (a pointer) to mba_try_append, then if
+        # need be mba_append, also without argtypes.
         if type(v) is int and -2147483648 <= v <= 2147483647:
             # mba_try_append_int through the PyDLL (GIL kept: it never
             # waits); anything it cannot do at once (lock held elsewhere,
@@ -698,6 +699,10 @@ class mmaparray(object):
                 b = self._spack(v)
             except Exception:
                 return self._append_exact(v)
+            # The same split: mba_try_append through the PyDLL, and on
+            # MBA_E_BUSY mba_append through the CDLL.
+            if not _try_append_raw(self._h, b):
+                return
             rc = _append_raw_fast(self._h, b)
         if rc:
             self._append_failed(rc, v)

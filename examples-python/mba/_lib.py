@@ -105,7 +105,7 @@ def _candidates():
 # 0.1.1; some development builds reported 0.1.0 with or without them): a
 # library without them is refused, so
 # the lookup goes on to the next candidate.
-REQUIRED = ("mba_describe", "mba_try_append_int")
+REQUIRED = ("mba_describe", "mba_try_append_int", "mba_try_append")
 
 
 def _version_tuple(v):
@@ -164,6 +164,11 @@ append_raw_fast = lib.mba_append  # only ever called with (int handle, bytes)
 # (int handle, value checked to fit a C int).
 pylib = ctypes.PyDLL(path, handle=lib._handle)
 try_append_int_fast = pylib.mba_try_append_int
+# mba_try_append is the same for any row (it declines with MBA_E_BUSY,
+# having changed nothing, wherever mba_append would lock, grow or report an
+# error): only ever called with (int handle, bytes of one packed row),
+# without argtypes (ctypes passes a bytes object as a char *).
+try_append_raw_fast = pylib.mba_try_append
 
 
 def _fn(name, *argtypes):

@@ -361,3 +361,251 @@ def test_fork_child_appends_c_ints():
     a.append(1000)
     assert a.tolist() == list(range(1, 1001))
     a.close()
+
+
+# ------------------------------- other values via mba_try_append, fallback
+#
+# Ints outside the C int range and floats are packed by a struct and go to
+# mba_try_append (PyDLL, GIL kept), then on MBA_E_BUSY to the blocking,
+# reporting mba_append (CDLL): the same results and errors either way.
+
+def test_try_append_raw_is_bound_through_pydll():
+    f = _lib.try_append_raw_fast
+    assert f._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    assert not _lib.append_raw_fast._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    assert f.argtypes is None and _core._try_append_raw is f
+    assert "mba_try_append" in _lib.REQUIRED
+
+
+def test_try_append_raw_declines_instead_of_failing(shm_name):
+    row = (2 ** 63 + 5).to_bytes(8, sys.byteorder)
+    a = mba.mmaparray("Q")
+    h = a._h
+    assert _lib.try_append_raw_fast(h, row) == _lib.E_BUSY  # first write
+    assert a.tolist() == []
+    a.append(1)
+    assert _lib.try_append_raw_fast(h, row) == _lib.OK
+    assert _lib.try_append_raw_fast(h, None) == _lib.E_BUSY  # NULL row
+    assert _lib.try_append_raw_fast(0, row) == _lib.E_BUSY  # bad handle
+    assert a.tolist() == [1, 2 ** 63 + 5]
+    a.close()
+    assert _lib.try_append_raw_fast(h, row) == _lib.E_BUSY  # closed
+    w = mba.create(shm_name, 2, "Q")
+    w.append(3)
+    r = mba.attach(shm_name, readonly=True)
+    assert _lib.try_append_raw_fast(r._h, row) == _lib.E_BUSY  # read-only
+    assert w.tolist() == [0, 0, 3]
+    r.close()
+    w.close()
+
+
+class _CountingRaw(object):
+    """Stands in for the PyDLL mba_try_append: counts calls, optionally
+    always declines (MBA_E_BUSY) so that every append takes the fallback."""
+
+    def __init__(self, decline):
+        self.calls = 0
+        self.decline = decline
+
+    def __call__(self, h, row):
+        self.calls += 1
+        assert type(row) is bytes
+        if self.decline:
+            return _lib.E_BUSY
+        return _lib.try_append_raw_fast(h, row)
+
+
+_I64 = [2 ** 63 - 1, -2 ** 63, 2 ** 62 + 3, -2 ** 40 - 7, 2 ** 31, -2 ** 31 - 1]
+_U64 = [2 ** 64 - 1, 2 ** 63, 2 ** 63 + 5, 2 ** 40, 2 ** 31, 2 ** 32]
+_FLOATS = [1.5, -0.0, 0.1, -1e300, float("inf"), float("-inf"), float("nan"),
+           2 ** 40, -2 ** 63, 2 ** 64 + 1, 1e-310, 3.4028234663852886e38]
+_RAW_VALUES = {"q": _I64, "Q": _U64, "I": [2 ** 31, 2 ** 32 - 1, 3000000000],
+               "f": _FLOATS, "d": _FLOATS}
+for _tc in "lL":
+    if _tc in _core._TC_TYPE and array.array(_tc).itemsize == 8:
+        _RAW_VALUES[_tc] = _I64 if _tc == "l" else _U64
+
+
+@pytest.mark.parametrize("decline", [False, True])
+def test_raw_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
+    fake = _CountingRaw(decline)
+    monkeypatch.setattr(_core, "_try_append_raw", fake)
+    for tc, vals in sorted(_RAW_VALUES.items()):
+        a, ref = mba.mmaparray(tc), array.array(tc)
+        for _ in range(300):  # grows several times
+            for v in vals:
+                a.append(v)
+                ref.append(v)
+        a.append(7)  # a C int in between takes the int path
+        ref.append(7)
+        a.append(vals[0])
+        ref.append(vals[0])
+        assert len(a) == len(ref) and a.tobytes() == ref.tobytes(), tc
+        a.close()
+    assert fake.calls >= 300 * sum(len(v) for v in _RAW_VALUES.values())
+
+
+@pytest.mark.parametrize("decline", [False, True])
+def test_raw_append_errors_are_arrays_errors(monkeypatch, decline):
+    monkeypatch.setattr(_core, "_try_append_raw", _CountingRaw(decline))
+    cases = [("q", 2 ** 63), ("q", -2 ** 63 - 1), ("Q", 2 ** 64), ("Q", -2 ** 40),
+             ("I", 2 ** 32), ("i", 2 ** 40), ("q", 1.5), ("Q", 2.0), ("d", "x"),
+             ("d", 10 ** 400), ("f", None)]
+    for tc, v in cases:
+        a = mba.mmaparray(tc, [1])
+        a.append(2)
+        with pytest.raises(Exception) as got:
+            a.append(v)
+        with pytest.raises(Exception) as want:
+            array.array(tc).append(v)
+        assert type(got.value) is type(want.value), (tc, v)
+        assert str(got.value) == str(want.value), (tc, v)
+        assert a.tolist() == [1, 2], (tc, v)
+        a.close()
+    a, ref = mba.mmaparray("f"), array.array("f")
+    for v in (1e300, -1e300, 1e-50):  # struct refuses, array.array does not
+        a.append(v)
+        ref.append(v)
+    assert a.tobytes() == ref.tobytes()
+    a.close()
+
+
+def _raw_append_errors(monkeypatch, decline, shm_name):
+    monkeypatch.setattr(_core, "_try_append_raw", _CountingRaw(decline))
+    out = []
+    for tc, v in (("q", 2 ** 40), ("Q", 2 ** 63 + 5), ("d", 1.5), ("f", 2 ** 40)):
+        a = mba.mmaparray(tc, [1])
+        a.append(v)
+        a.close()
+        with pytest.raises(ValueError, match="closed") as e:
+            a.append(v)
+        out.append((type(e.value), str(e.value)))
+        w = mba.create(shm_name, 2, tc)
+        w.append(v)
+        r = mba.attach(shm_name, readonly=True)
+        with pytest.raises(TypeError) as e:
+            r.append(v)
+        assert isinstance(e.value, mba.ReadOnlyError)
+        out.append((type(e.value), str(e.value)))
+        assert len(w) == 3 and len(r) == 3
+        r.close()
+        w.close()
+        mba.delete(shm_name)
+    return out
+
+
+def test_raw_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_name):
+    # With the fast call declining every time the errors are those of the
+    # plain mba_append path from before it existed.
+    fast = _raw_append_errors(monkeypatch, False, shm_name)
+    slow = _raw_append_errors(monkeypatch, True, shm_name)
+    assert fast == slow and len(fast) == 8
+    w = mba.create(shm_name, 2, "q")
+    r = mba.attach(shm_name, readonly=True)
+    with pytest.raises(TypeError) as e:
+        r.append(3)  # the C int path reports the same
+    assert (type(e.value), str(e.value)) == slow[1]
+    r.close()
+    w.close()
+
+
+@pytest.mark.parametrize("tc,v", [("Q", 2 ** 63 + 5), ("d", 1.5)])
+def test_raw_append_waits_for_a_lock_held_by_another_thread(shm_name, py, tc, v):
+    # In a child interpreter: a fast path that blocked with the GIL held
+    # would deadlock, and the timeout turns that into a failure.
+    p = py("""
+        import struct, sys, threading, time, mba
+        from mba import _lib
+        name, tc, v = sys.argv[1], sys.argv[2], eval(sys.argv[3])
+        row = struct.pack(tc, v)
+        a = mba.create(name, 0, tc)
+        a.append(v)  # a's first write is done: the next one tries the fast path
+        b = mba.attach(name)
+        locked, go = threading.Event(), threading.Event()
+        errors = []
+
+        def holder():
+            try:
+                with b.locked():
+                    locked.set()
+                    go.wait(10)
+                    time.sleep(0.2)  # the main thread blocks in its append
+                    b.append(1)
+            except BaseException as e:
+                errors.append(e)
+                locked.set()
+
+        t = threading.Thread(target=holder)
+        t.start()
+        assert locked.wait(10)
+        assert _lib.try_append_raw_fast(a._h, row) == _lib.E_BUSY  # held elsewhere
+        assert len(a) == 1
+        go.set()
+        a.append(v)  # falls back to mba_append, which waits for the unlock
+        t.join(10)
+        assert not t.is_alive() and not errors, errors
+        assert _lib.try_append_raw_fast(a._h, row) == _lib.OK  # free again
+        print(a.tolist() == [v, 1, v, v])
+    """, shm_name, tc, repr(v), timeout=30)
+    assert p.stdout.split() == ["True"]
+
+
+def test_raw_append_waits_for_a_lock_held_by_another_process(shm_name):
+    a = mba.create(shm_name, 0, "q")
+    a.append(2 ** 40)
+    p = _lock_holder(shm_name, "unlock")
+    try:
+        row = (-2 ** 63).to_bytes(8, sys.byteorder, signed=True)
+        assert _lib.try_append_raw_fast(a._h, row) == _lib.E_BUSY
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        a.append(-2 ** 63)
+        assert p.stdout.readline().strip() == "done"
+    finally:
+        p.stdin.close()
+        assert p.wait(30) == 0
+    a.append(2 ** 63 - 1)
+    assert a.tolist() == [2 ** 40, 1, -2 ** 63, 2 ** 63 - 1]
+    a.close()
+
+
+def test_raw_append_recovers_the_lock_of_a_killed_holder(shm_name):
+    a = mba.create(shm_name, 0, "d")
+    a.append(0.5)
+    p = _lock_holder(shm_name, "kill")
+    try:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        assert p.wait(30) == -signal.SIGKILL
+    finally:
+        p.stdin.close()
+        p.stdout.close()
+    a.append(1.5)  # the fast path declines, the general one recovers the lock
+    a.append(2.5)
+    assert a.tolist() == [0.5, 1.5, 2.5]
+    a.close()
+
+
+def test_fork_child_appends_64_bit_values_and_floats():
+    a = mba.mmaparray("Q", [1])
+    a.append(2 ** 63)
+    d = mba.mmaparray("d", [0.5])
+    d.append(1.5)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        code = 1
+        try:
+            for v in range(3, 1000):  # first write after fork, then growth
+                a.append(2 ** 40 + v)
+                d.append(v + 0.5)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    a.append(2 ** 64 - 1)
+    d.append(-1.5)
+    assert a.tolist() == [1, 2 ** 63] + [2 ** 40 + v for v in range(3, 1000)] + [2 ** 64 - 1]
+    assert d.tolist() == [0.5, 1.5] + [v + 0.5 for v in range(3, 1000)] + [-1.5]
+    a.close()
+    d.close()
