@@ -96,12 +96,18 @@ pub enum Flush {
     Invalidate,
 }
 
-/// The memory of one mapping; shared (through `Arc`) between a handle and
-/// the pins that keep it mapped after the handle is closed.
+/// The memory of one mapping and the descriptor it maps; shared (through
+/// `Arc`) by the handles of this process that opened the same file with the
+/// same access (see [`MapCache`]) and by the pins that keep it mapped after
+/// the handles are closed.
 pub struct Mapping {
     base: *mut u8,
     len: usize,
     _keep: Backing,
+    file: OwnedFd,
+    /// The largest capacity (rows) any handle has verified against the file
+    /// size: a handle that reuses the mapping trusts capacities up to it.
+    verified: AtomicU64,
 }
 
 enum Backing {
@@ -130,6 +136,101 @@ impl Mapping {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    /// Maps `len` bytes of `file` from `offset` (nothing if `len` is 0):
+    /// shared for read-write and read-only access, private for
+    /// copy-on-write. The mapping owns the descriptor.
+    fn new(file: OwnedFd, offset: u64, len: usize, access: Access) -> Result<Mapping> {
+        let mut mo = memmap2::MmapOptions::new();
+        mo.offset(offset).len(len);
+        let (base, keep) = if len == 0 {
+            (
+                ptr::NonNull::<u64>::dangling().as_ptr().cast(),
+                Backing::None,
+            )
+        } else {
+            match access {
+                Access::ReadWrite => {
+                    let m = mo.map_raw(&file).map_err(|e| map_err(e, "mmap"))?;
+                    (m.as_mut_ptr(), Backing::Shared(m))
+                }
+                Access::ReadOnly => {
+                    let m = mo
+                        .map_raw_read_only(&file)
+                        .map_err(|e| map_err(e, "mmap"))?;
+                    (m.as_mut_ptr(), Backing::Shared(m))
+                }
+                Access::CopyOnWrite => {
+                    // SAFETY: a private mapping; its bytes are only accessed
+                    // through raw pointers, never as a slice.
+                    let mut m = unsafe { mo.map_copy(&file) }.map_err(|e| map_err(e, "mmap"))?;
+                    (m.as_mut_ptr(), Backing::Private(m))
+                }
+            }
+        };
+        Ok(Mapping {
+            base,
+            len,
+            _keep: keep,
+            file,
+            verified: AtomicU64::new(0),
+        })
+    }
+}
+
+/// Handles of one process that open the same file (device and inode) with
+/// the same access share one mapping: a second open costs a `stat` instead
+/// of `open` + `fstat` + `pread` + `mmap` + a page fault, and a process can
+/// attach an array many times without spending its address space one whole
+/// reservation at a time. Entries are weak: the mapping goes when its last
+/// handle and pin go. Never blocks: a contended (or, in a forked child,
+/// orphaned) lock makes the caller map on its own.
+struct CacheEntry {
+    dev: u64,
+    ino: u64,
+    writable: bool,
+    header: Header,
+    map: std::sync::Weak<Mapping>,
+}
+
+struct MapCache;
+
+static MAP_CACHE: std::sync::Mutex<Vec<CacheEntry>> = std::sync::Mutex::new(Vec::new());
+
+impl MapCache {
+    fn with<R>(f: impl FnOnce(&mut Vec<CacheEntry>) -> R) -> Option<R> {
+        match MAP_CACHE.try_lock() {
+            Ok(mut g) => Some(f(&mut g)),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(f(&mut e.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// The live mapping of (dev, ino) with this access, and its header.
+    fn find(dev: u64, ino: u64, writable: bool) -> Option<(Arc<Mapping>, Header)> {
+        Self::with(|v| {
+            v.iter()
+                .find(|e| e.dev == dev && e.ino == ino && e.writable == writable)
+                .and_then(|e| Some((e.map.upgrade()?, e.header.clone())))
+        })
+        .flatten()
+    }
+
+    fn insert(dev: u64, ino: u64, writable: bool, header: &Header, map: &Arc<Mapping>) {
+        Self::with(|v| {
+            v.retain(|e| {
+                e.map.strong_count() > 0
+                    && !(e.dev == dev && e.ino == ino && e.writable == writable)
+            });
+            v.push(CacheEntry {
+                dev,
+                ino,
+                writable,
+                header: header.clone(),
+                map: Arc::downgrade(map),
+            });
+        });
+    }
 }
 
 /// A 512-byte header in private memory, for raw files that have none.
@@ -139,7 +240,6 @@ struct PrivHeader([u8; HEADER_SIZE as usize]);
 /// An open memory-backed array.
 pub struct Array {
     map: Arc<Mapping>,
-    file: OwnedFd,
     hdr: *mut u8,
     _priv_hdr: Option<Box<PrivHeader>>,
     data: *mut u8,
@@ -281,46 +381,7 @@ impl Array {
             .filter(|&b| b <= usize::MAX as u64 / 2)
             .ok_or_else(|| Error::new(Code::Overflow, "mapping size overflows"))?
             as usize;
-        let mut mo = memmap2::MmapOptions::new();
-        mo.offset(offset).len(bytes);
-        let map = if bytes == 0 {
-            Mapping {
-                base: ptr::NonNull::<u64>::dangling().as_ptr().cast(),
-                len: 0,
-                _keep: Backing::None,
-            }
-        } else {
-            match access {
-                Access::ReadWrite => {
-                    let m = mo.map_raw(&file).map_err(|e| map_err(e, "mmap"))?;
-                    Mapping {
-                        base: m.as_mut_ptr(),
-                        len: bytes,
-                        _keep: Backing::Shared(m),
-                    }
-                }
-                Access::ReadOnly => {
-                    let m = mo
-                        .map_raw_read_only(&file)
-                        .map_err(|e| map_err(e, "mmap"))?;
-                    Mapping {
-                        base: m.as_mut_ptr(),
-                        len: bytes,
-                        _keep: Backing::Shared(m),
-                    }
-                }
-                Access::CopyOnWrite => {
-                    // SAFETY: a private mapping; its bytes are only accessed
-                    // through raw pointers, never as a slice.
-                    let mut m = unsafe { mo.map_copy(&file) }.map_err(|e| map_err(e, "mmap"))?;
-                    Mapping {
-                        base: m.as_mut_ptr(),
-                        len: bytes,
-                        _keep: Backing::Private(m),
-                    }
-                }
-            }
-        };
+        let map = Mapping::new(file, offset, bytes, access)?;
         let mut ph = Box::new(PrivHeader([0; HEADER_SIZE as usize]));
         ph.0[format::OFF_LEN..format::OFF_LEN + 8].copy_from_slice(&rows.to_le_bytes());
         ph.0[format::OFF_CAPACITY..format::OFF_CAPACITY + 8].copy_from_slice(&rows.to_le_bytes());
@@ -328,7 +389,6 @@ impl Array {
         let data = map.base;
         Ok(Array {
             map: Arc::new(map),
-            file,
             hdr,
             _priv_hdr: Some(ph),
             data,
@@ -384,7 +444,13 @@ impl Array {
     }
     /// The handle's descriptor (borrowed; closed by drop).
     pub fn fd(&self) -> RawFd {
-        self.file.as_raw_fd()
+        self.file().as_raw_fd()
+    }
+
+    /// The descriptor of the mapped file (shared with the handles and pins
+    /// of the same mapping).
+    fn file(&self) -> &OwnedFd {
+        &self.map.file
     }
     /// Start of the elements. Valid for the life of the handle (or of a pin
     /// of [`Array::mapping`]); only the first `len()` rows are meaningful.
@@ -484,7 +550,7 @@ impl Array {
     fn acquire(&self) -> Result<()> {
         let t = self
             .token
-            .get(self.w32(format::OFF_NEXT_TOKEN), &self.file)?;
+            .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
         lock::acquire(self.w32(format::OFF_LOCK), t, &self.token);
         Ok(())
     }
@@ -550,7 +616,7 @@ impl Array {
         }
         let t = self
             .token
-            .get(self.w32(format::OFF_NEXT_TOKEN), &self.file)?;
+            .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
         if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
             return Err(Error::new(Code::Busy, "the lock is held by another writer"));
         }
@@ -1408,15 +1474,20 @@ fn create_named(path: &str, o: &Options, replace: bool) -> Result<Array> {
 }
 
 fn open_existing(path: &str, o: &Options) -> Result<Array> {
-    let flags = if o.access == Access::ReadWrite {
-        libc::O_RDWR
-    } else {
-        libc::O_RDONLY
+    let a = match open_mapped(path, o)? {
+        Some(a) => a,
+        None => {
+            let flags = if o.access == Access::ReadWrite {
+                libc::O_RDWR
+            } else {
+                libc::O_RDONLY
+            };
+            // O_NONBLOCK: a FIFO opened by mistake is refused instead of
+            // blocking (it has no effect on regular files).
+            let fd = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
+            map_fd(fd, o.access, o.expect, Some(path))?
+        }
     };
-    // O_NONBLOCK: a FIFO opened by mistake is refused instead of blocking
-    // (it has no effect on regular files).
-    let fd = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
-    let a = map_fd(fd, o.access, o.expect, Some(path))?;
     if let Some(l) = &o.layout {
         if l.elem != a.layout.elem
             || (l.elem == ElemType::Record && l.item_size != a.layout.item_size)
@@ -1434,6 +1505,41 @@ fn open_existing(path: &str, o: &Options) -> Result<Array> {
     Ok(a)
 }
 
+/// A new handle on the mapping this process already has of the file at
+/// `path` with this access, if any (see [`MapCache`]). `None` sends the
+/// caller down the full open path, which also reports every error.
+fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
+    if o.access == Access::CopyOnWrite {
+        return Ok(None);
+    }
+    let Ok(st) = sys::stat(path) else {
+        return Ok(None);
+    };
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(None);
+    }
+    let writable = o.access == Access::ReadWrite;
+    let Some((map, h)) = MapCache::find(st.st_dev, st.st_ino, writable) else {
+        return Ok(None);
+    };
+    check_expect(&h, o.expect)?;
+    attach(map, &h, o.access, Some(path), None).map(Some)
+}
+
+fn check_expect(h: &Header, expect: Option<ElemType>) -> Result<()> {
+    match expect {
+        Some(t) if t != h.layout.elem => Err(Error::new(
+            Code::Type,
+            format!(
+                "the array holds {} elements, not {}",
+                h.layout.elem.name(),
+                t.name()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Validates the header behind `fd` and maps it.
 fn map_fd(
     file: OwnedFd,
@@ -1441,7 +1547,11 @@ fn map_fd(
     expect: Option<ElemType>,
     path: Option<&str>,
 ) -> Result<Array> {
-    let size = regular_size(&file)?;
+    let st = sys::fstat(file.as_raw_fd())?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Error::new(Code::Arg, "not a regular file"));
+    }
+    let size = st.st_size.max(0) as u64;
     let mut buf = [0u8; HEADER_SIZE as usize];
     let n = sys::pread_full(file.as_raw_fd(), &mut buf, 0)?;
     let m = n.min(8);
@@ -1461,68 +1571,58 @@ fn map_fd(
             "the array uses a feature this library cannot write; open it read-only",
         ));
     }
-    if let Some(t) = expect {
-        if t != h.layout.elem {
-            return Err(Error::new(
-                Code::Type,
-                format!(
-                    "the array holds {} elements, not {}",
-                    h.layout.elem.name(),
-                    t.name()
-                ),
-            ));
-        }
-    }
+    check_expect(&h, expect)?;
     if size < h.data_offset {
         return Err(Error::new(
             Code::Truncated,
             "file is shorter than its data offset",
         ));
     }
-    let rb = h.row_bytes;
-    let file_rows = (size - h.data_offset) / rb;
     let reserve = h
         .max_len
-        .checked_mul(rb)
+        .checked_mul(h.row_bytes)
         .and_then(|b| b.checked_add(h.data_offset))
         .filter(|&b| b <= isize::MAX as u64);
     let reserve =
         reserve.ok_or_else(|| Error::new(Code::Overflow, "reservation overflows"))? as usize;
-    let mut mo = memmap2::MmapOptions::new();
-    let map = match access {
-        Access::ReadWrite | Access::ReadOnly => {
-            mo.len(reserve);
-            let m = if access == Access::ReadWrite {
-                mo.map_raw(&file)
-            } else {
-                mo.map_raw_read_only(&file)
-            };
-            let m = m.map_err(|e| map_err(e, "mmap"))?;
-            Mapping {
-                base: m.as_mut_ptr(),
-                len: reserve,
-                _keep: Backing::Shared(m),
-            }
-        }
-        Access::CopyOnWrite => {
-            let len = reserve.min(size as usize);
-            mo.len(len);
-            // SAFETY: a private mapping, accessed only through raw pointers.
-            let mut m = unsafe { mo.map_copy(&file) }.map_err(|e| map_err(e, "mmap"))?;
-            Mapping {
-                base: m.as_mut_ptr(),
-                len,
-                _keep: Backing::Private(m),
-            }
-        }
+    // A copy-on-write snapshot maps only what the file holds now.
+    let len = if access == Access::CopyOnWrite {
+        reserve.min(size as usize)
+    } else {
+        reserve
     };
+    let map = Arc::new(Mapping::new(file, 0, len, access)?);
+    let a = attach(map, &h, access, path, Some(size))?;
+    if access != Access::CopyOnWrite {
+        MapCache::insert(
+            st.st_dev,
+            st.st_ino,
+            access == Access::ReadWrite,
+            &h,
+            &a.map,
+        );
+    }
+    Ok(a)
+}
+
+/// A handle on `map`, a mapping of the array whose validated header is `h`,
+/// after checking the header's mutable words against the file: `size` is
+/// the file size if the caller has just read it.
+fn attach(
+    map: Arc<Mapping>,
+    h: &Header,
+    access: Access,
+    path: Option<&str>,
+    size: Option<u64>,
+) -> Result<Array> {
     let base = map.base;
+    let rb = h.row_bytes;
     let mut a = Array {
-        map: Arc::new(map),
-        file,
+        map,
         hdr: base,
         _priv_hdr: None,
-        // SAFETY: data_offset <= size and <= reserve: inside the mapping.
+        // SAFETY: data_offset <= the file size and the mapping's length
+        // (checked by map_fd when the mapping was made).
         data: unsafe { base.add(h.data_offset as usize) },
         rb,
         data_offset: h.data_offset,
@@ -1543,7 +1643,7 @@ fn map_fd(
         batch_owner: AtomicUsize::new(0),
         batch_gen: AtomicU64::new(0),
         path: path.map(str::to_string),
-        layout: h.layout,
+        layout: h.layout.clone(),
     };
     // Length first, then capacity: a writer raises the capacity before the
     // length, so this order never sees len > cap in a healthy array.
@@ -1555,12 +1655,19 @@ fn map_fd(
             format!("capacity {cap} exceeds the maximum length {}", a.max_len),
         ));
     }
-    let mut file_rows = file_rows;
-    if cap > file_rows && a.kind == Kind::Shared {
+    let rows_of = |size: u64| size.saturating_sub(a.data_offset) / rb;
+    let mut file_rows = match size {
+        Some(s) => rows_of(s),
+        // A reused mapping: capacities some handle has verified need no
+        // new look at the file.
+        None if cap <= a.map.verified.load(Relaxed) => cap,
+        None => rows_of(regular_size(a.file())?),
+    };
+    if cap > file_rows && a.kind == Kind::Shared && size.is_some() {
         // The size was read before the capacity: a writer may have grown
         // the file in between (it allocates before raising the capacity),
         // so look again before calling the file truncated.
-        file_rows = regular_size(&a.file)?.saturating_sub(a.data_offset) / rb;
+        file_rows = rows_of(regular_size(a.file())?);
     }
     if cap > file_rows {
         return Err(Error::new(
@@ -1575,6 +1682,7 @@ fn map_fd(
         ));
     }
     a.verified.store(cap, Relaxed);
+    a.map.verified.fetch_max(cap, Relaxed);
     if a.kind == Kind::Private {
         // A snapshot: its length at open is also its capacity and maximum
         // (so it cannot grow: MBA_E_FULL, like a raw mapping); its own

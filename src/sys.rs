@@ -35,6 +35,18 @@ pub fn fstat(fd: RawFd) -> Result<libc::stat> {
     Ok(st)
 }
 
+/// `stat(2)` of a path (following symlinks, as `open` does).
+pub fn stat(path: &str) -> Result<libc::stat> {
+    let c = cstr(path)?;
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `st` a writable `stat` for the call.
+    if unsafe { libc::stat(c.as_ptr(), &mut st) } != 0 {
+        return Err(Error::last_os(format!("stat {path}")));
+    }
+    Ok(st)
+}
+
 /// Size of the file behind `fd`.
 pub fn file_size(fd: RawFd) -> Result<u64> {
     Ok(fstat(fd)?.st_size.max(0) as u64)

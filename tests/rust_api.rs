@@ -358,3 +358,111 @@ fn shm_names_list_and_unlink() {
         assert_eq!(mba::shm::resolve(bad).unwrap_err().code, Code::Arg, "{bad}");
     }
 }
+
+#[test]
+fn opens_of_one_file_share_one_mapping_per_access() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let w = create(&p, ElemType::U32);
+    w.append_int(7).unwrap();
+    let w2 = open(&p, Access::ReadWrite).unwrap();
+    assert_eq!(
+        w2.as_ptr(),
+        w.as_ptr(),
+        "a second read-write open reuses the mapping"
+    );
+    assert_eq!(w2.fd(), w.fd(), "and its descriptor");
+    let r = open(&p, Access::ReadOnly).unwrap();
+    let r2 = open(&p, Access::ReadOnly).unwrap();
+    assert_ne!(
+        r.as_ptr(),
+        w.as_ptr(),
+        "read-only handles never get a writable mapping"
+    );
+    assert_eq!(r2.as_ptr(), r.as_ptr());
+    assert_eq!(r2.append_int(1).unwrap_err().code, Code::ReadOnly);
+    let c = open(&p, Access::CopyOnWrite).unwrap();
+    assert_ne!(
+        c.as_ptr(),
+        w.as_ptr(),
+        "copy-on-write snapshots are private"
+    );
+    // The type is checked on the shared path as on the full one.
+    let typed = |t| Options {
+        expect: Some(t),
+        ..Options::default()
+    };
+    assert_eq!(
+        Array::open(&p, &typed(ElemType::F32)).err().unwrap().code,
+        Code::Type
+    );
+    assert_eq!(
+        Array::open(&p, &typed(ElemType::U32)).unwrap().as_ptr(),
+        w.as_ptr()
+    );
+    // Each handle has its own lock state and lifetime.
+    w.lock().unwrap();
+    assert_eq!(w2.try_lock().unwrap_err().code, Code::Busy);
+    w.unlock().unwrap();
+    drop(w);
+    w2.append_int(8).unwrap();
+    assert_eq!((r.len(), r2.get_int(1).unwrap()), (2, 8));
+    // Growth by one handle: a handle opened afterwards verifies the new
+    // capacity against the file before trusting it.
+    for i in 0..100_000 {
+        w2.append_int(i).unwrap();
+    }
+    let w3 = open(&p, Access::ReadWrite).unwrap();
+    assert_eq!(w3.as_ptr(), w2.as_ptr());
+    assert_eq!((w3.len(), w3.capacity()), (w2.len(), w2.capacity()));
+    assert_eq!(w3.get_int(100_001).unwrap(), 99_999);
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_replaced_or_deleted_name_is_never_served_from_an_old_mapping() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let old = create(&p, ElemType::U32);
+    old.append_int(1).unwrap();
+    let repl = Options {
+        replace: true,
+        ..Options::create(ElemType::U64)
+    };
+    let new = Array::open(&p, &repl).unwrap();
+    let again = open(&p, Access::ReadWrite).unwrap();
+    assert_eq!(again.uuid(), new.uuid());
+    assert_ne!(again.uuid(), old.uuid());
+    assert_eq!(again.layout().elem, ElemType::U64);
+    assert_eq!(again.as_ptr(), new.as_ptr());
+    std::fs::remove_file(&p).unwrap();
+    assert_eq!(
+        open(&p, Access::ReadWrite).err().unwrap().code,
+        Code::NotFound
+    );
+    assert_eq!(old.get_int(0).unwrap(), 1, "existing handles stay valid");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn a_shared_mapping_still_refuses_a_file_truncated_under_it() {
+    let d = scratch();
+    let p = format!("{d}/a");
+    let w = create(&p, ElemType::U8);
+    w.reserve(1 << 20).unwrap();
+    // Another program cuts the file below the capacity its header claims
+    // (beyond what this process has verified so far): the next open looks
+    // at the file size instead of trusting the header.
+    w.truncate(0).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(65536 + 4096).unwrap();
+    let hdr = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    use std::os::unix::fs::FileExt;
+    hdr.write_all_at(&(2u64 << 20).to_le_bytes(), 264).unwrap();
+    assert_eq!(
+        open(&p, Access::ReadWrite).err().unwrap().code,
+        Code::Truncated
+    );
+    drop(w);
+    std::fs::remove_dir_all(d).unwrap();
+}
