@@ -106,16 +106,22 @@ def typecode_of(dtype):
 
 
 _raw = L.lib  # its attribute functions have no argtypes (see _lib)
-_describe = _raw.mba_describe
 _Info = L.mba_info
 _INFO_SIZE = L.INFO_SIZE
+# mba_describe never blocks, so it goes through the PyDLL: the GIL stays
+# held from the call to the unpack, which makes one module-level struct
+# safe for every thread.
+_describe = L.pylib.mba_describe
+_INFO = _Info()
+_INFO.struct_size = _INFO_SIZE
+_INFO_REF = byref(_INFO)
 # struct mba_info (declared in _lib) as one native-aligned struct.Struct,
 # to read every field at once.
 _INFO_UNPACK = _struct.Struct("@IiIIQQ8QQQQPPii").unpack_from
 if _struct.calcsize("@IiIIQQ8QQQQPPii") != _INFO_SIZE:  # pragma: no cover
     raise ImportError("mba: struct mba_info layout mismatch")
-_LenWord = c_ubyte * 8
 _RDONLY = L.RDONLY
+_RAW = L.RAW
 
 _PREFAULT_BYTES = 4 << 20
 _PAGE = _mmap.PAGESIZE
@@ -162,41 +168,49 @@ _EMPTY_Q = memoryview(_array.array("Q"))
 _EMPTY_B = memoryview(b"")
 
 
-class _Unpin(object):
-    """Releases a pin (mba_unpin) when it is garbage collected. Stored in
-    the __dict__ of the ctypes object that owns a view's memory, so it dies
-    with it: cheaper than a weakref.finalize on the attach path."""
+class _Owner(object):
+    """Keeps the memory of an array's views mapped. Every ctypes object
+    that exports an array's memory holds the array's _Owner; close() checks
+    whether anything else still does (views, slices, numpy arrays made from
+    them) and only then pins the mapping (mba_pin) and gives the pin to the
+    _Owner, which releases it (mba_unpin) when the last view is gone. So an
+    attach makes no pin at all, and a close with no views out needs none."""
 
-    __slots__ = ("pin",)
-
-    def __init__(self, pin):
-        self.pin = pin
+    # No __slots__ and no __init__: creating one is the cheapest object
+    # creation Python has; the class attributes are the defaults.
+    pin = 0
+    h = 0
 
     def __del__(self):
         try:
-            _unpin_raw(self.pin)
+            if self.pin:
+                _unpin_raw(self.pin)
+            elif self.h:
+                _close_raw(self.h)
         except Exception:  # interpreter shutdown
             pass
 
 
 _unpin_raw = _raw.mba_unpin  # (int pin): no argtypes needed
+_close_raw = _raw.mba_close  # (int handle)
+_getrefcount = sys.getrefcount
 
 
-def _new_view(h, ptr, nbytes):
-    """A memoryview ('B') of nbytes at ptr, keeping the handle's mapping
-    pinned (mba_pin) until the view and everything derived from it (slices,
-    casts, numpy arrays made from it) are gone: the owner of the memory is a
-    ctypes object whose death releases the pin (mba_unpin, by _Unpin)."""
-    p = c_int32()
-    rc = _raw.mba_pin(h, byref(p))
-    if rc:
-        raise L.error(rc)
-    try:
-        exp = (c_ubyte * nbytes).from_address(ptr)
-    except BaseException:
-        L.unpin(p.value)
-        raise
-    exp.unpin = _Unpin(p.value)  # if this fails, the _Unpin unpins as it dies
+def _own_refs():
+    own = _Owner()
+    return _getrefcount(own)
+
+
+# References to an _Owner that close() holds itself (a local variable and
+# getrefcount's argument): any more are views still alive.
+_OWN_REFS = _own_refs()
+
+
+def _export(own, addr, nbytes):
+    """A memoryview ('B') of nbytes at addr, whose exporting ctypes object
+    holds own."""
+    exp = (c_ubyte * nbytes).from_address(addr)
+    exp.own = own
     return memoryview(exp).cast("B")
 
 
@@ -220,7 +234,7 @@ class mmaparray(object):
 
     __slots__ = ("_h", "_tc", "_isz", "_rb", "_row", "_isf", "_len", "_mv",
                  "_mvb", "_cap", "_ro", "_flags", "_ref", "_ifpin", "_closed",
-                 "_ptr", "_name", "_spack", "__weakref__")
+                 "_ptr", "_name", "_spack", "_own", "_lenp", "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         if cls is mmaparray and kwargs.get("mmap") is not None:
@@ -229,6 +243,7 @@ class mmaparray(object):
         self._h = 0
         self._closed = True
         self._ifpin = 0
+        self._own = None
         self._len = _EMPTY_Q
         self._mv = self._mvb = _EMPTY_B
         self._cap = -1
@@ -281,17 +296,17 @@ class mmaparray(object):
     def _setup(self, h, tc=None, ref=None, name=None, uuid=None):
         """Takes ownership of handle h (closed again if this fails). With
         uuid, NotFoundError unless the array has that identity."""
+        self._ifpin = 0
+        self._own = None
+        self._cap = -1
         try:
-            # Everything in one argtypes-free mba_describe call: opening is
+            # Everything in one mba_describe call and one unpack: opening is
             # on the attach fast path.
-            info = _Info()
-            info.struct_size = _INFO_SIZE
-            rc = _describe(h, byref(info))
+            rc = _describe(h, _INFO_REF)
             if rc:
                 raise L.error(rc)
-            # Every field in one unpack (cheaper than attribute reads).
             (_, t, f, nd, _, rb, d0, d1, d2, d3, d4, d5, d6, d7, cap, _,
-             ident, ptr, lenp, _, _) = _INFO_UNPACK(info)
+             ident, ptr, lenp, _, _) = _INFO_UNPACK(_INFO)
             if uuid is not None and ident != uuid:
                 raise L.NotFoundError(
                     "%s was replaced by another array since it was pickled" % name)
@@ -320,15 +335,18 @@ class mmaparray(object):
             self._ref = ref
             self._name = name
             self._ptr = ptr
+            # A raw mapping's length word lives apart from its elements.
+            self._lenp = 0 if f & _RAW else lenp
             self._h = h
             self._closed = False
+            self._own = own = _Owner()
+            if f & _RAW:
+                self._len = _export(own, lenp, 8).cast("Q")
             self._map_views(cap)
-            lexp = _LenWord.from_address(lenp)
-            lexp.keep = self._mvb.obj  # keeps the mapping pinned
-            self._len = memoryview(lexp).cast("B").cast("Q")
         except BaseException:
             self._h = 0
             self._closed = True
+            self._own = None
             self._mv = self._mvb = _EMPTY_B
             self._len = _EMPTY_Q
             L.close(h)
@@ -337,20 +355,44 @@ class mmaparray(object):
 
     @classmethod
     def _from_handle(cls, h, tc=None, ref=None, name=None, uuid=None):
-        self = cls.__new__(cls)
-        return self._setup(h, tc, ref, name, uuid)
+        return object.__new__(cls)._setup(h, tc, ref, name, uuid)
 
     def _map_views(self, cap=None):
-        """(Re)builds the internal views over the verified capacity."""
-        h = self._h
+        """(Re)builds the internal views over the verified capacity: one
+        exporter from the length word (in the header) to the end of the
+        capacity, so one ctypes object serves both."""
         if cap is None:
             v = c_uint64()
-            L.check(L.capacity(h, byref(v)))
+            L.check(L.capacity(self._hw(), byref(v)))
             cap = v.value
-        mvb = _new_view(h, self._ptr, cap * self._rb)
+        # Read after the C call, which lets other threads run: a close()
+        # from one of them has set _own to None. From here this local
+        # reference keeps a concurrent close() pinning the mapping.
+        own = self._own
+        if own is None:
+            raise _closed()
+        lenp = self._lenp
+        if lenp:
+            skip = self._ptr - lenp
+            whole = _export(own, lenp, skip + cap * self._rb)
+            lv = whole[:8].cast("Q")
+            mvb = whole[skip:]
+        else:
+            lv = None
+            mvb = _export(own, self._ptr, cap * self._rb)
+        mv = None if self._row else mvb.cast(self._tc)
+        if lv is not None:
+            self._len = lv
         self._mvb = mvb
-        self._mv = None if self._row else mvb.cast(self._tc)
+        self._mv = mv
         self._cap = cap
+        if self._own is not own:
+            # Closed while the views were made: take them back, so that
+            # the closed array keeps raising ValueError.
+            self._len = _EMPTY_Q
+            self._mv = self._mvb = _EMPTY_B
+            self._cap = -1
+            raise _closed()
 
     def _n(self):
         """The current length in rows; refreshes the views if another
@@ -1269,13 +1311,25 @@ class mmaparray(object):
         if self._closed:
             return
         h = self._h
+        own = self._own
         self._closed = True
         self._h = 0
+        self._own = None
         self._len = _EMPTY_Q
         self._mv = self._mvb = _EMPTY_B
         self._cap = -1
-        if h:
-            L.close(h)
+        if not h:
+            return
+        if own is not None and _getrefcount(own) > _OWN_REFS:
+            # Views made earlier are still alive: they keep the memory
+            # mapped through a pin, released by the _Owner with the last.
+            p = c_int32()
+            if _raw.mba_pin(h, byref(p)):
+                # No pin to be had: the views keep the whole handle.
+                own.h = h
+                return
+            own.pin = p.value
+        L.close(h)
 
     def __enter__(self):
         if self._closed:
@@ -1504,6 +1558,10 @@ class _MmapArray(mmaparray):
 
 def _norm_name(name):
     """A bare name means shm://NAME; file://PATH gets an absolute path."""
+    if type(name) is str and (name.startswith("shm://") or (
+            name.startswith("file:///") and "/." not in name and "//" not in name[7:]
+            and name[-1] != "/")):
+        return name  # already normal (the attach fast path)
     if not isinstance(name, str):
         name = os.fsdecode(name)
     if "://" not in name:
