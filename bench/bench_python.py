@@ -7,7 +7,9 @@ its peers, all measured in the same run:
   extend    10M elements from an array.array
   a[i]      one element read
   attach    opening an existing array, 1 MiB .. 4 GiB, on a disk-backed
-            file under target/ (never /dev/shm for the big ones)
+            file under target/ (never /dev/shm for the big ones): while
+            another attachment in this process maps it (the mapping is
+            shared) and as the first mapping in the process
 
 Peers, when installed: array.array and list (always), numpy (numpy.memmap,
 numpy arrays), mmap_backed_array, SharedArray. A missing peer is skipped
@@ -364,30 +366,56 @@ def bench_attach(sizes, n, repeat):
             name = "file://" + path
 
             def run_mba(k):
+                # Another attachment of the array is open in this process
+                # (the mapping is shared: a stat instead of open+mmap).
                 arrs = []
-                t0 = time.perf_counter()
-                for _ in range(k):
-                    arrs.append(mba.attach(name))
-                t = time.perf_counter() - t0
+                with mba.attach(name):
+                    t0 = time.perf_counter()
+                    for _ in range(k):
+                        arrs.append(mba.attach(name))
+                    t = time.perf_counter() - t0
                 assert len(arrs[0]) == size
                 for a in arrs:
                     a.close()
                 return t
 
-            def run_c(k):
+            def run_mba_cold(k):
+                # Nothing in this process maps the array: every attach
+                # opens and maps the file (each is closed again, untimed).
+                t = 0.0
+                for _ in range(k):
+                    t0 = time.perf_counter()
+                    a = mba.attach(name)
+                    t += time.perf_counter() - t0
+                    a.close()
+                return t
+
+            def run_c(k, cold=False):
                 hs = []
                 h = ctypes.c_int32()
                 bname = name.encode()
-                t0 = time.perf_counter()
+                _lib.open_(bname, 0, 0, ctypes.byref(h))
+                keep = h.value
+                if cold:
+                    _lib.close(keep)
+                t = 0.0
                 for _ in range(k):
+                    t0 = time.perf_counter()
                     _lib.open_(bname, 0, 0, ctypes.byref(h))
-                    hs.append(h.value)
-                t = time.perf_counter() - t0
+                    t += time.perf_counter() - t0
+                    if cold:
+                        _lib.close(h.value)
+                    else:
+                        hs.append(h.value)
                 for x in hs:
                     _lib.close(x)
+                if not cold:
+                    _lib.close(keep)
                 return t
 
-            fns = {"C open": lambda: run_c(n) / n, "mba": lambda: run_mba(n) / n}
+            fns = {"C open": lambda: run_c(n) / n, "mba": lambda: run_mba(n) / n,
+                   "C open cold": lambda: run_c(n, True) / n,
+                   "mba cold": lambda: run_mba_cold(n) / n}
             if np is not None:
                 def run_np(k):
                     ms = []
@@ -430,13 +458,19 @@ def bench_attach(sizes, n, repeat):
                 if sa is not None:
                     sa.delete(nm)
             m = r.pop("mba")
-            print_peer("libmba mba_open from ctypes (the floor)", r["C open"])
+            mc = r.pop("mba cold")
+            c = r.pop("C open")
+            cc = r.pop("C open cold")
             peers = []
             for k, v in r.items():
-                if k != "C open":
-                    print_peer(k, v)
+                print_peer(k, v)
                 peers.append((k, v))
-            report("mba.attach %s" % human(size), m, 10000, peers)
+            print_peer("mba_open from ctypes, array mapped already", c)
+            report("mba.attach %s, mapped already" % human(size), m, 10000,
+                   [("C open", c)] + peers)
+            print_peer("mba_open from ctypes, first mapping", cc)
+            report("mba.attach %s, first mapping" % human(size), mc, 10000,
+                   [("C open", cc)] + peers)
         finally:
             for p in (path, raw):
                 if os.path.exists(p):
