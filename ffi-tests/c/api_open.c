@@ -698,6 +698,86 @@ static void test_map_raw(void)
     unlink(sp);
 }
 
+/* Handles of one process that open the same file with the same access
+ * share one mapping (and descriptor); each keeps its own lifetime, lock and
+ * errors; read-only and copy-on-write handles never share a writable
+ * mapping; a deleted or replaced name is never served from an old one. */
+static void test_shared_mappings(void)
+{
+    const char *p = T_PATH("shared.mba");
+    mba_handle a, b, r, r2, c, g;
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_I64, &a));
+    OK(mba_append_int(a, 11));
+    OK(mba_open(p, 0, MBA_ANY, &b));
+    void *pa = NULL, *pb = NULL, *pr = NULL, *pr2 = NULL, *pc = NULL;
+    OK(mba_get_ptr(a, &pa));
+    OK(mba_get_ptr(b, &pb));
+    CHECK(pa == pb);
+    int fa = -1, fb = -2;
+    OK(mba_fd(a, &fa));
+    OK(mba_fd(b, &fb));
+    CHECK(fa == fb && fa >= 0);
+    OK(mba_open(p, MBA_RDONLY, MBA_I64, &r));
+    OK(mba_open(p, MBA_RDONLY, MBA_ANY, &r2));
+    OK(mba_get_ptr(r, &pr));
+    OK(mba_get_ptr(r2, &pr2));
+    CHECK(pr != pa && pr == pr2);
+    EXPECT(MBA_E_READONLY, mba_append_int(r2, 1));
+    OK(mba_open(p, MBA_COW, MBA_ANY, &c));
+    OK(mba_get_ptr(c, &pc));
+    CHECK(pc != pa && pc != pr);
+    /* The type is checked on the shared path too. */
+    g = 4242;
+    EXPECT(MBA_E_TYPE, mba_open(p, 0, MBA_F64, &g));
+    EXPECT(MBA_E_TYPE, mba_open(p, MBA_RDONLY, MBA_U8, &g));
+    CHECK(g == 4242);
+    /* Locks are per handle. */
+    OK(mba_lock(a));
+    EXPECT(MBA_E_BUSY, mba_trylock(b));
+    OK(mba_unlock(a));
+    /* Closing one handle leaves the others (and a pin) working. */
+    int32_t pin = 0;
+    OK(mba_pin(b, &pin));
+    OK(mba_close(a));
+    OK(mba_append_int(b, 22));
+    CHECK_U64(len_of(r), 2);
+    CHECK_I64(at(r2, 1), 22);
+    OK(mba_close(b));
+    CHECK(((volatile int64_t *)pb)[1] == 22); /* pinned: still mapped */
+    OK(mba_open(p, 0, MBA_I64, &b));
+    OK(mba_get_ptr(b, &pa));
+    CHECK(pa == pb); /* the pinned mapping is the one reused */
+    OK(mba_unpin(pin));
+    /* Growth by one handle is seen by a handle opened afterwards. */
+    for (int i = 0; i < 100000; i++)
+        OK(mba_append_int(b, i));
+    OK(mba_open(p, 0, MBA_I64, &g));
+    CHECK_U64(len_of(g), 100002);
+    CHECK_I64(at(g, 100001), 99999);
+    OK(mba_close(g));
+    /* A replaced name: the next open gets the new array. */
+    uint64_t u_old = 0, u_new = 1, u = 2;
+    OK(mba_uuid(b, &u_old));
+    mba_handle n;
+    OK(mba_open(p, MBA_CREATE | MBA_REPLACE, MBA_I64, &n));
+    OK(mba_uuid(n, &u_new));
+    OK(mba_open(p, 0, MBA_ANY, &g));
+    OK(mba_uuid(g, &u));
+    CHECK(u == u_new && u != u_old);
+    CHECK_U64(len_of(g), 0);
+    OK(mba_close(g));
+    /* A deleted name: not found, although this process still maps it. */
+    OK(mba_unlink(p));
+    EXPECT(MBA_E_NOTFOUND, mba_open(p, 0, MBA_ANY, &g));
+    EXPECT(MBA_E_NOTFOUND, mba_open(p, MBA_RDONLY, MBA_ANY, &g));
+    CHECK_U64(len_of(b), 100002);
+    OK(mba_close(n));
+    OK(mba_close(b));
+    OK(mba_close(r));
+    OK(mba_close(r2));
+    OK(mba_close(c));
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
@@ -710,5 +790,6 @@ int main(int argc, char **argv)
     test_file_names();
     test_anon_and_fd();
     test_map_raw();
+    test_shared_mappings();
     return t_done("api_open");
 }
