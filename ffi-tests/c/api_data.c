@@ -6,6 +6,8 @@
  */
 #include "api_test.h"
 
+#include <math.h>
+
 static uint64_t len_of(mba_handle h)
 {
     uint64_t n = UINT64_MAX;
@@ -739,6 +741,223 @@ static void test_describe_and_try_append(void)
     EXPECT(MBA_E_BUSY, mba_try_append_int(0, 1));
 }
 
+/* The halves of a 64-bit pattern, as mba_try_append_halves takes them. */
+#define HI32(x) ((uint32_t)((uint64_t)(x) >> 32))
+#define LO32(x) ((uint32_t)(uint64_t)(x))
+
+/* Bit patterns at the 64-bit, 32-bit and small types' extremes. */
+static const uint64_t PATTERNS[] = {
+    0, 1, UINT64_MAX /* -1 */, (uint64_t)INT64_MAX, (uint64_t)INT64_MIN,
+    (uint64_t)INT64_MIN + 1, UINT64_MAX - 1, (uint64_t)1 << 31,
+    ((uint64_t)1 << 31) - 1, (uint64_t)-((int64_t)1 << 31),
+    (uint64_t)-((int64_t)1 << 31) - 1, ((uint64_t)1 << 32) - 1, (uint64_t)1 << 32,
+    (uint64_t)1 << 40, (uint64_t)-((int64_t)1 << 40), 127, 128, 255, 256,
+    (uint64_t)-128, (uint64_t)-129, 32767, 32768, 65535, 65536,
+    (uint64_t)-32768, (uint64_t)-32769, 0x123456789ABCDEF0u,
+};
+#define N_PATTERNS (sizeof PATTERNS / sizeof PATTERNS[0])
+
+/* A fresh flat array whose handle holds its lock token (a first write has
+ * been made: row 0 is 0) and with room for every pattern. */
+static mba_handle typed_array(int32_t code)
+{
+    mba_handle h;
+    OK(mba_anon(code, 0, &h));
+    /* The handle's first write must take its lock token: never done
+     * without waiting, so the non-blocking appends decline it. */
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(h, 0, 0));
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(h, 0.0));
+    CHECK_U64(len_of(h), 0);
+    OK(mba_append_i64(h, 0));
+    OK(mba_reserve(h, 4 * N_PATTERNS));
+    return h;
+}
+
+/* mba_try_append_halves on an integer (or bool) type: the bits are a u64
+ * for unsigned types, an i64 for signed ones; in range they are appended at
+ * once, out of range nothing changes (MBA_E_BUSY), and the general path
+ * then reports MBA_E_OVERFLOW. mba_try_append_f64 never applies. */
+static void test_try_halves_int(const struct int_type *t)
+{
+    mba_handle h = typed_array(t->code);
+    for (size_t k = 0; k < N_PATTERNS; k++) {
+        uint64_t b = PATTERNS[k];
+        int64_t sv = (int64_t)b;
+        int fits = t->is_signed ? sv >= t->min && (sv < 0 || (uint64_t)sv <= t->max)
+                                : b <= t->max;
+        if (t->code == MBA_BOOL) /* bool reads the bits signed: the same range */
+            fits = b <= 1;
+        uint64_t n = len_of(h), s = seq_of(h);
+        if (!fits) {
+            if (!EXPECT(MBA_E_BUSY, mba_try_append_halves(h, HI32(b), LO32(b))))
+                fprintf(stderr, "    (%s, bits %#" PRIx64 ")\n", t->name, b);
+            CHECK_U64(len_of(h), n);
+            CHECK_U64(seq_of(h), s);
+            if (t->is_signed)
+                EXPECT(MBA_E_OVERFLOW, mba_append_i64(h, sv));
+            else
+                EXPECT(MBA_E_OVERFLOW, mba_append_u64(h, b));
+            CHECK_U64(len_of(h), n);
+            continue;
+        }
+        if (!OK(mba_try_append_halves(h, HI32(b), LO32(b))))
+            fprintf(stderr, "    (%s, bits %#" PRIx64 ")\n", t->name, b);
+        CHECK_U64(len_of(h), n + 1);
+        CHECK_U64(seq_of(h), s + 1);
+        if (t->is_signed) {
+            int64_t got = 0;
+            OK(mba_get_i64(h, n, &got));
+            CHECK_I64(got, sv);
+        } else {
+            uint64_t got = 0;
+            OK(mba_get_u64(h, n, &got));
+            CHECK_U64(got, b);
+        }
+    }
+    /* Doubles go to float arrays only. */
+    uint64_t n = len_of(h);
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(h, 1.0));
+    EXPECT(MBA_E_TYPE, mba_append_f64(h, 1.0));
+    CHECK_U64(len_of(h), n);
+    OK(mba_close(h));
+}
+
+/* Both on f32 and f64 arrays: halves are an i64, converted as
+ * mba_append_i64 converts it; a double is stored as (float)v in f32. */
+static void test_try_float(int32_t code)
+{
+    mba_handle h = typed_array(code);
+    for (size_t k = 0; k < N_PATTERNS; k++) {
+        int64_t sv = (int64_t)PATTERNS[k];
+        uint64_t n = len_of(h);
+        OK(mba_try_append_halves(h, HI32(sv), LO32(sv)));
+        double want = code == MBA_F32 ? (double)(float)sv : (double)sv, got = 0.5;
+        OK(mba_get_f64(h, n, &got));
+        if (!CHECK(got == want))
+            fprintf(stderr, "    (bits %#" PRIx64 ": %.17g, expected %.17g)\n",
+                    (uint64_t)sv, got, want);
+    }
+    const double ds[] = {1.5, -0.0, 1e300, -1e300, HUGE_VAL, -HUGE_VAL, 1e-300,
+                         3.4028234663852886e38, 0.1, -2.5e-8};
+    for (size_t k = 0; k < sizeof ds / sizeof ds[0]; k++) {
+        uint64_t n = len_of(h);
+        OK(mba_try_append_f64(h, ds[k]));
+        double want = code == MBA_F32 ? (double)(float)ds[k] : ds[k], got = 0.5;
+        OK(mba_get_f64(h, n, &got));
+        if (!CHECK(got == want && !!signbit(got) == !!signbit(want)))
+            fprintf(stderr, "    (%.17g: %.17g, expected %.17g)\n", ds[k], got, want);
+    }
+    if (code == MBA_F32) { /* beyond the float range: an infinity, as (float) */
+        double got = 0;
+        OK(mba_get_f64(h, len_of(h) - 8, &got)); /* 1e300 */
+        CHECK(isinf(got) && got > 0);
+    }
+    uint64_t n = len_of(h);
+    OK(mba_try_append_f64(h, NAN));
+    double got = 0;
+    OK(mba_get_f64(h, n, &got));
+    CHECK(isnan(got));
+    OK(mba_close(h));
+}
+
+/* The cases where the non-blocking appends must decline, changing
+ * nothing: lock held by another handle, growth, read-only, row shapes,
+ * untyped element types, invalid handles. */
+static void test_try_busy(void)
+{
+    mba_handle g, g2, r;
+    OK(mba_anon(MBA_F64, 0, &g));
+    OK(mba_append_f64(g, 1.0)); /* g takes its lock token */
+    int fd;
+    OK(mba_fd(g, &fd));
+    OK(mba_from_fd(fd, 0, MBA_F64, &g2));
+    OK(mba_append_f64(g2, 2.0)); /* g2 takes its own */
+    OK(mba_try_append_f64(g2, 3.0));
+    OK(mba_try_append_halves(g2, 0, 4));
+    OK(mba_lock(g));
+    uint64_t s = seq_of(g);
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(g2, 9.0)); /* held by g: never waits */
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(g2, 0, 9));
+    CHECK_U64(len_of(g), 4);
+    CHECK_U64(seq_of(g), s);
+    OK(mba_try_append_f64(g, 5.0)); /* the holder's own thread goes on */
+    OK(mba_unlock(g));
+    OK(mba_try_append_halves(g2, 0xFFFFFFFFu, 0xFFFFFFFAu)); /* -6 */
+    double d = 0;
+    for (int i = 0; i < 6; i++) {
+        OK(mba_get_f64(g, (uint64_t)i, &d));
+        CHECK(d == (i < 5 ? i + 1.0 : -6.0));
+    }
+    /* Growth: at capacity both decline; the blocking call grows. */
+    uint64_t cap;
+    OK(mba_capacity(g, &cap));
+    while (len_of(g) < cap)
+        OK(mba_try_append_f64(g, 7.0));
+    s = seq_of(g);
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(g, 8.0));
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(g, 0, 8));
+    CHECK_U64(len_of(g), cap);
+    CHECK_U64(seq_of(g), s);
+    OK(mba_append_f64(g, 8.0));
+    OK(mba_try_append_halves(g, 0, 8)); /* room again */
+    CHECK_U64(len_of(g), cap + 2);
+    /* Read-only: declined, then reported by the general path. */
+    OK(mba_from_fd(fd, MBA_RDONLY, MBA_F64, &r));
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(r, 1.0));
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(r, 0, 1));
+    EXPECT(MBA_E_READONLY, mba_append_f64(r, 1.0));
+    EXPECT(MBA_E_READONLY, mba_append_i64(r, 1));
+    CHECK_U64(len_of(g), cap + 2);
+    OK(mba_close(r));
+    OK(mba_close(g2));
+    OK(mba_close(g));
+    /* Invalid and closed handles. */
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(g, 1.0));
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(g, 0, 1));
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(0, 1.0));
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(0, 0, 1));
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(-1, 0, 1));
+    EXPECT(MBA_E_HANDLE, mba_append_f64(g, 1.0));
+    /* Row shapes and types without typed access. */
+    mba_options o;
+    OK(mba_options_init(&o));
+    o.elem_type = MBA_F64;
+    o.ndim = 1;
+    o.shape[0] = 2;
+    OK(mba_anon_ex(&o, &g));
+    const double row[2] = {1, 2};
+    OK(mba_append(g, row)); /* the token */
+    EXPECT(MBA_E_BUSY, mba_try_append_f64(g, 1.0));
+    EXPECT(MBA_E_BUSY, mba_try_append_halves(g, 0, 1));
+    EXPECT(MBA_E_TYPE, mba_append_f64(g, 1.0));
+    EXPECT(MBA_E_TYPE, mba_append_i64(g, 1));
+    CHECK_U64(len_of(g), 1);
+    OK(mba_close(g));
+    const int32_t untyped[3] = {MBA_F16, MBA_COMPLEX64, MBA_COMPLEX128};
+    for (int k = 0; k < 3; k++) {
+        OK(mba_anon(untyped[k], 0, &g));
+        unsigned char e[16] = {0};
+        OK(mba_append(g, e));
+        EXPECT(MBA_E_BUSY, mba_try_append_f64(g, 1.0));
+        EXPECT(MBA_E_BUSY, mba_try_append_halves(g, 0, 1));
+        EXPECT(MBA_E_TYPE, mba_append_f64(g, 1.0));
+        EXPECT(MBA_E_TYPE, mba_append_u64(g, 1));
+        CHECK_U64(len_of(g), 1);
+        OK(mba_close(g));
+    }
+}
+
+/* mba_try_append_f64 and mba_try_append_halves, the non-blocking appends
+ * of doubles and 64-bit integers. */
+static void test_try_append_64(void)
+{
+    for (size_t i = 0; i < sizeof INT_TYPES / sizeof INT_TYPES[0]; i++)
+        test_try_halves_int(&INT_TYPES[i]);
+    test_try_float(MBA_F32);
+    test_try_float(MBA_F64);
+    test_try_busy();
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
@@ -753,5 +972,6 @@ int main(int argc, char **argv)
     test_pointers();
     test_flush_mlock_advise();
     test_describe_and_try_append();
+    test_try_append_64();
     return t_done("api_data");
 }
