@@ -502,7 +502,7 @@ typedef struct mba_info {
    */
   const uint64_t *len_ptr;
   /**
-   * The handle's descriptor (as mba_fd; owned by the handle).
+   * The handle's descriptor (as mba_fd; owned by the library).
    */
   int fd;
   /**
@@ -569,6 +569,14 @@ int mba_options_init(struct mba_options *opts);
  * name before it is linked under name, so no process ever opens a
  * half-initialised array. On success *out receives a new handle, owned by
  * the caller and released with mba_close. Thread-safe.
+ * Handles of one process that open the same file (same device and inode,
+ * checked with stat(2) at every open) with the same access share one
+ * mapping and descriptor: such an open costs a stat instead of a new
+ * mmap, pointers from both handles are equal, and the memory stays mapped
+ * until the last of them (and of their pins) is closed. Each handle keeps
+ * its own lock state, errors and lifetime. Read-only handles share only
+ * with read-only handles; MBA_COW snapshots never share. A file deleted or
+ * replaced under its name is never served from an old mapping.
  * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
  * MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
  * MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_NOSPACE,
@@ -633,7 +641,9 @@ int mba_close(mba_handle h);
 
 /**
  * Stores the handle's file descriptor in *fd. The descriptor stays owned by
- * the handle (do not close it); it is valid until mba_close. Thread-safe.
+ * the library (do not close it or change its flags); it is valid until
+ * mba_close, and may be shared with other handles of this process on the
+ * same array (see mba_open). Thread-safe.
  */
 int mba_fd(mba_handle h, int *fd);
 
@@ -968,18 +978,22 @@ int mba_flush_range(mba_handle h, uint64_t start, uint64_t n, int mode);
 
 /**
  * Locks the allocated elements into RAM (mlock). May fail with
- * MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. Thread-safe.
+ * MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. The lock belongs to the
+ * mapping, which handles of this process on the same array and access
+ * share (see mba_open). Thread-safe.
  */
 int mba_mlock(mba_handle h);
 
 /**
- * Undoes mba_mlock. Thread-safe.
+ * Undoes mba_mlock (for every handle sharing the mapping). Thread-safe.
  */
 int mba_munlock(mba_handle h);
 
 /**
  * Gives the kernel an access hint for the elements: MBA_ADVISE_NORMAL,
- * _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. Thread-safe.
+ * _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. The hint
+ * applies to the mapping, shared by the handles of this process on the
+ * same array and access (see mba_open). Thread-safe.
  */
 int mba_advise(mba_handle h, int advice);
 

@@ -442,7 +442,8 @@ impl Array {
     pub fn path(&self) -> Option<&str> {
         self.path.as_deref()
     }
-    /// The handle's descriptor (borrowed; closed by drop).
+    /// The descriptor of the mapped file (borrowed; shared by the handles of
+    /// one mapping, closed with the last of them and of its pins).
     pub fn fd(&self) -> RawFd {
         self.file().as_raw_fd()
     }

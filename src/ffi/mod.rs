@@ -365,6 +365,14 @@ pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
 /// name before it is linked under name, so no process ever opens a
 /// half-initialised array. On success *out receives a new handle, owned by
 /// the caller and released with mba_close. Thread-safe.
+/// Handles of one process that open the same file (same device and inode,
+/// checked with stat(2) at every open) with the same access share one
+/// mapping and descriptor: such an open costs a stat instead of a new
+/// mmap, pointers from both handles are equal, and the memory stays mapped
+/// until the last of them (and of their pins) is closed. Each handle keeps
+/// its own lock state, errors and lifetime. Read-only handles share only
+/// with read-only handles; MBA_COW snapshots never share. A file deleted or
+/// replaced under its name is never served from an old mapping.
 /// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
 /// MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
 /// MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_NOSPACE,
@@ -510,7 +518,9 @@ pub extern "C" fn mba_close(h: mba_handle) -> c_int {
 }
 
 /// Stores the handle's file descriptor in *fd. The descriptor stays owned by
-/// the handle (do not close it); it is valid until mba_close. Thread-safe.
+/// the library (do not close it or change its flags); it is valid until
+/// mba_close, and may be shared with other handles of this process on the
+/// same array (see mba_open). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_fd(h: mba_handle, fd: *mut c_int) -> c_int {
     with(h, |e| out(fd, e.array.fd()))
@@ -1039,7 +1049,7 @@ pub struct mba_info {
     pub data: *mut c_void,
     /// The length word (as mba_len_ptr).
     pub len_ptr: *const u64,
-    /// The handle's descriptor (as mba_fd; owned by the handle).
+    /// The handle's descriptor (as mba_fd; owned by the library).
     pub fd: c_int,
     /// Reserved, 0.
     pub reserved0: c_int,
@@ -1195,20 +1205,24 @@ pub extern "C" fn mba_flush_range(h: mba_handle, start: u64, n: u64, mode: c_int
 }
 
 /// Locks the allocated elements into RAM (mlock). May fail with
-/// MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. Thread-safe.
+/// MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. The lock belongs to the
+/// mapping, which handles of this process on the same array and access
+/// share (see mba_open). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_mlock(h: mba_handle) -> c_int {
     with(h, |e| e.array.mlock())
 }
 
-/// Undoes mba_mlock. Thread-safe.
+/// Undoes mba_mlock (for every handle sharing the mapping). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_munlock(h: mba_handle) -> c_int {
     with(h, |e| e.array.munlock())
 }
 
 /// Gives the kernel an access hint for the elements: MBA_ADVISE_NORMAL,
-/// _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. Thread-safe.
+/// _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. The hint
+/// applies to the mapping, shared by the handles of this process on the
+/// same array and access (see mba_open). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_advise(h: mba_handle, advice: c_int) -> c_int {
     with(h, |e| {
