@@ -451,7 +451,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_append_u64(mba_handle, u64) -> c_int;
         mba_append_f64(mba_handle, f64) -> c_int;
         mba_try_append_f64(mba_handle, f64) -> c_int;
-        mba_try_append_halves(mba_handle, u32, u32) -> c_int;
+        mba_try_append_u64_halves(mba_handle, u32, u32) -> c_int;
         mba_pop(mba_handle, *mut c_void) -> c_int;
         mba_set(mba_handle, u64, *const c_void) -> c_int;
         mba_write(mba_handle, u64, u64, *const c_void) -> c_int;

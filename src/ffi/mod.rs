@@ -710,9 +710,10 @@ pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
 /// waits, grows and reports errors. To an f32 array v is stored as
 /// (float)v, as mba_append_f64 does (a double beyond the float range
 /// becomes an infinity). Made for callers that hold a lock of their own
-/// while calling (Python's GIL, via ctypes.PyDLL, which passes a Python
-/// float as a double without argtypes): it can never block on another
-/// thread. Thread-safe.
+/// while calling (Python's GIL, through cffi or a C extension): it can
+/// never block on another thread. (Python's ctypes cannot pass a float
+/// without argtypes or a c_double wrapper, both dearer than packing the
+/// double into bytes for mba_try_append.) Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_try_append_f64(h: mba_handle, v: f64) -> c_int {
     if fast_typed(h, |a| a.f64_bits(v)) {
@@ -721,46 +722,28 @@ pub extern "C" fn mba_try_append_f64(h: mba_handle, v: f64) -> c_int {
     MBA_E_BUSY
 }
 
-/// The value of mba_try_append_halves: the 64 bits `hi:lo` as a u64 for an
-/// unsigned element type, as an i64 (two's complement) for any other.
-#[inline(always)]
-fn halves_value(elem: ElemType, hi: u32, lo: u32) -> i128 {
-    let bits = (u64::from(hi) << 32) | u64::from(lo);
-    match elem {
-        ElemType::U8 | ElemType::U16 | ElemType::U32 | ElemType::U64 => i128::from(bits),
-        _ => i128::from(bits as i64),
-    }
-}
-
-/// Appends the 64-bit integer whose bit pattern is (hi << 32 | lo),
-/// without waiting, to a flat numeric array. The bits are read as a
-/// uint64_t for an unsigned element type (u8, u16, u32, u64) and as an
-/// int64_t (two's complement) for any other, then converted and
-/// range-checked as mba_append_u64 / mba_append_i64 do. So hi = 0xFFFFFFFF,
-/// lo = 0xFFFFFFFF is UINT64_MAX to a u64 array but -1 to an i64 or float
-/// array: pass only values in the element type's range (2^63 or more
-/// cannot reach an i64 array, nor a negative value a u64 array: their bits
-/// read as another, valid number), and any other value to mba_append_i64
-/// or mba_append_u64, which report MBA_E_OVERFLOW.
+/// Like mba_append_u64 of v = (uint64_t)hi << 32 | lo, but never waits and
+/// never grows: returns MBA_E_BUSY (having changed nothing) whenever the
+/// append cannot complete at once — the lock is held by another writer,
+/// the array must grow, this is the handle's first write (or first after
+/// fork), or the value, array or handle needs an error report (v out of
+/// the element type's range, e.g. 2^63 or more to an i64 array; not a flat
+/// numeric array; read-only; invalid handle) — and the caller then calls
+/// mba_append_u64(h, v), which waits, grows and reports errors. v is
+/// converted to the element type as mba_append_u64 converts it, whatever
+/// that type is (never reinterpreted as signed). Made for callers that
+/// hold a lock of their own while calling (Python's GIL, via
+/// ctypes.PyDLL): it can never block on another thread. Thread-safe.
 ///
-/// It exists for callers that can pass only 32-bit C ints cheaply: Python's
-/// ctypes without argtypes (which cost ~350 ns a call) passes a Python int
-/// as a C int, keeping the exact bit pattern of any value in [0, 2^32) and
-/// silently truncating larger ones; two such ints carry 64 bits.
-///
-/// Never waits and never grows, exactly as mba_try_append_int: returns
-/// MBA_E_BUSY (having changed nothing) whenever the append cannot complete
-/// at once — the lock is held by another writer, the array must grow, this
-/// is the handle's first write (or first after fork), or the value, array
-/// or handle needs an error report (out of range, not a flat numeric
-/// array, read-only, invalid handle) — and the caller then calls
-/// mba_append_i64 or mba_append_u64 with the value, which waits, grows
-/// and reports errors. Made for callers that hold a lock of their own while
-/// calling (Python's GIL, via ctypes.PyDLL): it can never block on another
-/// thread. Thread-safe.
+/// Why two halves: Python's ctypes without argtypes (argtypes cost ~350 ns
+/// a call) passes a Python int as a C int, masked to its low 32 bits; so a
+/// uint64_t v goes as the two C ints v >> 32 and v. Negative values have
+/// no form here: they go to mba_append_i64 (or, in the C int range, to
+/// mba_try_append_int).
 #[no_mangle]
-pub extern "C" fn mba_try_append_halves(h: mba_handle, hi: u32, lo: u32) -> c_int {
-    if fast_typed(h, |a| a.int_bits(halves_value(a.layout().elem, hi, lo))) {
+pub extern "C" fn mba_try_append_u64_halves(h: mba_handle, hi: u32, lo: u32) -> c_int {
+    let v = (u64::from(hi) << 32) | u64::from(lo);
+    if fast_typed(h, |a| a.int_bits(i128::from(v))) {
         return MBA_OK;
     }
     MBA_E_BUSY
