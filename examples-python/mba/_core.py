@@ -20,6 +20,8 @@ _append_int_fast = L.append_int_fast
 _append_raw_fast = L.append_raw_fast
 _try_append_int = L.try_append_int_fast
 _try_append_raw = L.try_append_raw_fast
+_try_append_u64_halves = L.try_append_u64_halves_fast
+_append_u64 = L.append_u64  # its fallback (argtypes: only on MBA_E_BUSY)
 _E_HANDLE = L.E_HANDLE
 _E_OVERFLOW = L.E_OVERFLOW
 
@@ -719,33 +721,59 @@ class mmaparray(object):
 
     def append(self, v):
         """Append a new item with value v to the end of the array."""
-        # The hot path: a C int goes to mba_try_append_int, then if need
-        # be mba_append_int, both WITHOUT argtypes (ctypes passes a Python
-        # int as a C int, truncating larger values: hence the range check;
-        # the library range-checks the element type and returns
-        # MBA_E_OVERFLOW). Anything else is packed to the element's bytes
-        # by a precompiled struct (which converts like array.array) and
-        # passed as a bytes object (a pointer) to mba_try_append, then if
-        # need be mba_append, also without argtypes.
-        if type(v) is int and -2147483648 <= v <= 2147483647:
-            # mba_try_append_int through the PyDLL (GIL kept: it never
-            # waits); anything it cannot do at once (lock held elsewhere,
-            # growth, first write, range or handle errors) it leaves
-            # undone with MBA_E_BUSY, for mba_append_int through the CDLL
-            # (GIL released), which waits, grows and reports errors.
-            if not _try_append_int(self._h, v):
-                return
-            rc = _append_int_fast(self._h, v)
+        # Each path first tries a non-blocking call through the PyDLL (GIL
+        # kept: it never waits); anything it cannot do at once (lock held
+        # elsewhere, growth, first write, range or handle errors) it
+        # leaves undone with MBA_E_BUSY, for the matching blocking call
+        # through the CDLL (GIL released), which waits, grows and reports
+        # errors. The try-calls go WITHOUT argtypes (they cost ~350 ns a
+        # call): ctypes then passes a Python int as a C int, masked to 32
+        # bits (hence the range checks), and a bytes object as a pointer.
+        if type(v) is int:
+            if -2147483648 <= v <= 2147483647:
+                # The hot path: mba_try_append_int, then mba_append_int
+                # (also without argtypes). The library range-checks the
+                # element type (MBA_E_OVERFLOW).
+                if not _try_append_int(self._h, v):
+                    return
+                rc = _append_int_fast(self._h, v)
+            elif 0 < v < 18446744073709551616 and not self._isf:
+                # A uint64_t in two halves: v >> 32 is below 2**32 and
+                # arrives exactly; ctypes masks v to its low 32 bits. The
+                # library range-checks it as the uint64_t v (so 2**63 to
+                # 'q' overflows), then mba_append_u64 (argtypes) as the
+                # fallback.
+                if not _try_append_u64_halves(self._h, v >> 32, v):
+                    return
+                rc = _append_u64(self._h, v)
+            else:
+                # Negative ones, beyond 64 bits, or into a float array
+                # (converted to a double first, as array.array does).
+                return self._append_packed(v)
         else:
+            # Anything else (float, bool, subclasses, numpy scalars...) is
+            # packed to the element's bytes by a precompiled struct (which
+            # converts like array.array) and passed as a bytes object to
+            # mba_try_append, then to mba_append (also without argtypes).
             try:
                 b = self._spack(v)
             except Exception:
                 return self._append_exact(v)
-            # The same split: mba_try_append through the PyDLL, and on
-            # MBA_E_BUSY mba_append through the CDLL.
             if not _try_append_raw(self._h, b):
                 return
             rc = _append_raw_fast(self._h, b)
+        if rc:
+            self._append_failed(rc, v)
+
+    def _append_packed(self, v):
+        """append's packed path (mba_try_append, then mba_append)."""
+        try:
+            b = self._spack(v)
+        except Exception:
+            return self._append_exact(v)
+        if not _try_append_raw(self._h, b):
+            return
+        rc = _append_raw_fast(self._h, b)
         if rc:
             self._append_failed(rc, v)
 

@@ -101,11 +101,13 @@ def _candidates():
     return out, False
 
 
-# Functions this binding calls that 0.1.0 builds lack (they came with
-# 0.1.1; some development builds reported 0.1.0 with or without them): a
-# library without them is refused, so
-# the lookup goes on to the next candidate.
-REQUIRED = ("mba_describe", "mba_try_append_int", "mba_try_append")
+# Functions this binding calls that older builds lack (mba_describe and
+# mba_try_append_int came with 0.1.1, though some development builds
+# reported 0.1.0 with or without them; the others came later in 0.1.1
+# development, without a version bump): a library without them is
+# refused, so the lookup goes on to the next candidate.
+REQUIRED = ("mba_describe", "mba_try_append_int", "mba_try_append",
+            "mba_try_append_u64_halves")
 
 
 def _version_tuple(v):
@@ -169,6 +171,13 @@ try_append_int_fast = pylib.mba_try_append_int
 # error): only ever called with (int handle, bytes of one packed row),
 # without argtypes (ctypes passes a bytes object as a char *).
 try_append_raw_fast = pylib.mba_try_append
+# mba_try_append_u64_halves is the same for the uint64_t v, given as the C
+# ints v >> 32 and v: only ever called with (int handle, v >> 32, v) for
+# 2**31 <= v < 2**64, without argtypes (ctypes masks a Python int to its
+# low 32 bits, as its documentation says; v >> 32 is below 2**32 anyway).
+# (No float counterpart: without argtypes ctypes cannot pass a float, and
+# c_double(v) costs more than packing v for mba_try_append.)
+try_append_u64_halves_fast = pylib.mba_try_append_u64_halves
 
 
 def _fn(name, *argtypes):

@@ -423,9 +423,12 @@ def test_fork_child_appends_c_ints():
 
 # ------------------------------- other values via mba_try_append, fallback
 #
-# Ints outside the C int range and floats are packed by a struct and go to
-# mba_try_append (PyDLL, GIL kept), then on MBA_E_BUSY to the blocking,
-# reporting mba_append (CDLL): the same results and errors either way.
+# Ints in [2**31, 2**64) to integer arrays go to mba_try_append_u64_halves;
+# other values (floats, negative ints below -2**31, ints to float arrays)
+# are packed by a struct and go to mba_try_append (PyDLL, GIL kept), then
+# on MBA_E_BUSY to the blocking, reporting mba_append_u64 / mba_append
+# (CDLL): the same results and errors either way. test_append64.py has the
+# full table of typecodes and values.
 
 def test_try_append_raw_is_bound_through_pydll():
     f = _lib.try_append_raw_fast
@@ -473,6 +476,25 @@ class _CountingRaw(object):
         return _lib.try_append_raw_fast(h, row)
 
 
+class _CountingU64(_CountingRaw):
+    """The same for mba_try_append_u64_halves."""
+
+    def __call__(self, h, hi, lo):
+        self.calls += 1
+        assert type(hi) is int and 0 <= hi < 2 ** 32 and type(lo) is int
+        if self.decline:
+            return _lib.E_BUSY
+        return _lib.try_append_u64_halves_fast(h, hi, lo)
+
+
+def _count_tries(monkeypatch, decline):
+    """Both try-functions of the non-C-int values replaced by counters."""
+    raw, u64 = _CountingRaw(decline), _CountingU64(decline)
+    monkeypatch.setattr(_core, "_try_append_raw", raw)
+    monkeypatch.setattr(_core, "_try_append_u64_halves", u64)
+    return raw, u64
+
+
 _I64 = [2 ** 63 - 1, -2 ** 63, 2 ** 62 + 3, -2 ** 40 - 7, 2 ** 31, -2 ** 31 - 1]
 _U64 = [2 ** 64 - 1, 2 ** 63, 2 ** 63 + 5, 2 ** 40, 2 ** 31, 2 ** 32]
 _FLOATS = [1.5, -0.0, 0.1, -1e300, float("inf"), float("-inf"), float("nan"),
@@ -486,8 +508,7 @@ for _tc in "lL":
 
 @pytest.mark.parametrize("decline", [False, True])
 def test_raw_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
-    fake = _CountingRaw(decline)
-    monkeypatch.setattr(_core, "_try_append_raw", fake)
+    raw, u64 = _count_tries(monkeypatch, decline)
     for tc, vals in sorted(_RAW_VALUES.items()):
         a, ref = mba.mmaparray(tc), array.array(tc)
         for _ in range(300):  # grows several times
@@ -500,12 +521,13 @@ def test_raw_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline)
         ref.append(vals[0])
         assert len(a) == len(ref) and a.tobytes() == ref.tobytes(), tc
         a.close()
-    assert fake.calls >= 300 * sum(len(v) for v in _RAW_VALUES.values())
+    assert raw.calls + u64.calls >= 300 * sum(len(v) for v in _RAW_VALUES.values())
+    assert raw.calls and u64.calls
 
 
 @pytest.mark.parametrize("decline", [False, True])
 def test_raw_append_errors_are_arrays_errors(monkeypatch, decline):
-    monkeypatch.setattr(_core, "_try_append_raw", _CountingRaw(decline))
+    _count_tries(monkeypatch, decline)
     cases = [("q", 2 ** 63), ("q", -2 ** 63 - 1), ("Q", 2 ** 64), ("Q", -2 ** 40),
              ("I", 2 ** 32), ("i", 2 ** 40), ("q", 1.5), ("Q", 2.0), ("d", "x"),
              ("d", 10 ** 400), ("f", None)]
@@ -529,7 +551,7 @@ def test_raw_append_errors_are_arrays_errors(monkeypatch, decline):
 
 
 def _raw_append_errors(monkeypatch, decline, shm_name):
-    monkeypatch.setattr(_core, "_try_append_raw", _CountingRaw(decline))
+    _count_tries(monkeypatch, decline)
     out = []
     for tc, v in (("q", 2 ** 40), ("Q", 2 ** 63 + 5), ("d", 1.5), ("f", 2 ** 40)):
         a = mba.mmaparray(tc, [1])
