@@ -236,7 +236,8 @@ class mmaparray(object):
 
     __slots__ = ("_h", "_tc", "_isz", "_rb", "_row", "_isf", "_len", "_mv",
                  "_mvb", "_cap", "_ro", "_flags", "_ref", "_ifpin", "_closed",
-                 "_ptr", "_name", "_spack", "_own", "_lenp", "__weakref__")
+                 "_ptr", "_name", "_spack", "_own", "_whole", "_skip",
+                 "_uview", "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         if cls is mmaparray and kwargs.get("mmap") is not None:
@@ -247,7 +248,8 @@ class mmaparray(object):
         self._ifpin = 0
         self._own = None
         self._len = _EMPTY_Q
-        self._mv = self._mvb = _EMPTY_B
+        self._mv = self._mvb = self._whole = _EMPTY_B
+        self._uview = None
         self._cap = -1
         return self
 
@@ -300,6 +302,7 @@ class mmaparray(object):
         uuid, NotFoundError unless the array has that identity."""
         self._ifpin = 0
         self._own = None
+        self._uview = None
         self._cap = -1
         try:
             # Everything in one mba_describe call and one unpack: opening is
@@ -307,7 +310,7 @@ class mmaparray(object):
             rc = _describe(h, _INFO_REF)
             if rc:
                 raise L.error(rc)
-            (_, t, f, nd, _, rb, d0, d1, d2, d3, d4, d5, d6, d7, cap, _,
+            (_, t, f, nd, _, rb, d0, d1, d2, d3, d4, d5, d6, d7, cap, maxl,
              ident, ptr, lenp, _, _) = _INFO_UNPACK(_INFO)
             if uuid is not None and ident != uuid:
                 raise L.NotFoundError(
@@ -337,19 +340,32 @@ class mmaparray(object):
             self._ref = ref
             self._name = name
             self._ptr = ptr
-            # A raw mapping's length word lives apart from its elements.
-            self._lenp = 0 if f & _RAW else lenp
             self._h = h
             self._closed = False
             self._own = own = _Owner()
+            # One exporter per array, made here and never again: from the
+            # length word to the end of the reservation (max_len rows, all
+            # mapped, though only the verified capacity may be touched).
+            # Its size is the same for every array of a row size and
+            # max_len, so ctypes makes its type once per process (a new
+            # array type costs ~18 us). Internal views are slices of it,
+            # cut to the capacity; the views users get come from an
+            # exporter of the capacity only (see _user_bytes).
             if f & _RAW:
+                # A raw mapping's length word lives apart from its elements.
                 self._len = _export(own, lenp, 8).cast("Q")
+                self._skip = 0
+                self._whole = _export(own, ptr, maxl * rb)
+            else:
+                skip = self._skip = ptr - lenp
+                self._whole = whole = _export(own, lenp, skip + maxl * rb)
+                self._len = whole[:8].cast("Q")
             self._map_views(cap)
         except BaseException:
             self._h = 0
             self._closed = True
             self._own = None
-            self._mv = self._mvb = _EMPTY_B
+            self._mv = self._mvb = self._whole = _EMPTY_B
             self._len = _EMPTY_Q
             L.close(h)
             raise
@@ -360,9 +376,7 @@ class mmaparray(object):
         return object.__new__(cls)._setup(h, tc, ref, name, uuid)
 
     def _map_views(self, cap=None):
-        """(Re)builds the internal views over the verified capacity: one
-        exporter from the length word (in the header) to the end of the
-        capacity, so one ctypes object serves both."""
+        """(Re)cuts the internal views to the verified capacity."""
         if cap is None:
             v = c_uint64()
             L.check(L.capacity(self._hw(), byref(v)))
@@ -373,18 +387,9 @@ class mmaparray(object):
         own = self._own
         if own is None:
             raise _closed()
-        lenp = self._lenp
-        if lenp:
-            skip = self._ptr - lenp
-            whole = _export(own, lenp, skip + cap * self._rb)
-            lv = whole[:8].cast("Q")
-            mvb = whole[skip:]
-        else:
-            lv = None
-            mvb = _export(own, self._ptr, cap * self._rb)
+        skip = self._skip
+        mvb = self._whole[skip:skip + cap * self._rb]
         mv = None if self._row else mvb.cast(self._tc)
-        if lv is not None:
-            self._len = lv
         self._mvb = mvb
         self._mv = mv
         self._cap = cap
@@ -392,9 +397,25 @@ class mmaparray(object):
             # Closed while the views were made: take them back, so that
             # the closed array keeps raising ValueError.
             self._len = _EMPTY_Q
-            self._mv = self._mvb = _EMPTY_B
+            self._mv = self._mvb = self._whole = _EMPTY_B
             self._cap = -1
             raise _closed()
+
+    def _user_bytes(self, nbytes):
+        """A 'B' view of the first nbytes of the elements for the caller to
+        keep: cut from an exporter of exactly the capacity (made on demand,
+        kept until the capacity changes), so that even its .obj covers
+        only memory that is backed by the file."""
+        u = self._uview
+        if u is None or len(u) != self._cap * self._rb:
+            own = self._own
+            if own is None:
+                raise _closed()
+            u = _export(own, self._ptr, self._cap * self._rb)
+            if self._own is not own:
+                raise _closed()
+            self._uview = u
+        return u[:nbytes]
 
     def _n(self):
         """The current length in rows; refreshes the views if another
@@ -968,7 +989,7 @@ class mmaparray(object):
     def tofile(self, f):
         """Write all items (as machine values) to the file object f."""
         n = self._n() * self._rb
-        m = self._mvb[:n]
+        m = self._user_bytes(n)
         step = 1 << 20
         if n == 0:
             f.write(b"")
@@ -1195,7 +1216,7 @@ class mmaparray(object):
         after close(), until the view and everything made from it is gone.
         It does not grow with the array: take a new view after appends."""
         n = self._n()
-        m = self._mvb[:n * self._rb]
+        m = self._user_bytes(n * self._rb)
         if n == 0:
             m = m.cast(self._tc)
         else:
@@ -1344,7 +1365,8 @@ class mmaparray(object):
         self._h = 0
         self._own = None
         self._len = _EMPTY_Q
-        self._mv = self._mvb = _EMPTY_B
+        self._mv = self._mvb = self._whole = _EMPTY_B
+        self._uview = None
         self._cap = -1
         if not h:
             return
@@ -1459,6 +1481,10 @@ class _MmapArray(mmaparray):
         return self._lenarr[0]
 
     _refresh = _n
+
+    def _user_bytes(self, nbytes):
+        # The exporter is the caller's own mmap: views of it are safe.
+        return self._mvb[:nbytes]
 
     def _hw(self):
         raise L.NotSupportedError("not supported for an array over a user mmap")

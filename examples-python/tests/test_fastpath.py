@@ -672,3 +672,27 @@ def test_fork_child_appends_64_bit_values_and_floats():
     assert d.tolist() == [0.5, 1.5] + [v + 0.5 for v in range(3, 1000)] + [-1.5]
     a.close()
     d.close()
+
+
+def test_one_exporter_type_for_arrays_of_any_length(tmp_path):
+    """The internal exporter spans the whole reservation, so arrays of any
+    length (and an array after growth) share one ctypes type: a new array
+    type costs ~18 us and stays cached in ctypes forever. The views users
+    get are cut from an exporter of the verified capacity only, so even
+    view.obj covers nothing past the end of the file."""
+    import ctypes
+    arrs = [mba.open(str(tmp_path / ("a%d.mba" % n)), "x", "d", n) for n in (1, 1000, 77777)]
+    try:
+        types = {type(a._whole.obj) for a in arrs}
+        assert len(types) == 1
+        a = arrs[1]
+        before = type(a._whole.obj)
+        a.extend([1.5] * 100000)  # grows: the views are re-cut, not re-made
+        assert type(a._whole.obj) is before and len(a) == 101000
+        for x in arrs:
+            v = x.view()
+            assert ctypes.sizeof(v.obj) == x.capacity * 8
+            assert len(v) == len(x)
+    finally:
+        for x in arrs:
+            x.close()
