@@ -346,6 +346,53 @@ def bench_getitem(n, repeat):
 
 # ------------------------------------------------------------------ attach
 
+_FIRST_ATTACH = r"""
+import sys, time, mba
+w = mba.attach(sys.argv[1])          # warms the binding's code paths
+t0 = time.perf_counter()
+a = mba.attach(sys.argv[2])          # the array this process never mapped
+t = time.perf_counter() - t0
+assert len(a) == int(sys.argv[3])
+print(int(t * 1e9))
+"""
+
+# The same for mmap_backed_array over the raw file (its peer figure).
+_FIRST_ATTACH_MBAP = r"""
+import sys, time, mmap, mmap_backed_array as m
+def att(p):
+    with open(p, "rb") as f:
+        return m.mmaparray("B", mmap=mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+w = att(sys.argv[1])
+t0 = time.perf_counter()
+a = att(sys.argv[2])
+t = time.perf_counter() - t0
+assert len(a) == int(sys.argv[3])
+print(int(t * 1e9))
+"""
+
+
+def first_attach_in_new_process(warm, name, size, k, code=_FIRST_ATTACH):
+    """Median and best, in ns, of k fresh interpreters each attaching one
+    other array first (so imports and first calls are not counted) and
+    then timing its first attach of name: the first mapping, in a process
+    whose TLB and caches no earlier munmap has flushed, but whose own
+    memory is still cold (page faults on first use)."""
+    import subprocess
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(mba.__file__))] +
+        [x for x in [env.get("PYTHONPATH")] if x])
+    out = []
+    for _ in range(k):
+        r = subprocess.run([sys.executable, "-c", code, warm, name, str(size)],
+                           env=env, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError("first-attach child failed: " + r.stderr[-500:])
+        out.append(int(r.stdout.strip()))
+    out.sort()
+    return out[len(out) // 2], out[0]
+
+
 def bench_attach(sizes, n, repeat):
     print("\n== attach (open an existing array), disk-backed files under target/")
     d = os.path.join(REPO, "target", "bench-python")
@@ -353,6 +400,14 @@ def bench_attach(sizes, n, repeat):
     np = PEERS.get("numpy")
     import ctypes
     from mba import _lib
+    warm = os.path.join(d, "attach-warm.mba")
+    if os.path.exists(warm):
+        os.unlink(warm)
+    mba.open(warm, "x", "B", 16).close()
+    warm_name = "file://" + warm
+    warm_raw = warm + ".raw"
+    with open(warm_raw, "wb") as f:
+        f.write(b"\0" * 16)
     for size in sizes:
         path = os.path.join(d, "attach-%d.mba" % size)
         raw = os.path.join(d, "attach-%d.raw" % size)
@@ -381,7 +436,10 @@ def bench_attach(sizes, n, repeat):
 
             def run_mba_cold(k):
                 # Nothing in this process maps the array: every attach
-                # opens and maps the file (each is closed again, untimed).
+                # opens and maps the file (each is closed again, untimed;
+                # that munmap leaves the next attach with cold TLB and
+                # caches, see first_attach_in_new_process for the other
+                # view).
                 t = 0.0
                 for _ in range(k):
                     t0 = time.perf_counter()
@@ -471,10 +529,22 @@ def bench_attach(sizes, n, repeat):
             print_peer("mba_open from ctypes, first mapping", cc)
             report("mba.attach %s, first mapping" % human(size), mc, 10000,
                    [("C open", cc)] + peers)
+            k = 15 if n < 300 else 31
+            med, best = first_attach_in_new_process(warm_name, name, size, k)
+            np_peers = []
+            if "mmap_backed_array" in PEERS:
+                pm, _ = first_attach_in_new_process(warm_raw, raw, size, k, _FIRST_ATTACH_MBAP)
+                print_peer("mmap_backed_array, new process (median)", pm)
+                np_peers.append(("mmap_backed_array", pm))
+            print_peer("mba.attach, new process: best", best)
+            report("mba.attach %s, new process (median)" % human(size), med, 10000,
+                   [("C open", cc)] + np_peers)
         finally:
             for p in (path, raw):
                 if os.path.exists(p):
                     os.unlink(p)
+    os.unlink(warm)
+    os.unlink(warm_raw)
 
 
 def human(n):
