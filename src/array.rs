@@ -10,9 +10,11 @@
 //! verified against the file's real size, so a hostile or crashed writer can
 //! make us return an error but never make us touch memory past end-of-file.
 //!
-//! Each handle maps the whole reservation (`data_offset + max_len *
-//! row_bytes`) once, so growth by any process is visible without remapping
-//! and a pointer from [`Array::as_ptr`] stays valid for the handle's life.
+//! The whole reservation (`data_offset + max_len * row_bytes`) is mapped
+//! once, so growth by any process is visible without remapping and a
+//! pointer from [`Array::as_ptr`] stays valid for the handle's life. The
+//! handles of one process on one file and access share that mapping (see
+//! `MapCache`).
 
 use crate::error::{Code, Error, Result};
 use crate::format::{self, ElemType, Header, Layout, Writability, HEADER_SIZE};
