@@ -684,7 +684,10 @@ int mba_try_append(mba_handle h, const void *row);
 
 /**
  * Appends n rows copied from src (n * mba_row_bytes() bytes) in one
- * all-or-nothing step. src may be NULL when n is 0. Thread-safe.
+ * all-or-nothing step. src may be NULL when n is 0. Extends of 4 MiB or
+ * more are written through the file (pwrite: no zeroing of new pages, no
+ * page faults in the caller), which also turns an unreadable src into
+ * MBA_E_ARG instead of a crash. Thread-safe.
  * Errors: those of mba_append, and MBA_E_OVERFLOW.
  */
 int mba_extend(mba_handle h, const void *src, uint64_t n);

@@ -724,6 +724,29 @@ impl Array {
             let need = len
                 .checked_add(n)
                 .ok_or_else(|| Error::new(Code::Overflow, "length overflows"))?;
+            if bytes >= PREFAULT_BYTES && self.kind == Kind::Shared && need <= self.max_len {
+                // Large: through the file (pwrite). Growth and copy in one
+                // step, with no zeroing of new pages and no page-table work
+                // in this process; other processes see the same page cache
+                // through their mappings. The rows are published only
+                // after the whole write (on error, nothing is: a written
+                // prefix past `len` is invisible, and the file has no hole).
+                // SAFETY: the caller guarantees `src` for `bytes` bytes.
+                unsafe {
+                    sys::write_at(
+                        self.fd(),
+                        src,
+                        bytes as usize,
+                        self.data_offset + len * self.rb,
+                    )?
+                };
+                if need > self.capacity() {
+                    // The file now holds `need` rows: capacity before length.
+                    self.w64(format::OFF_CAPACITY).store(need, Release);
+                    self.verified.fetch_max(need, Relaxed);
+                }
+                return Ok(((), Change::Len(need)));
+            }
             self.ensure(need)?;
             if bytes >= PREFAULT_BYTES {
                 self.prefault(self.row_ptr(len), bytes as usize);

@@ -91,9 +91,12 @@ impl Error {
             libc::ENOMEM => Code::NoMem,
             libc::EROFS => Code::ReadOnly,
             libc::EINTR => Code::Interrupted,
-            libc::ENAMETOOLONG | libc::EINVAL | libc::ELOOP | libc::EISDIR | libc::ENOTDIR => {
-                Code::Arg
-            }
+            libc::ENAMETOOLONG
+            | libc::EINVAL
+            | libc::ELOOP
+            | libc::EISDIR
+            | libc::ENOTDIR
+            | libc::EFAULT => Code::Arg,
             _ => Code::Io,
         };
         let msg = std::io::Error::from_raw_os_error(errno);

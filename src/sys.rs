@@ -111,24 +111,7 @@ pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
     if size <= cur {
         return Ok(());
     }
-    // SAFETY: an all-zero rlimit is valid; getrlimit only writes into it.
-    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
-    // SAFETY: `rl` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut rl) } == 0
-        && rl.rlim_cur != libc::RLIM_INFINITY
-        && size > rl.rlim_cur as u64
-    {
-        return Err(Error::os(
-            libc::EFBIG,
-            format!(
-                "growing to {size} bytes exceeds RLIMIT_FSIZE ({})",
-                rl.rlim_cur
-            ),
-        ));
-    }
-    if size > i64::MAX as u64 {
-        return Err(Error::os(libc::EFBIG, "file size"));
-    }
+    check_fsize(size)?;
     // Belt and braces: if the limit was lowered by another thread after the
     // check, block SIGXFSZ in this thread and consume it rather than die.
     with_sigxfsz_blocked(|| {
@@ -156,6 +139,72 @@ pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
             }
         }
     })
+}
+
+/// Writes `len` bytes from `src` at `offset` with pwrite(2), growing the
+/// file as needed: for a large append this beats allocating the space and
+/// copying through a mapping, because the kernel neither zeroes the new
+/// pages first nor maps them into this process. Refuses (instead of
+/// raising SIGXFSZ) an end past `RLIMIT_FSIZE`. An unreadable `src` is an
+/// error (EFAULT), not a signal. On error a prefix may have been written.
+///
+/// # Safety
+/// `src` must be valid for reads of `len` bytes (the kernel only reads it).
+pub unsafe fn write_at(fd: RawFd, src: *const u8, len: usize, offset: u64) -> Result<()> {
+    let end = offset
+        .checked_add(len as u64)
+        .filter(|&e| e <= i64::MAX as u64)
+        .ok_or_else(|| Error::os(libc::EFBIG, "file size"))?;
+    check_fsize(end)?;
+    with_sigxfsz_blocked(|| {
+        let mut done = 0usize;
+        while done < len {
+            // SAFETY: the caller guarantees `src` for `len` bytes; the
+            // kernel copies from it and reports a bad address as EFAULT.
+            let n = unsafe {
+                libc::pwrite(
+                    fd,
+                    src.add(done).cast(),
+                    len - done,
+                    (offset + done as u64) as libc::off_t,
+                )
+            };
+            if n < 0 {
+                if errno() == libc::EINTR {
+                    continue;
+                }
+                return Err(Error::last_os(format!("writing {len} bytes")));
+            }
+            if n == 0 {
+                return Err(Error::os(libc::ENOSPC, format!("writing {len} bytes")));
+            }
+            done += n as usize;
+        }
+        Ok(())
+    })
+}
+
+/// Refuses a file size past `RLIMIT_FSIZE` (which would raise SIGXFSZ).
+fn check_fsize(size: u64) -> Result<()> {
+    // SAFETY: an all-zero rlimit is valid; getrlimit only writes into it.
+    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: `rl` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut rl) } == 0
+        && rl.rlim_cur != libc::RLIM_INFINITY
+        && size > rl.rlim_cur as u64
+    {
+        return Err(Error::os(
+            libc::EFBIG,
+            format!(
+                "growing to {size} bytes exceeds RLIMIT_FSIZE ({})",
+                rl.rlim_cur
+            ),
+        ));
+    }
+    if size > i64::MAX as u64 {
+        return Err(Error::os(libc::EFBIG, "file size"));
+    }
+    Ok(())
 }
 
 fn with_sigxfsz_blocked<T>(f: impl FnOnce() -> T) -> T {

@@ -466,3 +466,37 @@ fn a_shared_mapping_still_refuses_a_file_truncated_under_it() {
     drop(w);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn large_extends_go_through_the_file_and_are_seen_by_every_mapping() {
+    let d = scratch();
+    let p = format!("{d}/big");
+    let w = create(&p, ElemType::U64);
+    let r = open(&p, Access::ReadOnly).unwrap(); // a mapping of its own
+    w.append_int(5).unwrap();
+    let rows: Vec<u8> = (0..1_000_000u64)
+        .flat_map(|i| (i * 7).to_ne_bytes())
+        .collect();
+    w.extend(&rows).unwrap(); // 8 MB: past the 4 MiB threshold
+    assert_eq!((w.len(), r.len()), (1_000_001, 1_000_001));
+    assert!(w.capacity() >= 1_000_001 && r.capacity() >= 1_000_001);
+    for i in [0u64, 1, 2, 500_000, 1_000_000] {
+        let want = if i == 0 { 5 } else { (i - 1) * 7 };
+        assert_eq!(r.get_int(i).unwrap(), want as i128);
+        assert_eq!(w.get_int(i).unwrap(), want as i128);
+    }
+    // Appends after it grow as usual, and a second large extend lands
+    // inside capacity already allocated.
+    w.append_int(1).unwrap();
+    w.reserve(w.len() + 2_000_000).unwrap();
+    w.extend(&rows).unwrap();
+    assert_eq!(r.len(), 2_000_002);
+    assert_eq!(r.get_int(2_000_001).unwrap(), 999_999 * 7);
+    // The file covers the capacity, and an anonymous (memfd) array takes
+    // the same path.
+    assert!(std::fs::metadata(&p).unwrap().len() >= 65536 + w.capacity() * 8);
+    let a = Array::anon(&Options::create(ElemType::U64)).unwrap();
+    a.extend(&rows).unwrap();
+    assert_eq!(a.get_int(999_999).unwrap(), 999_999 * 7);
+    std::fs::remove_dir_all(d).unwrap();
+}

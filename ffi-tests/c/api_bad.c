@@ -685,6 +685,33 @@ static void test_bad_descriptors(void)
     EXPECT(MBA_E_ARG, mba_from_fd(0, 1u << 9, MBA_ANY, &h));
 }
 
+/* A large extend is written through the file (pwrite): an unreadable
+ * source is then an error the kernel reports, not a crash, and nothing of
+ * it becomes visible. */
+static void test_unreadable_source(void)
+{
+    const char *p = T_PATH("unreadable.mba");
+    mba_handle h;
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+    OK(mba_append_int(h, 1));
+    size_t bytes = 8u << 20;
+    void *src = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(src != MAP_FAILED);
+    EXPECT(MBA_E_ARG, mba_extend(h, src, bytes / 8));
+    /* Readable for its first half only: still nothing is published. */
+    REQUIRE(mprotect(src, bytes / 2, PROT_READ) == 0);
+    EXPECT(MBA_E_ARG, mba_extend(h, src, bytes / 8));
+    uint64_t n = 0;
+    OK(mba_len(h, &n));
+    CHECK_U64(n, 1);
+    OK(mba_append_int(h, 2));
+    int64_t v = 0;
+    OK(mba_get_i64(h, 1, &v));
+    CHECK_I64(v, 2);
+    REQUIRE(munmap(src, bytes) == 0);
+    OK(mba_close(h));
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
@@ -695,5 +722,6 @@ int main(int argc, char **argv)
     test_no_address_space();
     test_no_permission();
     test_bad_descriptors();
+    test_unreadable_source();
     return t_done("api_bad");
 }

@@ -96,7 +96,17 @@ int main(int argc, char **argv)
             MP_DIE("setrlimit");
     }
 
-    int rc = 0;
+    /* A large extend (8 MiB: written through the file, not a mapping) that
+     * cannot fit fails cleanly: nothing becomes visible, and the space a
+     * partial write took is used by the appends that follow. */
+    static uint64_t big[1 << 20];
+    for (uint64_t i = 0; i < (1 << 20); i++)
+        big[i] = 9;
+    int rc = mba_extend(h, big, 1 << 20);
+    if (rc != MBA_E_NOSPACE)
+        FAIL("8 MiB extend on a fresh array failed with %d (%s), expected MBA_E_NOSPACE", rc,
+             mba_strerror(rc));
+    check_all(h, 0);
     uint64_t n = fill(h, &rc);
     if (rc != MBA_E_NOSPACE)
         FAIL("append failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
@@ -114,6 +124,10 @@ int main(int argc, char **argv)
     rc = mba_reserve(h, n + 1000000);
     if (rc != MBA_E_NOSPACE)
         FAIL("reserve failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
+    rc = mba_extend(h, big, 1 << 20);
+    if (rc != MBA_E_NOSPACE)
+        FAIL("8 MiB extend failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
+    check_all(h, n);
     /* a batch under mba_lock too */
     MP_OK(mba_lock(h));
     uint64_t extra = 0;

@@ -614,7 +614,10 @@ pub unsafe extern "C" fn mba_try_append(h: mba_handle, row: *const c_void) -> c_
 }
 
 /// Appends n rows copied from src (n * mba_row_bytes() bytes) in one
-/// all-or-nothing step. src may be NULL when n is 0. Thread-safe.
+/// all-or-nothing step. src may be NULL when n is 0. Extends of 4 MiB or
+/// more are written through the file (pwrite: no zeroing of new pages, no
+/// page faults in the caller), which also turns an unreadable src into
+/// MBA_E_ARG instead of a crash. Thread-safe.
 /// Errors: those of mba_append, and MBA_E_OVERFLOW.
 #[no_mangle]
 pub unsafe extern "C" fn mba_extend(h: mba_handle, src: *const c_void, n: u64) -> c_int {
