@@ -1184,14 +1184,23 @@ impl Array {
         let deadline = timeout.map(|t| Instant::now() + t);
         // A producer that is mid-batch usually publishes within a few
         // microseconds: poll briefly before paying for a futex sleep and
-        // the producer for a wake-up.
+        // the producer for a wake-up. Bounded by time, not iterations: a
+        // PAUSE costs 25 ns on some CPUs, and a 25 us spin before each
+        // sleep doubled the wake-up latency under a VM's halt-polling
+        // (bench wake: p50 17 us -> 9 us with a 2 us bound).
         if timeout != Some(Duration::ZERO) {
-            for _ in 0..1000 {
-                let cur = seq.load(Acquire);
-                if cur != seen {
-                    return Ok(cur);
+            let start = Instant::now();
+            loop {
+                for _ in 0..16 {
+                    let cur = seq.load(Acquire);
+                    if cur != seen {
+                        return Ok(cur);
+                    }
+                    std::hint::spin_loop();
                 }
-                std::hint::spin_loop();
+                if start.elapsed() >= WAIT_SPIN {
+                    break;
+                }
             }
         }
         loop {
@@ -1347,6 +1356,9 @@ impl Drop for Array {
 }
 
 // ------------------------------------------------------------ helpers
+
+/// How long `wait` polls the change counter before sleeping.
+const WAIT_SPIN: Duration = Duration::from_micros(2);
 
 /// Extends of at least this many bytes prefault their destination.
 const PREFAULT_BYTES: u64 = 4 << 20;
