@@ -723,32 +723,29 @@ class mmaparray(object):
         # errors. The try-calls go WITHOUT argtypes (they cost ~350 ns a
         # call): ctypes then passes a Python int as a C int, masked to 32
         # bits (hence the range checks), and a bytes object as a pointer.
-        if type(v) is int:
-            if -2147483648 <= v <= 2147483647:
-                # The hot path: mba_try_append_int, then mba_append_int
-                # (also without argtypes). The library range-checks the
-                # element type (MBA_E_OVERFLOW).
-                if not _try_append_int(self._h, v):
-                    return
-                rc = _append_int_fast(self._h, v)
-            elif 0 < v < 18446744073709551616 and not self._isf:
-                # A uint64_t in two halves: v >> 32 is below 2**32 and
-                # arrives exactly; ctypes masks v to its low 32 bits. The
-                # library range-checks it as the uint64_t v (so 2**63 to
-                # 'q' overflows), then mba_append_u64 (argtypes) as the
-                # fallback.
-                if not _try_append_u64_halves(self._h, v >> 32, v):
-                    return
-                rc = _append_u64(self._h, v)
-            else:
-                # Negative ones, beyond 64 bits, or into a float array
-                # (converted to a double first, as array.array does).
-                return self._append_packed(v)
+        t = type(v)
+        if t is int and -2147483648 <= v <= 2147483647:
+            # The hot path: mba_try_append_int, then mba_append_int (also
+            # without argtypes). The library range-checks the element type
+            # (MBA_E_OVERFLOW).
+            if not _try_append_int(self._h, v):
+                return
+            rc = _append_int_fast(self._h, v)
+        elif t is int and 0 < v < 18446744073709551616 and not self._isf:
+            # A uint64_t in two halves: v >> 32 is below 2**32 and arrives
+            # exactly; ctypes masks v to its low 32 bits. The library
+            # range-checks it as the uint64_t v (so 2**63 to 'q'
+            # overflows), then mba_append_u64 (argtypes) as the fallback.
+            if not _try_append_u64_halves(self._h, v >> 32, v):
+                return
+            rc = _append_u64(self._h, v)
         else:
-            # Anything else (float, bool, subclasses, numpy scalars...) is
-            # packed to the element's bytes by a precompiled struct (which
-            # converts like array.array) and passed as a bytes object to
-            # mba_try_append, then to mba_append (also without argtypes).
+            # Anything else (floats, bool, subclasses, numpy scalars, ints
+            # below -2**31 or for a float array, which array.array converts
+            # to a double first) is packed to the element's bytes by a
+            # precompiled struct (which converts like array.array) and
+            # passed as a bytes object to mba_try_append, then to
+            # mba_append (also without argtypes).
             try:
                 b = self._spack(v)
             except Exception:
@@ -756,18 +753,6 @@ class mmaparray(object):
             if not _try_append_raw(self._h, b):
                 return
             rc = _append_raw_fast(self._h, b)
-        if rc:
-            self._append_failed(rc, v)
-
-    def _append_packed(self, v):
-        """append's packed path (mba_try_append, then mba_append)."""
-        try:
-            b = self._spack(v)
-        except Exception:
-            return self._append_exact(v)
-        if not _try_append_raw(self._h, b):
-            return
-        rc = _append_raw_fast(self._h, b)
         if rc:
             self._append_failed(rc, v)
 
