@@ -115,10 +115,15 @@ def test_attach_by_describe_keeps_every_property(shm_name, tmp_path):
     f.close()
 
 
+def mappings_of(name):
+    """How many mappings of this process come from files called name."""
+    with open("/proc/self/maps") as f:
+        return sum(1 for line in f if name in line)
+
+
 def test_attach_close_cycles_release_every_mapping(shm_name):
     def maps():
-        with open("/proc/self/maps") as f:
-            return sum(1 for line in f if shm_name in line)
+        return mappings_of(shm_name)
 
     a = mba.create(shm_name, 10, "i")
     base = maps()
@@ -151,8 +156,7 @@ def test_attach_close_cycles_release_every_mapping(shm_name):
 
 def test_close_pins_only_when_views_are_alive(shm_name):
     def maps():
-        with open("/proc/self/maps") as f:
-            return sum(1 for line in f if shm_name in line)
+        return mappings_of(shm_name)
 
     a = mba.create(shm_name, 4, "q")
     a[0] = 41
