@@ -63,7 +63,7 @@
 /**
  * Patch version of the library.
  */
-#define MBA_VERSION_PATCH 1
+#define MBA_VERSION_PATCH 2
 
 /**
  * Major version of the on-disk format this library reads and writes.
@@ -522,7 +522,7 @@ extern "C" {
 uint32_t mba_version(void);
 
 /**
- * The library version as a static NUL-terminated string ("0.1.1").
+ * The library version as a static NUL-terminated string ("0.1.2").
  * Never NULL; do not free.
  */
 const char *mba_version_string(void);

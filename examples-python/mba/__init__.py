@@ -21,7 +21,7 @@ from ._core import (  # noqa: F401
     open, anon, from_fd, map_raw,
 )
 
-__version__ = "0.1.1"
+__version__ = "0.1.2"
 
 array = mmaparray
 

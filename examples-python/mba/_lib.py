@@ -103,9 +103,10 @@ def _candidates():
 
 # Functions this binding calls that older builds lack (mba_describe and
 # mba_try_append_int came with 0.1.1, though some development builds
-# reported 0.1.0 with or without them; the others came later in 0.1.1
-# development, without a version bump): a library without them is
-# refused, so the lookup goes on to the next candidate.
+# reported 0.1.0 with or without them; mba_try_append came later in 0.1.1
+# development, without a version bump; mba_try_append_u64_halves with
+# 0.1.2): a library without them is refused, so the lookup goes on to the
+# next candidate.
 REQUIRED = ("mba_describe", "mba_try_append_int", "mba_try_append",
             "mba_try_append_u64_halves")
 

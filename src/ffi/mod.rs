@@ -28,7 +28,7 @@ pub const MBA_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
 pub const MBA_VERSION_MINOR: u32 = 1;
 /// Patch version of the library.
-pub const MBA_VERSION_PATCH: u32 = 1;
+pub const MBA_VERSION_PATCH: u32 = 2;
 /// Major version of the on-disk format this library reads and writes.
 pub const MBA_FORMAT_MAJOR: u32 = 1;
 
@@ -284,7 +284,7 @@ pub extern "C" fn mba_version() -> u32 {
     (MBA_VERSION_MAJOR << 16) | (MBA_VERSION_MINOR << 8) | MBA_VERSION_PATCH
 }
 
-/// The library version as a static NUL-terminated string ("0.1.1").
+/// The library version as a static NUL-terminated string ("0.1.2").
 /// Never NULL; do not free.
 #[no_mangle]
 pub extern "C" fn mba_version_string() -> *const c_char {
