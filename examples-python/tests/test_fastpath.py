@@ -700,3 +700,24 @@ def test_one_exporter_type_for_arrays_of_any_length(tmp_path):
     finally:
         for x in arrs:
             x.close()
+
+
+def test_large_extends_from_the_array_itself(tmp_path):
+    """Extends of 4 MiB or more are written through the file: from the
+    array's own memory too (the kernel reads a mapping of the file it
+    writes), for an anonymous and a file-backed array, seen by another
+    attachment with a mapping of its own."""
+    oracle = array.array("q", range(600000))
+    a = mba.mmaparray("q", oracle)
+    a.extend(a)
+    a += a
+    assert a == oracle * 4
+    a.close()
+    p = str(tmp_path / "x.mba")
+    f = mba.open(p, "x", "q")
+    f.extend(oracle)
+    f.extend(f)
+    g = mba.attach("file://" + p, readonly=True)
+    assert len(g) == 1200000 and g[1199999] == 599999 and g.tolist() == (oracle * 2).tolist()
+    g.close()
+    f.close()
