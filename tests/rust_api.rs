@@ -500,3 +500,38 @@ fn large_extends_go_through_the_file_and_are_seen_by_every_mapping() {
     assert_eq!(a.get_int(999_999).unwrap(), 999_999 * 7);
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn concurrent_large_extends_land_whole_and_once() {
+    let d = scratch();
+    let p = format!("{d}/many");
+    let a = Arc::new(create(&p, ElemType::U64));
+    const ROWS: u64 = 600_000; // 4.8 MB per extend: the pwrite path
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let h = open(&p, Access::ReadWrite).unwrap();
+                for k in 0..3u64 {
+                    let tag = (t * 3 + k) << 32;
+                    let rows: Vec<u8> = (0..ROWS).flat_map(|i| (tag | i).to_ne_bytes()).collect();
+                    h.extend(&rows).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(a.len(), 12 * ROWS);
+    let mut seen = std::collections::HashSet::new();
+    for c in 0..12 {
+        let first = a.get_int(c * ROWS).unwrap() as u64;
+        assert_eq!(first & 0xffff_ffff, 0, "every extend starts a run");
+        assert!(seen.insert(first >> 32), "each extend lands once");
+        for i in [1, ROWS / 2, ROWS - 1] {
+            assert_eq!(a.get_int(c * ROWS + i).unwrap() as u64, first | i);
+        }
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
