@@ -208,6 +208,11 @@ impl MapCache {
         }
     }
 
+    /// True if some mapping may be reused (so a lookup is worth a stat).
+    fn any_live() -> bool {
+        Self::with(|v| v.iter().any(|e| e.map.strong_count() > 0)).unwrap_or(false)
+    }
+
     /// The live mapping of (dev, ino) with this access, and its header.
     fn find(dev: u64, ino: u64, writable: bool) -> Option<(Arc<Mapping>, Header)> {
         Self::with(|v| {
@@ -1547,7 +1552,7 @@ fn open_existing(path: &str, o: &Options) -> Result<Array> {
 /// `path` with this access, if any (see [`MapCache`]). `None` sends the
 /// caller down the full open path, which also reports every error.
 fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
-    if o.access == Access::CopyOnWrite {
+    if o.access == Access::CopyOnWrite || !MapCache::any_live() {
         return Ok(None);
     }
     let Ok(st) = sys::stat(path) else {
