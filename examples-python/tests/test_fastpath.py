@@ -115,82 +115,82 @@ def test_attach_by_describe_keeps_every_property(shm_name, tmp_path):
     f.close()
 
 
-def mappings_of(name):
-    """How many mappings of this process come from files called name."""
+# Both tests read views after close(): a mistake in when the mapping is
+# pinned would crash, so they run in a child process (py fixture).
+_MAPS = """
+import sys, mba
+name = sys.argv[1]
+def maps():
     with open("/proc/self/maps") as f:
         return sum(1 for line in f if name in line)
+"""
 
 
-def test_attach_close_cycles_release_every_mapping(shm_name):
-    def maps():
-        return mappings_of(shm_name)
-
-    a = mba.create(shm_name, 10, "i")
-    base = maps()
-    assert base >= 1
-    for _ in range(200):
-        # Attaches of an array this process already maps share the mapping.
-        b = mba.attach(shm_name)
-        b.append(1)
-        assert maps() == base
-        b.close()
-    v = mba.attach(shm_name).view()  # the array object is dropped at once
-    a.close()
-    assert maps() == base and v[-1] == 1, "the view keeps the memory mapped"
-    del v  # the view's pin was the last user of that mapping
-    assert maps() == 0
-    for _ in range(50):
-        # Nothing else maps it: each attach maps, each close unmaps.
-        b = mba.attach(shm_name)
-        b.append(2)
-        b.close()
-        assert maps() == 0
-    r = mba.attach(shm_name, readonly=True)
-    w = mba.attach(shm_name)
-    assert maps() == base + 1, "read-only handles get a mapping of their own"
-    assert r[-1] == 2 and r.buffer_info()[0] != w.buffer_info()[0]
-    r.close()
-    w.close()
-    assert maps() == 0
-
-
-def test_close_pins_only_when_views_are_alive(shm_name):
-    def maps():
-        return mappings_of(shm_name)
-
-    a = mba.create(shm_name, 4, "q")
-    a[0] = 41
-    v = a.view()
-    s = v[1:3]
-    n = numpy_or_none()
-    arr = n.asarray(a.view()) if n is not None else None
-    a.close()
-    assert maps() == 1, "views were alive at close: the mapping is pinned"
-    assert v[0] == 41 and len(s) == 2
-    if arr is not None:
-        assert arr[0] == 41
-    del v, arr
-    assert maps() == 1 and s[0] == 0, "a slice alone keeps it too"
-    del s
-    assert maps() == 0
-    b = mba.attach(shm_name)
-    assert b[0] == 41
+def test_attach_close_cycles_release_every_mapping(shm_name, py):
+    py(_MAPS + """
+a = mba.create(name, 10, "i")
+base = maps()
+assert base >= 1
+for _ in range(200):
+    # Attaches of an array this process already maps share the mapping.
+    b = mba.attach(name)
+    b.append(1)
+    assert maps() == base
     b.close()
-    assert maps() == 0, "no views at close: no pin, unmapped at once"
-    b = mba.attach(shm_name)
-    w = b.view()
-    del b  # dropped without close(): the same rule
-    assert maps() == 1 and w[0] == 41
-    del w
+v = mba.attach(name).view()  # the array object is dropped at once
+a.close()
+assert maps() == base and v[-1] == 1, "the view keeps the memory mapped"
+del v  # the view's pin was the last user of that mapping
+assert maps() == 0
+for _ in range(50):
+    # Nothing else maps it: each attach maps, each close unmaps.
+    b = mba.attach(name)
+    b.append(2)
+    b.close()
     assert maps() == 0
+r = mba.attach(name, readonly=True)
+w = mba.attach(name)
+assert maps() == base + 1, "read-only handles get a mapping of their own"
+assert r[-1] == 2 and r.buffer_info()[0] != w.buffer_info()[0]
+r.close()
+w.close()
+assert maps() == 0
+print("ok")
+""", shm_name)
 
 
-def numpy_or_none():
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
+def test_close_pins_only_when_views_are_alive(shm_name, py):
+    py(_MAPS + """
+try:
+    import numpy
+except ImportError:
+    numpy = None
+a = mba.create(name, 4, "q")
+a[0] = 41
+v = a.view()
+s = v[1:3]
+arr = numpy.asarray(a.view()) if numpy is not None else None
+a.close()
+assert maps() == 1, "views were alive at close: the mapping is pinned"
+assert v[0] == 41 and len(s) == 2
+if arr is not None:
+    assert arr[0] == 41
+del v, arr
+assert maps() == 1 and s[0] == 0, "a slice alone keeps it too"
+del s
+assert maps() == 0
+b = mba.attach(name)
+assert b[0] == 41
+b.close()
+assert maps() == 0, "no views at close: no pin, unmapped at once"
+b = mba.attach(name)
+w = b.view()
+del b  # dropped without close(): the same rule
+assert maps() == 1 and w[0] == 41
+del w
+assert maps() == 0
+print("ok")
+""", shm_name)
 
 
 # ------------------------------------------------- append via PyDLL, fallback
