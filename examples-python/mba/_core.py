@@ -11,7 +11,7 @@ import sys
 import time
 import weakref
 
-from ctypes import byref, c_int, c_int32, c_uint64, c_ubyte, c_void_p
+from ctypes import byref, c_int, c_int32, c_uint64, c_ubyte
 
 from . import _lib as L
 
