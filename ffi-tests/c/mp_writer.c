@@ -9,6 +9,8 @@
  *          batch   - mba_lock, 1..64 mba_append, mba_unlock
  *          extend  - one mba_extend of 1..64 records
  *          mixed   - a random one of the above for each step
+ *          big     - one mba_extend of 262,144 records (4 MiB: the
+ *                    library writes it through the file with pwrite)
  *   SEED   PRNG seed (batch sizes, modes)
  *   go     wait for a byte on stdin before starting (start barrier)
  *
@@ -16,7 +18,9 @@
  */
 #include "mp_common.h"
 
-enum { M_APPEND, M_BATCH, M_EXTEND, M_MIXED };
+enum { M_APPEND, M_BATCH, M_EXTEND, M_MIXED, M_BIG };
+
+#define BIG_N 262144u
 
 int main(int argc, char **argv)
 {
@@ -31,6 +35,7 @@ int main(int argc, char **argv)
                : !strcmp(ms, "batch")  ? M_BATCH
                : !strcmp(ms, "extend") ? M_EXTEND
                : !strcmp(ms, "mixed")  ? M_MIXED
+               : !strcmp(ms, "big")    ? M_BIG
                                        : -1;
     if (mode < 0 || id == 0)
         MP_DIE("bad mode or id");
@@ -44,17 +49,20 @@ int main(int argc, char **argv)
         mp_wait_go();
 
     uint64_t seq = 1; /* next seq to append */
-    mp_rec buf[64];
+    mp_rec small[64];
+    mp_rec *buf = small;
+    if (mode == M_BIG && !(buf = malloc(BIG_N * sizeof(mp_rec))))
+        MP_DIE("out of memory");
     for (;;) {
         if (count && seq > count)
             break;
         int m = mode == M_MIXED ? (int)(mp_rand(&rng) % 3) : mode;
-        uint64_t n = m == M_APPEND ? 1 : 1 + mp_rand(&rng) % 64;
+        uint64_t n = m == M_APPEND ? 1 : m == M_BIG ? BIG_N : 1 + mp_rand(&rng) % 64;
         if (count && seq + n - 1 > count)
             n = count - seq + 1;
         int rc = MBA_OK;
         uint64_t done = 0;
-        if (m == M_EXTEND) {
+        if (m == M_EXTEND || m == M_BIG) {
             for (uint64_t i = 0; i < n; i++)
                 buf[i] = mp_make(id, (uint32_t)(seq + i));
             rc = mba_extend(h, buf, n);

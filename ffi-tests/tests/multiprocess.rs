@@ -584,6 +584,75 @@ fn readers_follow_growth() {
     verify(&ta.reopen(), "growth");
 }
 
+/// SIGKILLs writers in the middle of 4 MiB extends, which the library
+/// writes through the file with one pwrite before it publishes them: after
+/// every kill each record is complete and there exactly once, a write cut
+/// short leaves only invisible bytes past the length, and the writers that
+/// come after reuse that space and take the dead writer's lock.
+#[test]
+fn crash_during_big_extends() {
+    let _s = serial();
+    let mut seed = rand_u64() | 1;
+    let mut rnd = move || {
+        seed ^= seed >> 12;
+        seed ^= seed << 25;
+        seed ^= seed >> 27;
+        seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    };
+    // 32 MiB on disk: room for eight 4 MiB extends.
+    let ta = TestArray::records("bigcrash", false, 256, 1 << 21);
+    let (mut next_id, mut kills, mut cut_short, mut rounds) = (1u32, 0u32, 0u32, 0u32);
+    let mut full = false;
+    while !full && rounds < 40 {
+        rounds += 1;
+        let mut ws: Vec<Proc> = (0..2)
+            .map(|_| {
+                next_id += 1;
+                Proc::spawn(
+                    format!("big writer {next_id}"),
+                    &mut writer_cmd(Lang::C, &ta.name, next_id, 0, "big", false),
+                )
+            })
+            .collect();
+        std::thread::sleep(Duration::from_micros(2000 + rnd() % 10000));
+        for w in ws.iter_mut() {
+            match w.kill() {
+                Some(st) if st.signal() == Some(libc::SIGKILL) => kills += 1,
+                Some(st) => {
+                    assert_eq!(st.code(), Some(3), "{} failed: {st:?}", w.what);
+                    full = true;
+                }
+                None => {}
+            }
+        }
+        let size = std::fs::metadata(&ta.path).unwrap().len();
+        if size > 65536 + ta.arr.capacity() * 16 {
+            cut_short += 1; // bytes written past the capacity, never published
+        }
+        verify(&ta.reopen(), &format!("big-extend crash round {rounds}"));
+    }
+    // A writer after the kills takes the lock and fills what is left.
+    next_id += 1;
+    let before = verify(&ta.reopen(), "before the last writer");
+    let mut w = Proc::spawn(
+        "post-crash batch writer",
+        &mut writer_cmd(Lang::C, &ta.name, next_id, 0, "batch", false),
+    );
+    let (st, _) = w.finish(Duration::from_secs(120));
+    assert_eq!(st.code(), Some(3), "the last writer fills the array: {st:?}");
+    let after = verify(&ta.reopen(), "after the last writer");
+    assert_eq!(ta.arr.len(), ta.arr.max_len());
+    for (k, v) in &before {
+        assert_eq!(after.get(k), Some(v), "writer {k} changed");
+    }
+    println!(
+        "big extends: {kills} SIGKILLs in {rounds} rounds, {cut_short} left bytes past the \
+         capacity; the array then filled to {} records",
+        ta.arr.len()
+    );
+    assert!(kills > 0, "no writer was killed");
+}
+
 /// Guarantee 4: writers (C, Rust, and the FORMAT.md-only raw writer; single
 /// appends, mba_lock batches, extends) are SIGKILLed at random instants,
 /// some timed to land near a growth, while others keep appending. After
