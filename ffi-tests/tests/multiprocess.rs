@@ -639,7 +639,11 @@ fn crash_during_big_extends() {
         &mut writer_cmd(Lang::C, &ta.name, next_id, 0, "batch", false),
     );
     let (st, _) = w.finish(Duration::from_secs(120));
-    assert_eq!(st.code(), Some(3), "the last writer fills the array: {st:?}");
+    assert_eq!(
+        st.code(),
+        Some(3),
+        "the last writer fills the array: {st:?}"
+    );
     let after = verify(&ta.reopen(), "after the last writer");
     assert_eq!(ta.arr.len(), ta.arr.max_len());
     for (k, v) in &before {
