@@ -599,8 +599,9 @@ fn crash_during_big_extends() {
         seed ^= seed >> 27;
         seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
     };
-    // 32 MiB on disk: room for eight 4 MiB extends.
-    let ta = TestArray::records("bigcrash", false, 256, 1 << 21);
+    // 128 MiB on disk: room for 32 extends of 4 MiB, which two writers
+    // cannot make within one round's sleep (each takes 1-2 ms here).
+    let ta = TestArray::records("bigcrash", false, 256, 1 << 23);
     let (mut next_id, mut kills, mut cut_short, mut rounds) = (1u32, 0u32, 0u32, 0u32);
     let mut full = false;
     while !full && rounds < 40 {
@@ -614,7 +615,7 @@ fn crash_during_big_extends() {
                 )
             })
             .collect();
-        std::thread::sleep(Duration::from_micros(2000 + rnd() % 10000));
+        std::thread::sleep(Duration::from_micros(300 + rnd() % 3000));
         for w in ws.iter_mut() {
             match w.kill() {
                 Some(st) if st.signal() == Some(libc::SIGKILL) => kills += 1,
@@ -655,6 +656,7 @@ fn crash_during_big_extends() {
         ta.arr.len()
     );
     assert!(kills > 0, "no writer was killed");
+    assert!(cut_short > 0, "no kill landed inside a write");
 }
 
 /// Guarantee 4: writers (C, Rust, and the FORMAT.md-only raw writer; single
