@@ -185,8 +185,8 @@ impl Mapping {
 /// of `open` + `fstat` + `pread` + `mmap` + a page fault, and a process can
 /// attach an array many times without spending its address space one whole
 /// reservation at a time. Entries are weak: the mapping goes when its last
-/// handle and pin go. Never blocks: a contended (or, in a forked child,
-/// orphaned) lock makes the caller map on its own.
+/// handle and pin go. Its lock is a [`lock::ForkLock`], held for a scan of
+/// the live entries and never inherited taken by a forked child.
 struct CacheEntry {
     dev: u64,
     ino: u64,
@@ -197,20 +197,16 @@ struct CacheEntry {
 
 struct MapCache;
 
-static MAP_CACHE: std::sync::Mutex<Vec<CacheEntry>> = std::sync::Mutex::new(Vec::new());
+static MAP_CACHE: lock::ForkLock<Vec<CacheEntry>> = lock::ForkLock::new(Vec::new());
 
 impl MapCache {
-    fn with<R>(f: impl FnOnce(&mut Vec<CacheEntry>) -> R) -> Option<R> {
-        match MAP_CACHE.try_lock() {
-            Ok(mut g) => Some(f(&mut g)),
-            Err(std::sync::TryLockError::Poisoned(e)) => Some(f(&mut e.into_inner())),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        }
+    fn with<R>(f: impl FnOnce(&mut Vec<CacheEntry>) -> R) -> R {
+        MAP_CACHE.with(f)
     }
 
     /// True if some mapping may be reused (so a lookup is worth a stat).
     fn any_live() -> bool {
-        Self::with(|v| v.iter().any(|e| e.map.strong_count() > 0)).unwrap_or(false)
+        Self::with(|v| v.iter().any(|e| e.map.strong_count() > 0))
     }
 
     /// The live mapping of (dev, ino) with this access, and its header.
@@ -220,7 +216,6 @@ impl MapCache {
                 .find(|e| e.dev == dev && e.ino == ino && e.writable == writable)
                 .and_then(|e| Some((e.map.upgrade()?, e.header.clone())))
         })
-        .flatten()
     }
 
     fn insert(dev: u64, ino: u64, writable: bool, header: &Header, map: &Arc<Mapping>) {

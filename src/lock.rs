@@ -16,8 +16,10 @@
 use crate::error::{Code, Error, Result};
 use crate::format::LOCK_BASE;
 use crate::sys;
+use std::cell::UnsafeCell;
 use std::os::fd::{IntoRawFd, OwnedFd};
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::*};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Mutex, Once};
 use std::time::Duration;
 
@@ -267,4 +269,106 @@ pub fn release(word: &AtomicU32) {
     // ordered before the caller's load of the waiter count (Dekker pairing
     // with `wait`).
     word.swap(0, SeqCst);
+}
+
+/// A lock for the process-wide tables of the library (the handle table,
+/// pins, the shared-mapping cache) that a forked child never inherits
+/// taken: `pthread_atfork` handlers take every `ForkLock` before `fork` (in
+/// registration order; no code holds two at once) and release them on both
+/// sides afterwards. A `std::sync::Mutex` held by another thread at `fork`
+/// stays locked forever in the child, whose next `mba_open` then hangs.
+/// Held for a few microseconds at most: waiters yield.
+pub struct ForkLock<T> {
+    busy: AtomicBool,
+    cell: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through `with`, which holds `busy` for
+// the whole access, so it moves between threads like a Mutex's value.
+unsafe impl<T: Send> Sync for ForkLock<T> {}
+
+/// The flags of every ForkLock used so far (fixed table: the atfork
+/// handlers must not allocate or lock).
+static FORK_LOCKS: [AtomicPtr<AtomicBool>; 8] = [const { AtomicPtr::new(ptr::null_mut()) }; 8];
+static FORK_LOCKS_ATFORK: Once = Once::new();
+
+fn spin_lock(b: &AtomicBool) {
+    while b
+        .compare_exchange_weak(false, true, Acquire, Relaxed)
+        .is_err()
+    {
+        std::thread::yield_now();
+    }
+}
+
+extern "C" fn fork_locks_take() {
+    for p in FORK_LOCKS.iter() {
+        let b = p.load(Acquire);
+        if !b.is_null() {
+            // SAFETY: only pointers to the flags of 'static ForkLocks are stored.
+            spin_lock(unsafe { &*b });
+        }
+    }
+}
+
+extern "C" fn fork_locks_release() {
+    for p in FORK_LOCKS.iter() {
+        let b = p.load(Acquire);
+        if !b.is_null() {
+            // SAFETY: as in fork_locks_take; this thread took it there.
+            unsafe { &*b }.store(false, Release);
+        }
+    }
+}
+
+impl<T> ForkLock<T> {
+    pub const fn new(value: T) -> Self {
+        ForkLock {
+            busy: AtomicBool::new(false),
+            cell: UnsafeCell::new(value),
+        }
+    }
+
+    /// Runs `f` with the value, under the lock.
+    pub fn with<R>(&'static self, f: impl FnOnce(&mut T) -> R) -> R {
+        let me = &self.busy as *const AtomicBool as *mut AtomicBool;
+        if !FORK_LOCKS.iter().any(|p| p.load(Acquire) == me) {
+            self.register(me);
+        }
+        spin_lock(&self.busy);
+        struct Unlock<'a>(&'a AtomicBool);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Release);
+            }
+        }
+        let _u = Unlock(&self.busy);
+        // SAFETY: `busy` is held: no other thread reaches the value.
+        f(unsafe { &mut *self.cell.get() })
+    }
+
+    #[cold]
+    fn register(&'static self, me: *mut AtomicBool) {
+        FORK_LOCKS_ATFORK.call_once(|| {
+            // SAFETY: registers plain extern "C" functions with no captured state.
+            unsafe {
+                libc::pthread_atfork(
+                    Some(fork_locks_take),
+                    Some(fork_locks_release),
+                    Some(fork_locks_release),
+                )
+            };
+        });
+        // Two threads may race here: a slot holding `me` twice is harmless
+        // only if never taken twice, so claim the first empty slot unless
+        // another thread already stored `me`.
+        for p in FORK_LOCKS.iter() {
+            match p.compare_exchange(ptr::null_mut(), me, AcqRel, Acquire) {
+                Ok(_) => return,
+                Err(cur) if cur == me => return,
+                Err(_) => continue,
+            }
+        }
+        panic!("more than 8 ForkLocks");
+    }
 }

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static void sleep_ms(int ms)
@@ -423,6 +424,57 @@ static void test_threads(void)
     OK(mba_close(shared));
 }
 
+/* Threads that keep opening and closing one array (the shared-mapping
+ * cache's lock taken and released all the time) while the main thread
+ * forks: every child can open the array at once (the lock is never
+ * inherited taken), append, and exit. */
+struct opener {
+    const char *path;
+    volatile int stop;
+};
+
+static void *open_close_loop(void *arg)
+{
+    struct opener *o = arg;
+    while (!o->stop) {
+        mba_handle h;
+        if (mba_open(o->path, 0, MBA_U64, &h) == MBA_OK)
+            mba_close(h);
+    }
+    return NULL;
+}
+
+static void test_fork_while_opening(void)
+{
+    const char *p = T_PATH("forkopen.mba");
+    mba_handle h;
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_U64, &h)); /* keeps it mapped */
+    struct opener o = {p, 0};
+    pthread_t ts[2];
+    for (int i = 0; i < 2; i++)
+        REQUIRE(pthread_create(&ts[i], NULL, open_close_loop, &o) == 0);
+    for (int k = 0; k < 100; k++) {
+        pid_t c = fork();
+        REQUIRE(c >= 0);
+        if (c == 0) {
+            alarm(10); /* a lock inherited taken would hang: die instead */
+            mba_handle g;
+            if (mba_open(p, 0, MBA_U64, &g) != MBA_OK || mba_append_int(g, k) != MBA_OK)
+                _exit(1);
+            _exit(mba_close(g) == MBA_OK ? 0 : 1);
+        }
+        int st = 0;
+        REQUIRE(waitpid(c, &st, 0) == c);
+        if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) fprintf(stderr, "child status %d exited %d code %d sig %d\n", st, WIFEXITED(st), WEXITSTATUS(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    o.stop = 1;
+    for (int i = 0; i < 2; i++)
+        REQUIRE(pthread_join(ts[i], NULL) == 0);
+    CHECK_U64(len_of(h), 100);
+    OK(mba_close(h));
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
@@ -431,5 +483,6 @@ int main(int argc, char **argv)
     test_seq_and_wait();
     test_pins();
     test_threads();
+    test_fork_while_opening();
     return t_done("api_sync");
 }

@@ -5,13 +5,14 @@
 //! The table is one static array of 65,536 slots (zero pages until used):
 //! each handle reserves tens of GiB of address space, so no process can
 //! hold more handles than that anyway. Lookups are lock-free (two acquire
-//! loads and a generation compare); insert and remove take a mutex. A
+//! loads and a generation compare); insert and remove take a ForkLock. A
 //! lookup racing an insert or close of *another* handle is safe; a lookup
 //! racing `mba_close` of the *same* handle is the caller's bug (documented
 //! in mba.h): the entry may be freed while in use.
 
 use crate::array::Array;
 use crate::error::{Code, Error, Result};
+use crate::lock::ForkLock;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 use std::sync::Mutex;
 
@@ -40,8 +41,9 @@ static TABLE: [Slot; SLOTS] = [const {
     }
 }; SLOTS];
 /// Free slot indexes, and the next never-used index (index 0 is never used,
-/// so no handle is 0).
-static FREE: Mutex<(Vec<u32>, u32)> = Mutex::new((Vec::new(), 1));
+/// so no handle is 0). A ForkLock: a child forked while another thread
+/// opens or closes must still be able to open.
+static FREE: ForkLock<(Vec<u32>, u32)> = ForkLock::new((Vec::new(), 1));
 
 #[inline(always)]
 fn slot(h: i32) -> &'static Slot {
@@ -50,20 +52,23 @@ fn slot(h: i32) -> &'static Slot {
 
 /// Stores an entry and returns its handle.
 pub fn insert(array: Array) -> Result<i32> {
-    let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
-    let idx = match free.0.pop() {
-        Some(i) => i,
-        None if (free.1 as usize) < SLOTS => {
-            free.1 += 1;
-            free.1 - 1
-        }
-        None => return Err(Error::new(Code::NoMem, "too many open handles")),
-    };
-    let s = &TABLE[idx as usize];
     let e = Box::new(Entry {
         array,
         error: Mutex::new(String::new()),
     });
+    // A free slot index is this call's alone once taken from the table.
+    let idx = FREE.with(|free| match free.0.pop() {
+        Some(i) => Some(i),
+        None if (free.1 as usize) < SLOTS => {
+            free.1 += 1;
+            Some(free.1 - 1)
+        }
+        None => None,
+    });
+    // (On failure the entry, and perhaps its mapping, is dropped here,
+    // outside the lock.)
+    let idx = idx.ok_or_else(|| Error::new(Code::NoMem, "too many open handles"))?;
+    let s = &TABLE[idx as usize];
     s.ptr.store(Box::into_raw(e), Release);
     Ok(((s.gen.load(Relaxed) as i32) << INDEX_BITS) | idx as i32)
 }
@@ -98,13 +103,14 @@ pub fn get(h: i32) -> Result<&'static Entry> {
 
 /// Removes a handle; its entry is dropped by the caller.
 pub fn remove(h: i32) -> Result<Box<Entry>> {
-    let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
-    let p = get_fast(h).ok_or_else(|| bad(h))? as *const Entry as *mut Entry;
-    let s = slot(h);
-    s.ptr.store(std::ptr::null_mut(), Release);
-    s.gen.store(s.gen.load(Relaxed) % GEN_MASK + 1, Release);
-    free.0.push((h & INDEX_MASK) as u32);
-    // SAFETY: `p` came from Box::into_raw and is no longer reachable
-    // through the table.
-    Ok(unsafe { Box::from_raw(p) })
+    FREE.with(|free| {
+        let p = get_fast(h).ok_or_else(|| bad(h))? as *const Entry as *mut Entry;
+        let s = slot(h);
+        s.ptr.store(std::ptr::null_mut(), Release);
+        s.gen.store(s.gen.load(Relaxed) % GEN_MASK + 1, Release);
+        free.0.push((h & INDEX_MASK) as u32);
+        // SAFETY: `p` came from Box::into_raw and is no longer reachable
+        // through the table; the caller drops it after the lock is released.
+        Ok(unsafe { Box::from_raw(p) })
+    })
 }

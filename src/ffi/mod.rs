@@ -16,7 +16,7 @@ use crate::error::{Code, Error, Result};
 use crate::format::{ElemType, Layout};
 use crate::{format, shm};
 use std::ffi::{c_char, c_int, c_void};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A handle to an open array: a small positive integer, never a pointer.
@@ -1113,7 +1113,8 @@ pub unsafe extern "C" fn mba_len_ptr(h: mba_handle, out_p: *mut *const u64) -> c
     with(h, |e| out(out_p, e.array.len_ptr()))
 }
 
-static PINS: Mutex<Vec<Option<Arc<crate::array::Mapping>>>> = Mutex::new(Vec::new());
+static PINS: crate::lock::ForkLock<Vec<Option<Arc<crate::array::Mapping>>>> =
+    crate::lock::ForkLock::new(Vec::new());
 
 /// Pins the handle's mapping: it stays mapped, and mba_get_ptr addresses
 /// stay valid, until mba_unpin(*pin), even after mba_close. Used by
@@ -1125,9 +1126,8 @@ pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
         if pin.is_null() {
             return Err(Error::new(Code::Null, "pin pointer is NULL"));
         }
-        let mut p = PINS.lock().unwrap_or_else(|e| e.into_inner());
         let m = Some(e.array.mapping());
-        let id = match p.iter().position(Option::is_none) {
+        let id = PINS.with(|p| match p.iter().position(Option::is_none) {
             Some(i) => {
                 p[i] = m;
                 i
@@ -1136,7 +1136,7 @@ pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
                 p.push(m);
                 p.len() - 1
             }
-        };
+        });
         out(pin, id as i32 + 1)
     })
 }
@@ -1147,15 +1147,16 @@ pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
 #[no_mangle]
 pub extern "C" fn mba_unpin(pin: i32) -> c_int {
     run(|| {
-        let mut p = PINS.lock().unwrap_or_else(|e| e.into_inner());
-        let slot = pin
-            .checked_sub(1)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| p.get_mut(i))
-            .and_then(Option::take);
+        let slot = PINS.with(|p| {
+            pin.checked_sub(1)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| p.get_mut(i))
+                .and_then(Option::take)
+        });
+        // The mapping (if this was its last user) is unmapped here, after
+        // the lock is released.
         match slot {
             Some(m) => {
-                drop(p);
                 drop(m);
                 Ok(())
             }
