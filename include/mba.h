@@ -41,7 +41,11 @@
  * - Append and extend are all-or-nothing even if the writer is killed;
  *   a killed lock holder is detected and its lock recovered.
  * - After fork, a child may keep using inherited handles: it takes a
- *   lock token of its own at its first write.
+ *   lock token of its own at its first write. It may also open and close
+ *   handles at once, even if other threads of the parent were opening,
+ *   closing or pinning at the fork (those tables are held across fork).
+ * - Handles of one process that open the same file with the same access
+ *   share one mapping (see mba_open).
  */
 
 #ifndef MBA_H
