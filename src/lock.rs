@@ -20,7 +20,7 @@ use std::cell::UnsafeCell;
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
-use std::sync::{Mutex, Once};
+use std::sync::Once;
 use std::time::Duration;
 
 /// Fork generation: bumped in every child. Starts at 1 so that 0 means
@@ -46,6 +46,15 @@ extern "C" fn after_fork_child() {
     }
 }
 
+/// Registers the atfork child handler that bumps the fork generation (and
+/// closes inherited token descriptors); once per process.
+fn register_atfork() {
+    ATFORK.call_once(|| {
+        // SAFETY: registers a plain extern "C" function with no captured state.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
+    });
+}
+
 /// Current fork generation (cheap: one relaxed load).
 #[inline]
 pub fn fork_gen() -> u64 {
@@ -58,7 +67,7 @@ pub struct Token {
     value: AtomicU32,
     gen: AtomicU64,
     /// Index into `TOKEN_FDS` of this handle's lock descriptor, or usize::MAX.
-    slot: Mutex<usize>,
+    slot: GenLock<usize>,
 }
 
 impl Default for Token {
@@ -66,7 +75,7 @@ impl Default for Token {
         Token {
             value: AtomicU32::new(0),
             gen: AtomicU64::new(0),
-            slot: Mutex::new(usize::MAX),
+            slot: GenLock::new(usize::MAX),
         }
     }
 }
@@ -77,7 +86,7 @@ impl Token {
         Token {
             value: AtomicU32::new(1),
             gen: AtomicU64::new(u64::MAX),
-            slot: Mutex::new(usize::MAX),
+            slot: GenLock::new(usize::MAX),
         }
     }
 
@@ -105,7 +114,7 @@ impl Token {
 
     /// The descriptor holding this handle's byte lock, if any.
     fn fd(&self) -> Option<i32> {
-        let slot = *self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = self.slot.with(|s, _| *s);
         (slot < SLOTS)
             .then(|| TOKEN_FDS[slot].load(SeqCst) - 1)
             .filter(|fd| *fd >= 0)
@@ -113,11 +122,12 @@ impl Token {
 
     #[cold]
     fn take(&self, next_token: &AtomicU32, file: &OwnedFd) -> Result<u32> {
-        ATFORK.call_once(|| {
-            // SAFETY: registers a plain extern "C" function with no captured state.
-            unsafe { libc::pthread_atfork(None, None, Some(after_fork_child)) };
-        });
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        register_atfork();
+        self.slot
+            .with(|slot, _| self.take_locked(slot, next_token, file))
+    }
+
+    fn take_locked(&self, slot: &mut usize, next_token: &AtomicU32, file: &OwnedFd) -> Result<u32> {
         let g = fork_gen();
         if self.gen.load(Acquire) == g {
             return Ok(self.value.load(Relaxed));
@@ -172,17 +182,19 @@ impl Token {
 
     /// Releases the byte lock (on close).
     pub fn release(&self) {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        // Only a slot taken in this process (not inherited through fork) is ours.
-        if *slot < SLOTS && self.gen.load(Acquire) == fork_gen() {
-            let v = TOKEN_FDS[*slot].swap(0, SeqCst);
-            if v > 0 {
-                // SAFETY: the table owned this descriptor.
-                unsafe { libc::close(v - 1) };
+        self.slot.with(|slot, _| {
+            // Only a slot taken in this process (not inherited through fork)
+            // is ours.
+            if *slot < SLOTS && self.gen.load(Acquire) == fork_gen() {
+                let v = TOKEN_FDS[*slot].swap(0, SeqCst);
+                if v > 0 {
+                    // SAFETY: the table owned this descriptor.
+                    unsafe { libc::close(v - 1) };
+                }
+                *slot = usize::MAX;
             }
-            *slot = usize::MAX;
-        }
-        self.gen.store(0, Release);
+            self.gen.store(0, Release);
+        });
     }
 
     /// Is the owner of `owner` (a token read from the lock word) alive?
@@ -370,5 +382,102 @@ impl<T> ForkLock<T> {
             }
         }
         panic!("more than 8 ForkLocks");
+    }
+}
+
+/// A lock for per-handle state, held for a moment, that a forked child can
+/// always take: the lock word holds the fork generation of its holder, and
+/// a holder from before the last fork does not exist in the child, so the
+/// child takes the word over and is told (`inherited`), to discard what
+/// that holder may have left half-done. (A `std::sync::Mutex` held by
+/// another thread at fork stays locked forever in the child.)
+pub struct GenLock<T> {
+    word: AtomicU64,
+    cell: UnsafeCell<T>,
+}
+
+// SAFETY: the value is only reached through `with`, which holds the word
+// for the whole access.
+unsafe impl<T: Send> Sync for GenLock<T> {}
+
+impl<T> GenLock<T> {
+    pub const fn new(value: T) -> Self {
+        GenLock {
+            word: AtomicU64::new(0),
+            cell: UnsafeCell::new(value),
+        }
+    }
+
+    /// Runs `f(value, inherited)` under the lock; `inherited` is true when
+    /// it was taken over from a thread of the parent process.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T, bool) -> R) -> R {
+        // The generation must change in a child for the take-over to work.
+        register_atfork();
+        let g = fork_gen();
+        let inherited = loop {
+            let cur = self.word.load(Relaxed);
+            if cur == g {
+                std::thread::yield_now();
+            } else if self
+                .word
+                .compare_exchange_weak(cur, g, Acquire, Relaxed)
+                .is_ok()
+            {
+                break cur != 0;
+            }
+        };
+        struct Unlock<'a>(&'a AtomicU64);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.store(0, Release);
+            }
+        }
+        let _u = Unlock(&self.word);
+        // SAFETY: the word is held: no other thread of this process reaches
+        // the value (a holder from before a fork is not in this process).
+        f(unsafe { &mut *self.cell.get() }, inherited)
+    }
+}
+
+#[cfg(test)]
+mod fork_tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+
+    /// A thread of the parent holds a GenLock at fork: the child takes it
+    /// over at once (told it is inherited); the parent waits as usual.
+    #[test]
+    fn gen_lock_is_taken_over_in_a_forked_child() {
+        static L: GenLock<u32> = GenLock::new(7);
+        let (held_tx, held_rx) = channel();
+        let (go_tx, go_rx) = channel::<()>();
+        let t = std::thread::spawn(move || {
+            L.with(|v, _| {
+                *v = 8;
+                held_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+            })
+        });
+        held_rx.recv().unwrap();
+        // SAFETY: the child only uses atomics, sched_yield, alarm and _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: async-signal-safe calls only.
+            unsafe { libc::alarm(10) }; // a lock never taken over: die, not hang
+            let ok = L.with(|v, inherited| inherited && *v == 8);
+            // SAFETY: ends the child without running the parent's atexit work.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        let mut st = 0;
+        // SAFETY: waits for our own child; `st` is a valid out-pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+        go_tx.send(()).unwrap();
+        t.join().unwrap();
+        assert!(
+            libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0,
+            "child status {st:#x}"
+        );
+        L.with(|v, inherited| assert!(!inherited && *v == 8));
     }
 }

@@ -85,10 +85,10 @@ pub fn with(h: i32, f: impl FnOnce(&Entry) -> Result<()>) -> c_int {
 #[cold]
 #[inline(never)]
 fn note(e: &Entry, err: Error) -> Error {
-    if let Ok(mut m) = e.error.lock() {
+    e.with_error(|m| {
         m.clear();
         m.push_str(&err.message);
-    }
+    });
     err
 }
 

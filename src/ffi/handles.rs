@@ -12,9 +12,8 @@
 
 use crate::array::Array;
 use crate::error::{Code, Error, Result};
-use crate::lock::ForkLock;
+use crate::lock::{ForkLock, GenLock};
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
-use std::sync::Mutex;
 
 const INDEX_BITS: u32 = 16;
 const SLOTS: usize = 1 << INDEX_BITS;
@@ -24,8 +23,24 @@ const GEN_MASK: u32 = 0x7fff;
 /// One open handle.
 pub struct Entry {
     pub array: Array,
-    /// Detailed message of the last failure on this handle.
-    pub error: Mutex<String>,
+    /// Detailed message of the last failure on this handle (a GenLock: a
+    /// forked child can always record and read it).
+    pub error: GenLock<String>,
+}
+
+impl Entry {
+    /// Runs `f` on the handle's error message, under its lock.
+    pub fn with_error<R>(&self, f: impl FnOnce(&mut String) -> R) -> R {
+        self.error.with(|m, inherited| {
+            if inherited {
+                // A thread of the parent was changing it at fork: never
+                // touch that string again (its fields may be half
+                // written); leak it.
+                std::mem::forget(std::mem::take(m));
+            }
+            f(m)
+        })
+    }
 }
 
 struct Slot {
@@ -54,7 +69,7 @@ fn slot(h: i32) -> &'static Slot {
 pub fn insert(array: Array) -> Result<i32> {
     let e = Box::new(Entry {
         array,
-        error: Mutex::new(String::new()),
+        error: GenLock::new(String::new()),
     });
     // A free slot index is this call's alone once taken from the table.
     let idx = FREE.with(|free| match free.0.pop() {

@@ -319,7 +319,7 @@ pub extern "C" fn mba_last_error(buf: *mut c_char, len: usize) -> c_int {
 pub extern "C" fn mba_handle_error(h: mba_handle, buf: *mut c_char, len: usize) -> c_int {
     with(h, |e| {
         buf_arg(buf, len)?;
-        let m = e.error.lock().map(|m| m.clone()).unwrap_or_default();
+        let m = e.with_error(|m| m.clone());
         copy_str(&m, buf, len);
         Ok(())
     })
