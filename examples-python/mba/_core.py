@@ -129,6 +129,24 @@ _ITEMSIZE = {tc: _array.array(tc).itemsize for tc in _TC_TYPE}
 _PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE}
 
 
+def _as_index(i):
+    """i as an int index, with array.array's TypeError otherwise."""
+    try:
+        return _index(i)
+    except TypeError:
+        raise TypeError("array indices must be integers")
+
+
+def _position(i, n, what):
+    """Index i of n items as 0 <= i < n (negative ones count from the end);
+    IndexError("<what> index out of range") otherwise."""
+    if i < 0:
+        i += n
+    if not 0 <= i < n:
+        raise IndexError("%s index out of range" % what)
+    return i
+
+
 def _no_pack(v):
     raise TypeError
 
@@ -612,15 +630,7 @@ class mmaparray(object):
             m = self._mv[:n][i]
             t.frombytes(m.cast("B") if m.c_contiguous else m.tobytes())
             return t
-        try:
-            i = _index(i)
-        except TypeError:
-            raise TypeError("array indices must be integers")
-        n = self._n()
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("array index out of range")
+        i = _position(_as_index(i), self._n(), "array")
         if self._row:
             return self._row_at(i)
         return self._mv[i]
@@ -630,15 +640,7 @@ class mmaparray(object):
             raise _closed()
         if isinstance(i, slice):
             return self._setslice(i, v)
-        try:
-            i = _index(i)
-        except TypeError:
-            raise TypeError("array indices must be integers")
-        n = self._n()
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError("array assignment index out of range")
+        i = _position(_as_index(i), self._n(), "array assignment")
         if self._row:
             m, k = self._rows_from(v)
             if k != 1:
@@ -701,17 +703,9 @@ class mmaparray(object):
                 del t[i]
                 self._write_back(t, n, i)
             return
-        try:
-            i = _index(i)
-        except TypeError:
-            raise TypeError("array indices must be integers")
+        i = _as_index(i)
         with self._batch():
-            n = self._n()
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError("array assignment index out of range")
-            self._p_remove(i, 1)
+            self._p_remove(_position(i, self._n(), "array assignment"), 1)
 
     def append(self, v):
         """Append a new item with value v to the end of the array."""
@@ -844,10 +838,7 @@ class mmaparray(object):
             n = self._n()
             if n == 0:
                 raise IndexError("pop from empty array")
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
-                raise IndexError("pop index out of range")
+            i = _position(i, n, "pop")
             v = self._row_at(i) if self._row else self._mv[i]
             self._p_remove(i, 1)
         return v
