@@ -299,15 +299,28 @@ def test_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_name, 
     w.close()
 
 
-def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py):
+@pytest.mark.parametrize("tc,values,path", [
+    ("q", (0, 2, 3), "int"),
+    ("Q", (2 ** 63 + 5, 2 ** 63 + 6, 2 ** 63 + 7), "raw"),
+    ("d", (0.5, 2.5, 3.5), "raw"),
+])
+def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py, tc, values, path):
     # In a child interpreter: a fast path that blocked with the GIL held
-    # would deadlock, and the timeout turns that into a failure.
+    # would deadlock, and the timeout turns that into a failure. The C-int
+    # path (mba_try_append_int) and the packed one (mba_try_append).
     p = py("""
-        import sys, threading, time, mba
+        import struct, sys, threading, time, mba
         from mba import _lib
-        name = sys.argv[1]
-        a = mba.create(name, 0, "q")
-        a.append(0)  # a's first write is done: the next one tries the fast path
+        name, tc, path = sys.argv[1], sys.argv[2], sys.argv[4]
+        first, waited, last = eval(sys.argv[3])
+
+        def try_append(x):
+            if path == "int":
+                return _lib.try_append_int_fast(a._h, x)
+            return _lib.try_append_raw_fast(a._h, struct.pack(tc, x))
+
+        a = mba.create(name, 0, tc)
+        a.append(first)  # a's first write is done: the next one tries the fast path
         b = mba.attach(name)
         locked, go = threading.Event(), threading.Event()
         errors = []
@@ -326,15 +339,16 @@ def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py):
         t = threading.Thread(target=holder)
         t.start()
         assert locked.wait(10)
-        assert _lib.try_append_int_fast(a._h, 9) == _lib.E_BUSY  # held elsewhere
+        assert try_append(last) == _lib.E_BUSY  # held elsewhere
+        assert len(a) == 1
         go.set()
-        a.append(2)  # falls back to mba_append_int, which waits for the unlock
+        a.append(waited)  # falls back to the blocking call, which waits for the unlock
         t.join(10)
         assert not t.is_alive() and not errors, errors
-        assert _lib.try_append_int_fast(a._h, 3) == _lib.OK  # free again
-        print(a.tolist())
-    """, shm_name, timeout=30)
-    assert p.stdout.split() == ["[0,", "1,", "2,", "3]"]
+        assert try_append(last) == _lib.OK  # free again
+        print(a.tolist() == [first, 1, waited, last])
+    """, shm_name, tc, repr(values), path, timeout=30)
+    assert p.stdout.split() == ["True"]
 
 
 def test_append_inside_own_batch(shm_name):
@@ -591,47 +605,6 @@ def test_raw_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_na
     assert (type(e.value), str(e.value)) == slow[1]
     r.close()
     w.close()
-
-
-@pytest.mark.parametrize("tc,v", [("Q", 2 ** 63 + 5), ("d", 1.5)])
-def test_raw_append_waits_for_a_lock_held_by_another_thread(shm_name, py, tc, v):
-    # In a child interpreter: a fast path that blocked with the GIL held
-    # would deadlock, and the timeout turns that into a failure.
-    p = py("""
-        import struct, sys, threading, time, mba
-        from mba import _lib
-        name, tc, v = sys.argv[1], sys.argv[2], eval(sys.argv[3])
-        row = struct.pack(tc, v)
-        a = mba.create(name, 0, tc)
-        a.append(v)  # a's first write is done: the next one tries the fast path
-        b = mba.attach(name)
-        locked, go = threading.Event(), threading.Event()
-        errors = []
-
-        def holder():
-            try:
-                with b.locked():
-                    locked.set()
-                    go.wait(10)
-                    time.sleep(0.2)  # the main thread blocks in its append
-                    b.append(1)
-            except BaseException as e:
-                errors.append(e)
-                locked.set()
-
-        t = threading.Thread(target=holder)
-        t.start()
-        assert locked.wait(10)
-        assert _lib.try_append_raw_fast(a._h, row) == _lib.E_BUSY  # held elsewhere
-        assert len(a) == 1
-        go.set()
-        a.append(v)  # falls back to mba_append, which waits for the unlock
-        t.join(10)
-        assert not t.is_alive() and not errors, errors
-        assert _lib.try_append_raw_fast(a._h, row) == _lib.OK  # free again
-        print(a.tolist() == [v, 1, v, v])
-    """, shm_name, tc, repr(v), timeout=30)
-    assert p.stdout.split() == ["True"]
 
 
 def test_raw_append_waits_for_a_lock_held_by_another_process(shm_name):
