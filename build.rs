@@ -79,6 +79,7 @@ fn main() {
         .with_config(config)
         .with_src(crate_dir.join("src/ffi/mod.rs"))
         .with_src(crate_dir.join("src/ffi/status.rs"))
+        .with_src(crate_dir.join("src/ffi/python.rs"))
         .generate();
     match r {
         Ok(b) => {

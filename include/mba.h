@@ -67,7 +67,7 @@
 /**
  * Patch version of the library.
  */
-#define MBA_VERSION_PATCH 2
+#define MBA_VERSION_PATCH 3
 
 /**
  * Major version of the on-disk format this library reads and writes.
@@ -515,6 +515,108 @@ typedef struct mba_info {
   int reserved0;
 } mba_info;
 
+/**
+ * The CPython API functions and objects the bridge uses, filled in by the
+ * Python binding from `ctypes.pythonapi` (see mba_py_bridge). All objects
+ * are borrowed references; the bridge takes its own references to them.
+ */
+typedef struct mba_py_api {
+  /**
+   * Set by the caller to sizeof(mba_py_api): the layout version.
+   */
+  size_t struct_size;
+  /**
+   * Byte offset of `ob_type` in a PyObject (checked by the caller on
+   * live objects).
+   */
+  size_t ob_type_offset;
+  /**
+   * `object.__basicsize__`: the base type's handle field goes there.
+   */
+  size_t object_size;
+  /**
+   * The `None` object.
+   */
+  void *none;
+  /**
+   * The `int` type.
+   */
+  void *int_type;
+  /**
+   * The `float` type.
+   */
+  void *float_type;
+  /**
+   * The `TypeError` class.
+   */
+  void *type_error;
+  /**
+   * Name (a str) of the fallback method for append, called as
+   * `self.<name>(v)`.
+   */
+  void *name_append;
+  /**
+   * Name of the fallback for `self[key]`, called as `self.<name>(key)`.
+   */
+  void *name_getitem;
+  /**
+   * Name of the fallback for `len(self)`, called as `self.<name>()`.
+   */
+  void *name_len;
+  /**
+   * PyLong_AsLongLongAndOverflow.
+   */
+  int64_t (*long_as_long_long_and_overflow)(void*, int*);
+  /**
+   * PyLong_AsUnsignedLongLong.
+   */
+  uint64_t (*long_as_unsigned_long_long)(void*);
+  /**
+   * PyLong_FromLongLong.
+   */
+  void *(*long_from_long_long)(int64_t);
+  /**
+   * PyLong_FromUnsignedLongLong.
+   */
+  void *(*long_from_unsigned_long_long)(uint64_t);
+  /**
+   * PyFloat_AsDouble.
+   */
+  double (*float_as_double)(void*);
+  /**
+   * PyFloat_FromDouble.
+   */
+  void *(*float_from_double)(double);
+  /**
+   * PyErr_Occurred.
+   */
+  void *(*err_occurred)(void);
+  /**
+   * PyErr_Clear.
+   */
+  void (*err_clear)(void);
+  /**
+   * PyErr_SetString.
+   */
+  void (*err_set_string)(void*, const char*);
+  /**
+   * Py_IncRef.
+   */
+  void (*inc_ref)(void*);
+  /**
+   * Py_DecRef.
+   */
+  void (*dec_ref)(void*);
+  /**
+   * PyObject_CallMethodObjArgs.
+   */
+  const void *object_call_method_obj_args;
+  /**
+   * PyType_GetSlot.
+   */
+  void *(*type_get_slot)(void*, int);
+} mba_py_api;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -526,7 +628,7 @@ extern "C" {
 uint32_t mba_version(void);
 
 /**
- * The library version as a static NUL-terminated string ("0.1.2").
+ * The library version as a static NUL-terminated string ("0.1.3").
  * Never NULL; do not free.
  */
 const char *mba_version_string(void);
@@ -1039,6 +1141,29 @@ int mba_seq(mba_handle h, uint64_t *out_s);
  * (the Python binding uses 100 ms). Thread-safe.
  */
 int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq);
+
+/**
+ * For the Python binding only (C programs never need it): installs the
+ * CPython bridge and stores in *out_spec the address of a PyType_Spec for
+ * a small base type (static; never freed), which the pure-ctypes binding
+ * creates with PyType_FromSpec and derives its array class from. The
+ * type's `a[i]` and `len(a)` slots and its `append` method are functions
+ * of libmba, so those calls run no Python-level method and no ctypes call;
+ * the type holds the handle in one int member, `_h`. libmba does not link
+ * against libpython: `api` gives the addresses of the CPython functions
+ * and objects the bridge uses (see mba_py_api); the bridge takes
+ * references to its objects and keeps them. Each function does the common
+ * case only (a live handle, a flat array, an exact int or float, an index
+ * in range, an append that needs no wait and no growth), never blocks,
+ * and calls the Python method named in `api` for everything else. Must be
+ * called with the GIL held, by one CPython interpreter per process; a
+ * second call replaces the first (types made from the first spec go on
+ * working with the second table).
+ * Errors: MBA_E_NULL, MBA_E_ARG (api->struct_size is not
+ * sizeof(mba_py_api), an address is NULL, or an offset or size is
+ * implausible).
+ */
+int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
 
 #ifdef __cplusplus
 }  // extern "C"

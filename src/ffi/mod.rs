@@ -7,9 +7,11 @@
 
 pub(crate) mod boundary;
 pub(crate) mod handles;
+mod python;
 pub mod status;
 
 use self::boundary::{buf, copy_str, out, run, str_arg, with};
+pub use self::python::mba_py_api;
 pub use self::status::*;
 use crate::array::{Access, Array, Flush, Kind, Options};
 use crate::error::{Code, Error, Result};
@@ -28,7 +30,7 @@ pub const MBA_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
 pub const MBA_VERSION_MINOR: u32 = 1;
 /// Patch version of the library.
-pub const MBA_VERSION_PATCH: u32 = 2;
+pub const MBA_VERSION_PATCH: u32 = 3;
 /// Major version of the on-disk format this library reads and writes.
 pub const MBA_FORMAT_MAJOR: u32 = 1;
 
@@ -284,7 +286,7 @@ pub extern "C" fn mba_version() -> u32 {
     (MBA_VERSION_MAJOR << 16) | (MBA_VERSION_MINOR << 8) | MBA_VERSION_PATCH
 }
 
-/// The library version as a static NUL-terminated string ("0.1.2").
+/// The library version as a static NUL-terminated string ("0.1.3").
 /// Never NULL; do not free.
 #[no_mangle]
 pub extern "C" fn mba_version_string() -> *const c_char {
@@ -1283,6 +1285,53 @@ pub unsafe extern "C" fn mba_wait(
             out(out_seq, s)?;
         }
         Ok(())
+    })
+}
+
+// ---------------------------------------------------------------- python
+
+/// For the Python binding only (C programs never need it): installs the
+/// CPython bridge and stores in *out_spec the address of a PyType_Spec for
+/// a small base type (static; never freed), which the pure-ctypes binding
+/// creates with PyType_FromSpec and derives its array class from. The
+/// type's `a[i]` and `len(a)` slots and its `append` method are functions
+/// of libmba, so those calls run no Python-level method and no ctypes call;
+/// the type holds the handle in one int member, `_h`. libmba does not link
+/// against libpython: `api` gives the addresses of the CPython functions
+/// and objects the bridge uses (see mba_py_api); the bridge takes
+/// references to its objects and keeps them. Each function does the common
+/// case only (a live handle, a flat array, an exact int or float, an index
+/// in range, an append that needs no wait and no growth), never blocks,
+/// and calls the Python method named in `api` for everything else. Must be
+/// called with the GIL held, by one CPython interpreter per process; a
+/// second call replaces the first (types made from the first spec go on
+/// working with the second table).
+/// Errors: MBA_E_NULL, MBA_E_ARG (api->struct_size is not
+/// sizeof(mba_py_api), an address is NULL, or an offset or size is
+/// implausible).
+#[no_mangle]
+pub unsafe extern "C" fn mba_py_bridge(
+    api: *const mba_py_api,
+    out_spec: *mut *const c_void,
+) -> c_int {
+    run(|| {
+        if api.is_null() || out_spec.is_null() {
+            return Err(Error::new(Code::Null, "api or out_spec is NULL"));
+        }
+        // SAFETY: non-NULL and valid per the contract; struct_size is read
+        // alone first.
+        let size = unsafe { std::ptr::addr_of!((*api).struct_size).read() };
+        if size != std::mem::size_of::<mba_py_api>() {
+            return Err(Error::new(
+                Code::Arg,
+                "mba_py_api.struct_size must be sizeof(mba_py_api)",
+            ));
+        }
+        // SAFETY: the caller's table of CPython addresses, GIL held.
+        match unsafe { python::bridge(&*api) } {
+            Ok(spec) => out(out_spec, spec),
+            Err(msg) => Err(Error::new(Code::Arg, msg)),
+        }
     })
 }
 
