@@ -179,9 +179,9 @@ def print_peer(what, ns):
 def bench_append(n, repeat, shm):
     print("\n== append (one element; visible to other processes on return)")
 
-    def once(make, v):
+    def once(make, v, method="append"):
         a = make()
-        ap = a.append
+        ap = getattr(a, method)
         t0 = time.perf_counter()
         for _ in range(n):
             ap(v)
@@ -191,8 +191,8 @@ def bench_append(n, repeat, shm):
             close()
         return t
 
-    def per_op(make, v):
-        return lambda: once(make, v) / n
+    def per_op(make, v, method="append"):
+        return lambda: once(make, v, method) / n
 
     def empty_loop():
         t0 = time.perf_counter()
@@ -222,6 +222,10 @@ def bench_append(n, repeat, shm):
         "mba Q": per_op(lambda: mba.mmaparray("Q"), 2 ** 63 + 5),
         "array d": per_op(lambda: array.array("d"), 1.5),
         "mba d": per_op(lambda: mba.mmaparray("d"), 1.5),
+        # The binding's Python method (ctypes calls): what append is
+        # without the CPython bridge.
+        "mba py": per_op(lambda: mba.mmaparray("q"), 5, "_py_append"),
+        "mba py big": per_op(lambda: mba.mmaparray("q"), 2 ** 40, "_py_append"),
     }
     if mbap is not None:
         fns["mmap_backed_array"] = per_op(lambda: mbap.mmaparray("l"), 5)  # it has no 'q'
@@ -236,6 +240,8 @@ def bench_append(n, repeat, shm):
     pl = [(k, r[k]) for k in ("array.array", "list", "mmap_backed_array") if k in r]
     for k, v in pl:
         print_peer(k + " append(5)", v)
+    print_peer("mmaparray ._py_append(5) (no bridge)", r["mba py"])
+    print_peer("mmaparray ._py_append(2**40) (no bridge)", r["mba py big"])
     report("mmaparray anon append(5)", r["mba"], 250, pl)
     report("mmaparray shm:// append(5)", r["mba shm"], 250, pl)
     report("mmaparray anon append(2**40) ('q')", r["mba big"], 400,
@@ -316,6 +322,16 @@ def bench_getitem(n, repeat):
     a = mba.mmaparray("q", range(size))
     fns = {"loop": loop_only, "array.array": per_op(array.array("q", range(size))),
            "mba": per_op(a)}
+
+    def py_getitem():
+        # The binding's Python method: a[i] without the CPython bridge.
+        g = a._py_getitem
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            for i in idx:
+                g(i)
+        return (time.perf_counter() - t0) / (reps * len(idx))
+    fns["mmaparray without the bridge,"] = py_getitem
     if "mmap_backed_array" in PEERS:
         fns["mmap_backed_array"] = per_op(PEERS["mmap_backed_array"].mmaparray("l", range(size)))
     if np is not None:
@@ -572,6 +588,9 @@ def main():
     q = args.quick
     print("mba %s, libmba %s (%s)" % (mba.__version__, mba.library_version, mba.library_path))
     print("Python %s" % sys.version.split()[0])
+    from mba import _bridge
+    print("CPython bridge: %s" % ("in use" if _bridge.active else
+                                  "NOT in use (%s)" % _bridge.reason))
     for k in ("numpy", "mmap_backed_array", "SharedArray"):
         if k in PEERS:
             v = getattr(PEERS[k], "__version__", "")

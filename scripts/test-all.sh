@@ -34,8 +34,15 @@ fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest numpy
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples-python
 set +e
+# Once with the Python methods alone (as on a Python without the CPython
+# bridge, see examples-python/mba/_bridge.py), then as users run it.
+echo "pytest with MBA_PY_BRIDGE=0 (the binding's Python methods alone):"
+MBA_PY_BRIDGE=0 MBA_LIBRARY="$PWD/target/release/libmba.so" "$venv/bin/python" -m pytest -q examples-python/tests
+nobridge=$?
+echo "pytest with the CPython bridge:"
 MBA_LIBRARY="$PWD/target/release/libmba.so" "$venv/bin/python" -m pytest -q examples-python/tests
 pystatus=$?
+[ "$pystatus" -ne 0 ] || pystatus=$nobridge
 set -e
 
 if [ "$status" -ne 0 ]; then

@@ -21,7 +21,7 @@ from ._core import (  # noqa: F401
     open, anon, from_fd, map_raw,
 )
 
-__version__ = "0.1.2"
+__version__ = "0.1.3"
 
 array = mmaparray
 

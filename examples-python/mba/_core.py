@@ -14,6 +14,7 @@ import weakref
 from ctypes import byref, c_int, c_int32, c_uint64, c_ubyte
 
 from . import _lib as L
+from . import _bridge
 
 _index = operator.index
 _append_int_fast = L.append_int_fast
@@ -129,12 +130,19 @@ _ITEMSIZE = {tc: _array.array(tc).itemsize for tc in _TC_TYPE}
 _PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE}
 
 
+_SSIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_ssize_t) - 1)) - 1
+
+
 def _as_index(i):
-    """i as an int index, with array.array's TypeError otherwise."""
+    """i as an int index, with array.array's TypeError otherwise (and its
+    IndexError for an int beyond Py_ssize_t)."""
     try:
-        return _index(i)
+        i = _index(i)
     except TypeError:
         raise TypeError("array indices must be integers")
+    if -_SSIZE_MAX - 1 <= i <= _SSIZE_MAX:
+        return i
+    raise IndexError("cannot fit '%s' into an index-sized integer" % type(i).__name__)
 
 
 def _position(i, n, what):
@@ -180,30 +188,30 @@ _EMPTY_B = memoryview(b"")
 
 
 class _Owner(object):
-    """Keeps the memory of an array's views mapped. Every ctypes object
-    that exports an array's memory holds the array's _Owner; close() checks
-    whether anything else still does (views, slices, numpy arrays made from
-    them) and only then pins the mapping (mba_pin) and gives the pin to the
-    _Owner, which releases it (mba_unpin) when the last view is gone. So an
-    attach makes no pin at all, and a close with no views out needs none."""
+    """Keeps an array's handle open while anything still uses it. Every
+    ctypes object that exports the array's memory holds the array's _Owner,
+    and so does every call that releases the GIL (mmaparray._hold), for its
+    duration. close() checks whether anything else still holds it (views,
+    slices, numpy arrays made from them, another thread's call in
+    progress): if so, it gives the handle to the _Owner, which closes it
+    when the last holder is gone; if not, it closes the handle at once. So
+    a close never unmaps memory a view shows, nor frees a handle under a
+    call of another thread."""
 
     # No __slots__ and no __init__: creating one is the cheapest object
-    # creation Python has; the class attributes are the defaults.
-    pin = 0
+    # creation Python has; the class attribute is the default.
     h = 0
 
     def __del__(self):
         try:
-            if self.pin:
-                _unpin_raw(self.pin)
-            elif self.h:
+            if self.h:
                 _close_raw(self.h)
         except Exception:  # interpreter shutdown
             pass
 
 
-_unpin_raw = _raw.mba_unpin  # (int pin): no argtypes needed
-_close_raw = _raw.mba_close  # (int handle)
+_close_raw = _raw.mba_close  # (int handle): no argtypes needed
+_close_py = L.pylib.mba_close  # (int handle)
 _getrefcount = sys.getrefcount
 
 
@@ -234,7 +242,7 @@ def _pass(fn, obj, *args):
         return fn(*(args + (b.buf,)))
 
 
-class mmaparray(object):
+class mmaparray(_bridge.Base):
     """An array.array-compatible array whose elements live in a memory-backed
     array (libmba): anonymous by default, or a named shared-memory segment
     or a file (see mba.create, mba.attach, mba.open, mba.map_raw), or a
@@ -243,7 +251,8 @@ class mmaparray(object):
     mmaparray(typecode[, initializer], mmap=None)
     """
 
-    __slots__ = ("_h", "_tc", "_isz", "_rb", "_row", "_isf", "_len", "_mv",
+    # (_h, the handle, is the base class's: the bridge reads it there.)
+    __slots__ = ("_tc", "_isz", "_rb", "_row", "_isf", "_len", "_mv",
                  "_mvb", "_cap", "_ro", "_flags", "_ref", "_ifpin", "_closed",
                  "_ptr", "_name", "_spack", "_own", "_whole", "_skip",
                  "_uview", "__weakref__")
@@ -449,11 +458,26 @@ class mmaparray(object):
         return min(n, self._cap)
 
     def _hw(self):
-        """The handle, for a call that needs one; ClosedError if closed."""
+        """The handle, for a call that never blocks (through the PyDLL: the
+        GIL stays held); ClosedError if closed."""
         h = self._h
         if not h:
             raise _closed()
         return h
+
+    def _hold(self):
+        """(owner, handle) for a call that may block (through the CDLL: the
+        GIL is released). The caller keeps the owner in a local variable
+        until the call has returned: a close() from another thread
+        meanwhile sees it and leaves the handle to the owner, which closes
+        it when the last holder lets go, instead of closing it under the
+        call. (The owner is read first: once a close has cleared it, the
+        handle reads 0.) ClosedError if closed."""
+        own = self._own
+        h = self._h
+        if not h or own is None:
+            raise _closed()
+        return own, h
 
     # -------------------------------------------------------- primitives
     # Everything below the array API goes through these; _MmapArray
@@ -468,7 +492,7 @@ class mmaparray(object):
     def _extend_call(self, obj, n):
         # One library call, whatever the size: a large extend is written
         # through the file by the library (no zeroing, no page faults here).
-        h = self._hw()
+        own, h = self._hold()
         if type(obj) is bytes:
             return L.extend(h, obj, n)
         with L.Buffer(obj) as b:
@@ -476,7 +500,7 @@ class mmaparray(object):
 
     def _p_write(self, start, obj, n):
         if n:
-            h = self._hw()
+            own, h = self._hold()
             if type(obj) is bytes:
                 rc = L.write(h, start, n, obj)
             else:
@@ -487,7 +511,7 @@ class mmaparray(object):
 
     def _p_insert(self, i, obj, n):
         if n:
-            h = self._hw()
+            own, h = self._hold()
             if type(obj) is bytes:
                 rc = L.insert(h, i, obj, n)
             else:
@@ -498,19 +522,22 @@ class mmaparray(object):
 
     def _p_remove(self, i, n):
         if n:
-            rc = L.remove(self._hw(), i, n)
+            own, h = self._hold()
+            rc = L.remove(h, i, n)
             if rc:
                 self._fail(rc)
 
     def _p_truncate(self, n):
-        rc = L.truncate(self._hw(), n)
+        own, h = self._hold()
+        rc = L.truncate(h, n)
         if rc:
             self._fail(rc)
 
     def _p_pop(self):
         """Removes the last row and returns its bytes (atomically)."""
         buf = ctypes.create_string_buffer(self._rb)
-        rc = L.pop(self._hw(), buf)
+        own, h = self._hold()
+        rc = L.pop(h, buf)
         if rc:
             if rc == L.E_EMPTY:
                 raise IndexError("pop from empty array")
@@ -519,7 +546,7 @@ class mmaparray(object):
 
     def _p_set1(self, i, v):
         """Sets element i (a checked index) of a flat array to v."""
-        h = self._hw()
+        own, h = self._hold()
         if type(v) is float and self._isf:
             rc = L.set_f64(h, i, v)
         elif type(v) is int and not self._isf and -0x8000000000000000 <= v < 0x10000000000000000:
@@ -535,7 +562,7 @@ class mmaparray(object):
     def _batch(self):
         """A context holding the array's writer lock (mba_lock), so a
         compound operation is atomic for other writers."""
-        return _Batch(self._hw())
+        return _Batch(*self._hold())
 
     def _fail(self, rc):
         if rc == _E_HANDLE:
@@ -605,7 +632,7 @@ class mmaparray(object):
         """The length in bytes of one element."""
         return self._isz
 
-    def __len__(self):
+    def _py_len(self):
         try:
             n = self._len[0]
         except IndexError:
@@ -614,7 +641,7 @@ class mmaparray(object):
             return n
         return self._refresh()
 
-    def __getitem__(self, i):
+    def _py_getitem(self, i):
         try:
             if i < self._len[0] and i >= 0:
                 return self._mv[i]
@@ -628,12 +655,20 @@ class mmaparray(object):
             n = self._n()
             t = _array.array(self._tc)
             m = self._mv[:n][i]
+            if self._closed:
+                # Closed by another thread after _n(): the views are gone.
+                raise _closed()
             t.frombytes(m.cast("B") if m.c_contiguous else m.tobytes())
             return t
         i = _position(_as_index(i), self._n(), "array")
-        if self._row:
-            return self._row_at(i)
-        return self._mv[i]
+        try:
+            if self._row:
+                return self._row_at(i)
+            return self._mv[i]
+        except (IndexError, TypeError):
+            if self._closed:  # (by another thread, after _n())
+                raise _closed()
+            raise
 
     def __setitem__(self, i, v):
         if self._closed:
@@ -707,9 +742,10 @@ class mmaparray(object):
         with self._batch():
             self._p_remove(_position(i, self._n(), "array assignment"), 1)
 
-    def append(self, v):
+    def _py_append(self, v):
         """Append a new item with value v to the end of the array."""
-        # Each path first tries a non-blocking call through the PyDLL (GIL
+        # (With the CPython bridge, append is libmba's own, which calls this
+        # for everything but the common case; see _bridge.py.) Each path first tries a non-blocking call through the PyDLL (GIL
         # kept: it never waits); anything it cannot do at once (lock held
         # elsewhere, growth, first write, range or handle errors) it
         # leaves undone with MBA_E_BUSY, for the matching blocking call
@@ -724,7 +760,8 @@ class mmaparray(object):
             # (MBA_E_OVERFLOW).
             if not _try_append_int(self._h, v):
                 return
-            rc = _append_int_fast(self._h, v)
+            own, h = self._hold()
+            rc = _append_int_fast(h, v)
         elif t is int and 0 < v < 18446744073709551616 and not self._isf:
             # A uint64_t in two halves: v >> 32 is below 2**32 and arrives
             # exactly; ctypes masks v to its low 32 bits. The library
@@ -732,7 +769,8 @@ class mmaparray(object):
             # overflows), then mba_append_u64 (argtypes) as the fallback.
             if not _try_append_u64_halves(self._h, v >> 32, v):
                 return
-            rc = _append_u64(self._h, v)
+            own, h = self._hold()
+            rc = _append_u64(h, v)
         else:
             # Anything else (floats, bool, subclasses, numpy scalars, ints
             # below -2**31 or for a float array, which array.array converts
@@ -746,13 +784,20 @@ class mmaparray(object):
                 return self._append_exact(v)
             if not _try_append_raw(self._h, b):
                 return
-            rc = _append_raw_fast(self._h, b)
+            own, h = self._hold()
+            rc = _append_raw_fast(h, b)
         if rc:
             self._append_failed(rc, v)
 
+    if not _bridge.active:
+        # Without the CPython bridge (see _bridge.py), the Python methods.
+        append = _py_append
+        __getitem__ = _py_getitem
+        __len__ = _py_len
+
     def _append_exact(self, v):
         """The slow append: array.array's conversion and errors."""
-        h = self._hw()
+        own, h = self._hold()
         if self._row:
             m, k = self._rows_from(v)
             if k != 1:
@@ -1215,13 +1260,15 @@ class mmaparray(object):
 
     def clear(self):
         """Remove all elements (the length becomes 0; memory is kept)."""
-        rc = L.clear(self._hw())
+        own, h = self._hold()
+        rc = L.clear(h)
         if rc:
             self._fail(rc)
 
     def reserve(self, n):
         """Allocate space for at least n rows now (no SIGBUS later)."""
-        rc = L.reserve(self._hw(), n)
+        own, h = self._hold()
+        rc = L.reserve(h, n)
         if rc:
             self._fail(rc)
         self._map_views()
@@ -1229,7 +1276,7 @@ class mmaparray(object):
     def flush(self, mode=L.SYNC, start=None, stop=None):
         """Write changes back to the file: mode SYNC (wait), ASYNC or
         INVALIDATE; optionally only rows [start, stop)."""
-        h = self._hw()
+        own, h = self._hold()
         if start is None and stop is None:
             rc = L.flush(h, mode)
         else:
@@ -1241,19 +1288,22 @@ class mmaparray(object):
 
     def mlock(self):
         """Lock the allocated elements into RAM (may need RLIMIT_MEMLOCK)."""
-        rc = L.mlock(self._hw())
+        own, h = self._hold()
+        rc = L.mlock(h)
         if rc:
             self._fail(rc)
 
     def munlock(self):
-        rc = L.munlock(self._hw())
+        own, h = self._hold()
+        rc = L.munlock(h)
         if rc:
             self._fail(rc)
 
     def advise(self, advice):
         """Access hint: ADVISE_NORMAL, ADVISE_RANDOM, ADVISE_SEQUENTIAL or
         ADVISE_WILLNEED."""
-        rc = L.advise(self._hw(), advice)
+        own, h = self._hold()
+        rc = L.advise(h, advice)
         if rc:
             self._fail(rc)
 
@@ -1275,7 +1325,7 @@ class mmaparray(object):
         """Block until the change counter differs from seen (default: its
         current value), then return the new counter. Returns seen unchanged
         when timeout (seconds) passes. Ctrl-C raises KeyboardInterrupt."""
-        h = self._hw()
+        own, h = self._hold()
         if seen is None:
             seen = self.seq
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -1298,7 +1348,7 @@ class mmaparray(object):
                 _check_signals()
                 if rc == L.E_TIMEOUT and deadline is not None and time.monotonic() >= deadline:
                     return seen
-                h = self._hw()
+                own, h = self._hold()
                 continue
             self._fail(rc)
 
@@ -1320,15 +1370,13 @@ class mmaparray(object):
         if not h:
             return
         if own is not None and _getrefcount(own) > _OWN_REFS:
-            # Views made earlier are still alive: they keep the memory
-            # mapped through a pin, released by the _Owner with the last.
-            p = c_int32()
-            if _raw.mba_pin(h, byref(p)):
-                # No pin to be had: the views keep the whole handle.
-                own.h = h
-                return
-            own.pin = p.value
-        L.close(h)
+            # Views made earlier, or calls of other threads in progress,
+            # still hold the owner: the last of them closes the handle.
+            own.h = h
+            return
+        # (Through the PyDLL: the GIL stays held, so no bridge call and no
+        # call through _hw starts on the handle meanwhile.)
+        _close_py(h)
 
     def __enter__(self):
         if self._closed:
@@ -1347,9 +1395,12 @@ class mmaparray(object):
 
 
 class _Batch(object):
-    __slots__ = ("h", "own")
+    """Holds the array's owner (see mmaparray._hold) from creation to
+    __exit__."""
+    __slots__ = ("owner", "h", "own")
 
-    def __init__(self, h):
+    def __init__(self, owner, h):
+        self.owner = owner
         self.h = h
 
     def __enter__(self):
@@ -1364,6 +1415,7 @@ class _Batch(object):
     def __exit__(self, *exc):
         if self.own:
             L.unlock(self.h)
+        self.owner = None
         return False
 
 
@@ -1389,6 +1441,10 @@ class _MmapArray(mmaparray):
     mmap can be resized; an ACCESS_READ mmap gives a read-only array."""
 
     __slots__ = ("_mm", "_lenarr")
+
+    # No handle: straight to the Python methods (not through the bridge).
+    __getitem__ = mmaparray._py_getitem
+    __len__ = mmaparray._py_len
 
     def __init__(self, typecode, initializer=None, mmap=None):
         if typecode not in _TC_TYPE:
@@ -1437,6 +1493,9 @@ class _MmapArray(mmaparray):
 
     def _hw(self):
         raise L.NotSupportedError("not supported for an array over a user mmap")
+
+    def _hold(self):
+        self._hw()
 
     def _writable(self):
         if self._closed:
@@ -1760,3 +1819,4 @@ def _attach_ref(ref, tc):
 
 def _anon_from_bytes(tc, row, b):
     return anon((0,) + tuple(row), tc)._fill(b)
+

@@ -188,6 +188,18 @@ def _fn(name, *argtypes):
     return f
 
 
+def _pyfn(name, *argtypes):
+    """Like _fn, through the PyDLL. For the calls on a handle that never
+    block: the GIL stays held, so no close() from another thread can run
+    while one is in progress. (Calls that may block go through the CDLL,
+    which releases it; the binding keeps the handle's owner alive across
+    them, see mmaparray.close.)"""
+    f = pylib[name]
+    f.argtypes = list(argtypes)
+    f.restype = c_int
+    return f
+
+
 H = c_int32
 P = c_void_p
 PU64 = POINTER(c_uint64)
@@ -205,7 +217,7 @@ anon_ex = _fn("mba_anon_ex", POINTER(mba_options), POINTER(H))
 from_fd = _fn("mba_from_fd", c_int, c_uint32, c_int32, POINTER(H))
 map_raw = _fn("mba_map_raw", c_char_p, POINTER(mba_options), POINTER(H))
 close = _fn("mba_close", H)
-fd = _fn("mba_fd", H, POINTER(c_int))
+fd = _pyfn("mba_fd", H, POINTER(c_int))
 unlink = _fn("mba_unlink", c_char_p)
 list_ = _fn("mba_list", c_char_p, c_size_t, POINTER(c_size_t))
 append = _fn("mba_append", H, P)
@@ -226,19 +238,19 @@ clear = _fn("mba_clear", H)
 reserve = _fn("mba_reserve", H, c_uint64)
 get = _fn("mba_get", H, c_uint64, P)
 read = _fn("mba_read", H, c_uint64, c_uint64, P)
-len_ = _fn("mba_len", H, PU64)
-capacity = _fn("mba_capacity", H, PU64)
-max_len = _fn("mba_max_len", H, PU64)
+len_ = _pyfn("mba_len", H, PU64)
+capacity = _pyfn("mba_capacity", H, PU64)
+max_len = _pyfn("mba_max_len", H, PU64)
 type_ = _fn("mba_type", H, POINTER(c_int32))
 itemsize = _fn("mba_itemsize", H, PU64)
 row_bytes = _fn("mba_row_bytes", H, PU64)
 shape = _fn("mba_shape", H, PU64, c_uint32, POINTER(c_uint32))
 flags = _fn("mba_flags", H, POINTER(c_uint32))
 describe = _fn("mba_describe", H, POINTER(mba_info))
-uuid = _fn("mba_uuid", H, PU64)
+uuid = _pyfn("mba_uuid", H, PU64)
 get_ptr = _fn("mba_get_ptr", H, POINTER(c_void_p))
 len_ptr = _fn("mba_len_ptr", H, POINTER(c_void_p))
-pin = _fn("mba_pin", H, POINTER(c_int32))
+pin = _pyfn("mba_pin", H, POINTER(c_int32))
 unpin = _fn("mba_unpin", c_int32)
 flush = _fn("mba_flush", H, c_int)
 flush_range = _fn("mba_flush_range", H, c_uint64, c_uint64, c_int)
@@ -248,7 +260,7 @@ advise = _fn("mba_advise", H, c_int)
 lock = _fn("mba_lock", H)
 trylock = _fn("mba_trylock", H)
 unlock = _fn("mba_unlock", H)
-seq = _fn("mba_seq", H, PU64)
+seq = _pyfn("mba_seq", H, PU64)
 wait = _fn("mba_wait", H, c_uint64, c_int64, PU64)
 
 

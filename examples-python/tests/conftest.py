@@ -44,6 +44,14 @@ def shm_names():
             pass
 
 
+def use_python_append(monkeypatch):
+    """For tests of the binding's Python append path (its ctypes calls):
+    mmaparray.append becomes the Python method for the test, as without
+    the CPython bridge (which calls that method only for uncommon
+    values)."""
+    monkeypatch.setattr(mba.mmaparray, "append", mba.mmaparray._py_append)
+
+
 def run_python(code, *args, timeout=60, env=None, check=True, **kw):
     """Runs code in a fresh interpreter (the same one as the tests) and
     returns the CompletedProcess. A crash (signal) always fails the test."""

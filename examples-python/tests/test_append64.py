@@ -11,6 +11,7 @@ import math
 import pytest
 
 import mba
+from conftest import use_python_append
 from mba import _core, _lib
 
 TYPECODES = [tc for tc in "bBhHiIlLqQfd" if tc in _core._TC_TYPE]
@@ -64,6 +65,7 @@ class _Tries(object):
     def __init__(self, monkeypatch, decline=False):
         self.log = []
         self.decline = decline
+        use_python_append(monkeypatch)
         for name, real in (("_try_append_int", _lib.try_append_int_fast),
                            ("_try_append_raw", _lib.try_append_raw_fast),
                            ("_try_append_u64_halves", _lib.try_append_u64_halves_fast)):

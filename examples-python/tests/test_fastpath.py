@@ -19,7 +19,7 @@ import pytest
 import mba
 from mba import _core, _lib
 
-from conftest import REPO
+from conftest import REPO, use_python_append
 
 
 # ------------------------------------------------------------ mba_describe
@@ -159,7 +159,7 @@ print("ok")
 """, shm_name)
 
 
-def test_close_pins_only_when_views_are_alive(shm_name, py):
+def test_close_keeps_the_mapping_only_while_views_are_alive(shm_name, py):
     py(_MAPS + """
 try:
     import numpy
@@ -171,7 +171,7 @@ v = a.view()
 s = v[1:3]
 arr = numpy.asarray(a.view()) if numpy is not None else None
 a.close()
-assert maps() == 1, "views were alive at close: the mapping is pinned"
+assert maps() == 1, "views were alive at close: they keep the mapping"
 assert v[0] == 41 and len(s) == 2
 if arr is not None:
     assert arr[0] == 41
@@ -182,7 +182,7 @@ assert maps() == 0
 b = mba.attach(name)
 assert b[0] == 41
 b.close()
-assert maps() == 0, "no views at close: no pin, unmapped at once"
+assert maps() == 0, "no views at close: unmapped at once"
 b = mba.attach(name)
 w = b.view()
 del b  # dropped without close(): the same rule
@@ -232,6 +232,7 @@ class _Counting(object):
 @pytest.mark.parametrize("decline", [False, True])
 def test_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
     fake = _Counting(decline)
+    use_python_append(monkeypatch)
     monkeypatch.setattr(_core, "_try_append_int", fake)
     for tc in "bBhHiIqQfd":
         a, ref = mba.mmaparray(tc), array.array(tc)
@@ -264,6 +265,7 @@ def test_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
 
 @pytest.mark.parametrize("decline", [False, True])
 def test_out_of_range_still_raises_arrays_overflow_error(monkeypatch, decline):
+    use_python_append(monkeypatch)
     monkeypatch.setattr(_core, "_try_append_int", _Counting(decline))
     cases = [("b", 128), ("b", -129), ("B", -1), ("B", 256), ("h", 40000),
              ("H", -1), ("i", 2 ** 31), ("I", -1), ("I", 2 ** 32), ("Q", -1),
@@ -282,6 +284,7 @@ def test_out_of_range_still_raises_arrays_overflow_error(monkeypatch, decline):
 
 @pytest.mark.parametrize("decline", [False, True])
 def test_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_name, decline):
+    use_python_append(monkeypatch)
     monkeypatch.setattr(_core, "_try_append_int", _Counting(decline))
     a = mba.mmaparray("i", [1])
     a.append(2)
@@ -508,6 +511,7 @@ class _CountingU64(_CountingRaw):
 def _count_tries(monkeypatch, decline):
     """Both try-functions of the non-C-int values replaced by counters."""
     raw, u64 = _CountingRaw(decline), _CountingU64(decline)
+    use_python_append(monkeypatch)
     monkeypatch.setattr(_core, "_try_append_raw", raw)
     monkeypatch.setattr(_core, "_try_append_u64_halves", u64)
     return raw, u64

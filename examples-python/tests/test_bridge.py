@@ -1,0 +1,378 @@
+"""The CPython bridge (mba_py_bridge): libmba's own a[i], len(a) and append
+for mmaparray. Each must give exactly what the Python methods give (which
+are the fallback for everything but the common case), take the common case
+itself, keep reference counts right and never crash on odd input.
+
+The whole suite also runs with MBA_PY_BRIDGE=0 (scripts/test-all.sh), so
+the Python methods are tested as the main path too."""
+
+import array
+import ctypes
+import operator
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import mba
+from mba import _bridge, _core, _lib
+from conftest import REPO, run_python
+
+TYPECODES = [tc for tc in "bBhHiIlLqQfd" if tc in _core._TC_TYPE]
+BRIDGED = os.environ.get("MBA_PY_BRIDGE", "1") != "0"
+needs_bridge = pytest.mark.skipif(not BRIDGED, reason="MBA_PY_BRIDGE=0")
+
+
+def _extremes(tc):
+    if tc in "fd":
+        return [0.0, -0.0, 1.5, -2.25, 1e30, float("inf"), float("-inf"), 3]
+    bits = 8 * array.array(tc).itemsize
+    if tc.isupper():
+        return [0, 1, 2 ** bits - 1, 2 ** (bits - 1), 5]
+    return [0, -1, 2 ** (bits - 1) - 1, -2 ** (bits - 1), 5]
+
+
+class Spy(mba.mmaparray):
+    """Counts the calls that reach the Python methods."""
+    __slots__ = ()
+    calls = {"append": 0, "getitem": 0, "len": 0}
+
+    def _py_append(self, v):
+        Spy.calls["append"] += 1
+        return mba.mmaparray._py_append(self, v)
+
+    def _py_getitem(self, i):
+        Spy.calls["getitem"] += 1
+        return mba.mmaparray._py_getitem(self, i)
+
+    def _py_len(self):
+        Spy.calls["len"] += 1
+        return mba.mmaparray._py_len(self)
+
+
+@pytest.fixture
+def spy():
+    def reset():
+        for k in Spy.calls:
+            Spy.calls[k] = 0
+    reset()
+    yield Spy, reset
+
+
+def _outcome(f, *args):
+    try:
+        return ("ok", f(*args))
+    except Exception as e:
+        return (type(e), str(e))
+
+
+def test_bridge_is_used_where_it_can_be():
+    if not BRIDGED:
+        assert not _bridge.active and _bridge.reason == "MBA_PY_BRIDGE=0"
+        assert mba.mmaparray.append is mba.mmaparray._py_append
+        return
+    # On the CPython this suite runs on, it must be in use: a silent
+    # fallback to the Python methods would go unnoticed otherwise.
+    assert _bridge.active, _bridge.reason
+    assert mba.mmaparray.__mro__[1] is _bridge.Base
+    assert "append" not in mba.mmaparray.__dict__
+    assert "__getitem__" not in mba.mmaparray.__dict__
+    assert "__len__" not in mba.mmaparray.__dict__
+
+
+def test_python_struct_matches_the_header(tmp_path):
+    cc = shutil.which("cc")
+    if not cc:
+        pytest.skip("needs cc")
+    fields = [f for f, _ in _bridge.mba_py_api._fields_]
+    src = tmp_path / "api.c"
+    src.write_text(
+        '#include <stdio.h>\n#include <stddef.h>\n#include "mba.h"\n'
+        "int main(void) {\n"
+        '    printf("size %zu\\n", sizeof(mba_py_api));\n' +
+        "".join('    printf("%s %%zu\\n", offsetof(mba_py_api, %s));\n' % (f, f)
+                for f in fields) +
+        "    return 0;\n}\n")
+    exe = tmp_path / "api"
+    subprocess.run([cc, "-o", str(exe), str(src), "-I", os.path.join(REPO, "include")],
+                   check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    lines = out.split("\n")
+    assert lines[0] == "size %d" % ctypes.sizeof(_bridge.mba_py_api)
+    for f, line in zip(fields, lines[1:]):
+        assert line == "%s %d" % (f, getattr(_bridge.mba_py_api, f).offset)
+
+
+def test_bridge_refuses_bad_tables():
+    fn = _lib.pylib["mba_py_bridge"]  # (a function object of its own)
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    fn.restype = ctypes.c_int
+    out = ctypes.c_void_p(1234)
+    t = _bridge.mba_py_api()
+    assert fn(None, ctypes.byref(out)) == _lib.E_NULL
+    t.struct_size = ctypes.sizeof(t) - 8
+    assert fn(ctypes.byref(t), ctypes.byref(out)) == _lib.E_ARG
+    t.struct_size = ctypes.sizeof(t)
+    assert fn(ctypes.byref(t), ctypes.byref(out)) == _lib.E_ARG  # all NULL
+    assert out.value == 1234
+
+
+@needs_bridge
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_common_appends_never_reach_python(spy, tc):
+    cls, reset = spy
+    a, ref = cls(tc), array.array(tc)
+    a.append(1)  # the handle's first write (takes its lock token)
+    ref.append(1)
+    a.extend(array.array(tc, [0] * 100))  # room: no growth below
+    ref.extend(array.array(tc, [0] * 100))
+    reset()
+    for v in _extremes(tc) * 3:
+        a.append(v)
+        ref.append(v)
+    assert cls.calls["append"] == 0
+    assert a == ref
+    assert a.tobytes() == ref.tobytes()
+    a.close()
+
+
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_uncommon_appends_go_to_python_with_arrays_results(spy, tc):
+    cls, reset = spy
+    a, ref = cls(tc, [1]), array.array(tc, [1])
+    a.append(2)
+    ref.append(2)
+
+    class I(int):
+        pass
+
+    odd = [True, False, I(3), 1.5, "x", None, 2 ** 64, -2 ** 63 - 1, 2 ** 63,
+           10 ** 30, -2 ** 40, 2 ** 40, [1], 1e300]
+    for v in odd:
+        reset()
+        got, want = _outcome(a.append, v), _outcome(ref.append, v)
+        assert got == want, (tc, v)
+        assert a.tobytes() == ref.tobytes(), (tc, v)
+        if BRIDGED and type(v) not in (int, float):
+            assert cls.calls["append"] == 1, (tc, v)
+    with pytest.raises(TypeError) as got:
+        a.append()
+    assert "argument" in str(got.value)
+    with pytest.raises(TypeError):
+        a.append(1, 2)
+    a.close()
+
+
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_items_match_array_at_every_index(spy, tc):
+    cls, reset = spy
+    vals = _extremes(tc)
+    a, ref = cls(tc, vals), array.array(tc, vals)
+    n = len(ref)
+    reset()
+    for i in list(range(-n, n)):
+        assert repr(a[i]) == repr(ref[i]), (tc, i)
+        assert type(a[i]) is type(ref[i])
+    assert len(a) == n
+    if BRIDGED:
+        assert cls.calls == {"append": 0, "getitem": 0, "len": 0}
+
+    class I(int):
+        pass
+
+    np = pytest.importorskip("numpy")
+    for k in [n, -n - 1, 2 ** 63, 2 ** 70, -2 ** 70, True, I(1), np.int64(1),
+              slice(1, 3), slice(None, None, -2), 1.0, "x", None]:
+        reset()
+        got = _outcome(operator.getitem, a, k)
+        want = _outcome(operator.getitem, ref, k)
+        if got[0] == "ok":
+            got = ("ok", got[1].tolist() if hasattr(got[1], "tolist") else got[1])
+            want = ("ok", want[1].tolist() if hasattr(want[1], "tolist") else want[1])
+        assert got == want, (tc, k)
+        if BRIDGED and type(k) is not int:
+            assert cls.calls["getitem"] == 1, (tc, k)
+    a.close()
+
+
+def test_sequence_protocol_items(spy):
+    cls, reset = spy
+    a, ref = cls("q", [5, -6, 7]), array.array("q", [5, -6, 7])
+    get = ctypes.pythonapi.PySequence_GetItem
+    get.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
+    get.restype = ctypes.py_object
+    for i in range(-3, 3):
+        assert get(a, i) == get(ref, i)
+    # (Below -len, CPython passes a negative index on to a class's item
+    # function, which counts it from the end, as any Python class's
+    # __getitem__ does; not compared here.)
+    for i in (3, 2 ** 40):
+        with pytest.raises(IndexError):
+            get(a, i)
+    assert list(reversed(a)) == list(reversed(ref))
+    assert operator.countOf(a, 7) == 1
+    a.close()
+    with pytest.raises(ValueError, match="closed"):
+        get(a, 0)
+
+
+def test_rows_and_closed_arrays_go_to_python(spy, shm_name):
+    cls, reset = spy
+    r = mba.create(shm_name, (3, 2), "i")
+    assert list(r[0]) == [0, 0]  # a row: the Python method's answer
+    assert len(r) == 3
+    r.close()
+    a = cls("i", [1, 2])
+    a.close()
+    for f in (len, lambda x: x[0], lambda x: x[-1], lambda x: x.append(3),
+              lambda x: x[0:1]):
+        with pytest.raises(ValueError, match="closed"):
+            f(a)
+
+
+def test_len_and_items_follow_other_writers(shm_name):
+    w = mba.create(shm_name, 0, "I")
+    r = mba.attach(shm_name, "I")
+    for k in range(5000):  # across several growths
+        w.append(k)
+        if k % 997 == 0:
+            assert len(r) == k + 1
+            assert r[k] == k and r[-1] == k
+    assert len(r) == 5000 and r[4999] == 4999
+    w.pop()
+    assert len(r) == 4999
+    with pytest.raises(IndexError):
+        r[4999]
+    r.close()
+    w.close()
+
+
+def test_reference_counts_stay_exact():
+    big = 2 ** 62 + 12345
+    flt = 2.5
+    a, d = mba.mmaparray("q"), mba.mmaparray("d")
+    rb, rf, rn = sys.getrefcount(big), sys.getrefcount(flt), sys.getrefcount(None)
+    for _ in range(100000):
+        a.append(big)
+        d.append(flt)
+    assert sys.getrefcount(big) == rb and sys.getrefcount(flt) == rf
+    # None: 100000 missing (or extra) references would show; others' noise
+    # is small.
+    assert abs(sys.getrefcount(None) - rn) < 1000
+    x, y = a[-1], d[-1]
+    assert x == big and y == flt
+    assert sys.getrefcount(x) == 2 and sys.getrefcount(y) == 2  # fresh objects
+    mba.mmaparray("b", [1]).close()  # (first-use caches)
+    t = sys.getrefcount(mba.mmaparray)
+    for _ in range(2000):
+        mba.mmaparray("b", [1]).close()
+    # Each instance holds a reference to its (heap) type, given back by the
+    # bridge's dealloc: 2000 lost ones would show.
+    assert abs(sys.getrefcount(mba.mmaparray) - t) <= 2
+    a.close()
+    d.close()
+
+
+@needs_bridge
+def test_odd_objects_of_the_bridge_type_never_crash():
+    """Instances of the bare base type, invented and stale handles: errors,
+    never a crash (in a child process, which must exit normally)."""
+    run_python("""
+        import mba
+        from mba import _bridge
+        B = _bridge.Base
+        b = B()
+        for f in (lambda: b.append(1), lambda: len(b), lambda: b[0]):
+            try:
+                f()
+            except AttributeError:
+                pass
+            else:
+                raise SystemExit("no error")
+        for h in (12345, -1, 2 ** 31 - 1):
+            b._h = h
+            try:
+                b[0]
+            except AttributeError:
+                pass
+        try:
+            b._h = 2 ** 40
+        except (OverflowError, TypeError):
+            pass
+        a = mba.mmaparray("i", [1, 2, 3])
+        c = mba.mmaparray("i", [4])
+        stale = c._h
+        c.close()
+        a._h, h = stale, a._h
+        for f in (lambda: a[0], lambda: len(a), lambda: a.append(1)):
+            try:
+                f()
+            except Exception:
+                pass
+        a._h = h
+        assert a.tolist() == [1, 2, 3]
+        a.close()
+        print("ok")
+    """)
+
+
+def test_python_methods_alone(tmp_path):
+    """With MBA_PY_BRIDGE=0 the class is the plain Python one."""
+    p = run_python("""
+        import array, mba
+        from mba import _bridge
+        assert not _bridge.active and _bridge.Base is _bridge.PyBase
+        a = mba.mmaparray("Q", [1, 2 ** 64 - 1])
+        a.append(2 ** 63)
+        assert a[1] == 2 ** 64 - 1 and a[-1] == 2 ** 63 and len(a) == 3
+        assert mba.mmaparray.append is mba.mmaparray._py_append
+        print("ok")
+    """, env={"MBA_PY_BRIDGE": "0"})
+    assert p.stdout.strip() == "ok"
+
+
+def test_threads_racing_close_never_crash():
+    """Threads reading, measuring and appending through the bridge while
+    another closes the array: ValueError for the late ones, never a crash
+    (the bridge holds the GIL from reading the handle to its last use; the
+    binding zeroes the handle under the GIL before closing it)."""
+    p = run_python("""
+        import random, threading, time, mba
+        bad = []
+        done = []
+        for round in range(30):
+            a = mba.mmaparray("q", range(1000))
+            go = threading.Event()
+
+            def work(k):
+                go.wait()
+                n = 0
+                try:
+                    for i in range(20000):
+                        a[i % 1000]
+                        len(a)
+                        a.append(i)
+                        a[-1]
+                        n += 1
+                except ValueError as e:
+                    if "closed" not in str(e):
+                        bad.append(repr(e))
+                except Exception as e:
+                    bad.append(repr(e))
+                done.append(n)
+
+            ts = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+            for t in ts:
+                t.start()
+            go.set()
+            time.sleep(random.random() * 0.004)
+            a.close()
+            for t in ts:
+                t.join()
+        assert not bad, bad[:3]
+        assert sum(done) > 0  # the threads did run before the close
+        print("ok")
+    """, timeout=120)
+    assert p.stdout.strip() == "ok"
