@@ -398,6 +398,7 @@ def test_append_waits_for_a_lock_held_by_another_process(shm_name):
     finally:
         p.stdin.close()
         assert p.wait(30) == 0
+        p.stdout.close()
     assert a.tolist() == [0, 1, 2]
     a.close()
 
@@ -625,6 +626,7 @@ def test_raw_append_waits_for_a_lock_held_by_another_process(shm_name):
     finally:
         p.stdin.close()
         assert p.wait(30) == 0
+        p.stdout.close()
     a.append(2 ** 63 - 1)
     assert a.tolist() == [2 ** 40, 1, -2 ** 63, 2 ** 63 - 1]
     a.close()

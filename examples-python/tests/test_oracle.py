@@ -22,6 +22,13 @@ from conftest import unique_name
 TYPECODES = "bBhHiIlLqQfd"
 
 
+
+try:
+    array.array("b", [1]).index(1, 0)
+    _INDEX_RANGE = True
+except TypeError:  # Python < 3.10
+    _INDEX_RANGE = False
+
 def limits(tc):
     if tc in "fd":
         return None
@@ -186,6 +193,8 @@ def random_op(rng, tc, n):
         return "pop(%d)" % i, lambda a: a.pop(i)
     if kind == "remove":
         return "remove(%r)" % (v,), lambda a: a.remove(v)
+    if kind == "index_range" and not _INDEX_RANGE:
+        kind = "index"  # (array.array.index takes start/stop from 3.10 on)
     if kind == "index":
         return "index(%r)" % (v,), lambda a: a.index(v)
     if kind == "index_range":
