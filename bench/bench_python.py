@@ -6,6 +6,7 @@ its peers, all measured in the same run:
             visible to other processes when append returns
   extend    10M elements from an array.array
   a[i]      one element read
+  a[i] = v  one element written (no target; beside array.array, numpy)
   attach    opening an existing array, 1 MiB .. 4 GiB, on a disk-backed
             file under target/ (never /dev/shm for the big ones): while
             another attachment in this process maps it (the mapping is
@@ -360,6 +361,49 @@ def bench_getitem(n, repeat):
     a.close()
 
 
+# ------------------------------------------------------------------ a[i] = v
+
+def bench_setitem(n, repeat):
+    """No target: shown beside array.array and numpy, as users fill
+    shared tables in place."""
+    print("\n== a[i] = v (one element written; visible to other processes)")
+    size = 100000
+    idx = list(range(0, size, 7))[:1000]
+    reps = max(1, n // len(idx))
+
+    def per_op(a):
+        def run():
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                for i in idx:
+                    a[i] = 5
+            return (time.perf_counter() - t0) / (reps * len(idx))
+        return run
+
+    a = mba.mmaparray("q", range(size))
+    a[0] = 0  # the handle's first write
+    fns = {"array.array": per_op(array.array("q", range(size))), "mba": per_op(a)}
+
+    def py_setitem():
+        s = a._py_setitem
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            for i in idx:
+                s(i, 5)
+        return (time.perf_counter() - t0) / (reps * len(idx))
+    fns["mmaparray without the bridge"] = py_setitem
+    np = PEERS.get("numpy")
+    if np is not None:
+        fns["numpy"] = per_op(np.arange(size, dtype=np.int64))
+    r = interleaved(fns, repeat)
+    ref, m = r.pop("array.array"), r.pop("mba")
+    print_peer("array.array a[i] = v", ref)
+    for k, v in r.items():
+        print_peer(k + " a[i] = v", v)
+    print("%-44s %s  (no target; %.2fx array.array)" % ("mmaparray a[i] = v", fmt(m), m / ref))
+    a.close()
+
+
 # ------------------------------------------------------------------ attach
 
 _FIRST_ATTACH = r"""
@@ -623,7 +667,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer iterations")
     ap.add_argument("--max-size", default="4G", help="largest attach size (default 4G)")
-    ap.add_argument("--only", choices=["append", "extend", "getitem", "attach"])
+    ap.add_argument("--only", choices=["append", "extend", "getitem", "setitem", "attach"])
     args = ap.parse_args()
     q = args.quick
     print("mba %s, libmba %s (%s)" % (mba.__version__, mba.library_version, mba.library_path))
@@ -653,6 +697,8 @@ def main():
         bench_extend(10_000_000, 3 if q else 5)
     if args.only in (None, "getitem"):
         bench_getitem(50000, 10 if q else 40)
+    if args.only in (None, "setitem"):
+        bench_setitem(50000, 10 if q else 40)
     if args.only in (None, "attach"):
         top = parse_size(args.max_size)
         sizes = [s for s in (1 << 20, 64 << 20, 1 << 30, 4 << 30) if s <= top]

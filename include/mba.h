@@ -564,6 +564,16 @@ typedef struct mba_py_api {
    */
   void *name_len;
   /**
+   * Name of the fallback for `self[key] = value`, called as
+   * `self.<name>(key, value)`.
+   */
+  void *name_setitem;
+  /**
+   * Name of the fallback for `del self[key]`, called as
+   * `self.<name>(key)`.
+   */
+  void *name_delitem;
+  /**
    * PyLong_AsLongLongAndOverflow.
    */
   int64_t (*long_as_long_long_and_overflow)(void*, int*);
@@ -1147,14 +1157,15 @@ int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq)
  * CPython bridge and stores in *out_spec the address of a PyType_Spec for
  * a small base type (static; never freed), which the pure-ctypes binding
  * creates with PyType_FromSpec and derives its array class from. The
- * type's `a[i]` and `len(a)` slots and its `append` method are functions
- * of libmba, so those calls run no Python-level method and no ctypes call;
+ * type's `a[i]`, `a[i] = v` and `len(a)` slots and its `append` method
+ * are functions of libmba, so those calls run no Python-level method and
+ * no ctypes call;
  * the type holds the handle in one int member, `_h`. libmba does not link
  * against libpython: `api` gives the addresses of the CPython functions
  * and objects the bridge uses (see mba_py_api); the bridge takes
  * references to its objects and keeps them. Each function does the common
  * case only (a live handle, a flat array, an exact int or float, an index
- * in range, an append that needs no wait and no growth), never blocks,
+ * in range, a write that needs no wait and no growth), never blocks,
  * and calls the Python method named in `api` for everything else. Must be
  * called with the GIL held, by one CPython interpreter per process; a
  * second call replaces the first (types made from the first spec go on

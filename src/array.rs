@@ -771,23 +771,9 @@ impl Array {
     /// `src` must be valid for reads of one row.
     #[inline(always)]
     pub unsafe fn try_append_fast(&self, src: *const u8) -> bool {
-        if !self.writable {
+        let Some(batch) = self.try_lock_fast() else {
             return false;
-        }
-        let bo = self.batch_owner.load(Relaxed);
-        let batch = bo != 0 && bo == tid() && self.batch_gen.load(Relaxed) == lock::fork_gen();
-        if !batch {
-            let Some(t) = self.token.cached() else {
-                return false;
-            };
-            if self
-                .w32(format::OFF_LOCK)
-                .compare_exchange(0, t, Acquire, Relaxed)
-                .is_err()
-            {
-                return false;
-            }
-        }
+        };
         let lenw = self.w64(format::OFF_LEN);
         let len = lenw.load(Relaxed);
         let cap = self.w64(format::OFF_CAPACITY).load(Relaxed);
@@ -807,6 +793,55 @@ impl Array {
             self.release();
         }
         false
+    }
+
+    /// The writer lock for a fast path, without waiting: `Some(true)` if
+    /// this thread's batch holds it already (nothing to release),
+    /// `Some(false)` if taken now (release it), `None` if the general path
+    /// is needed (read-only, no token yet in this process, held elsewhere).
+    /// Panic-free.
+    #[inline(always)]
+    fn try_lock_fast(&self) -> Option<bool> {
+        if !self.writable {
+            return None;
+        }
+        let bo = self.batch_owner.load(Relaxed);
+        if bo != 0 && bo == tid() && self.batch_gen.load(Relaxed) == lock::fork_gen() {
+            return Some(true);
+        }
+        let t = self.token.cached()?;
+        self.w32(format::OFF_LOCK)
+            .compare_exchange(0, t, Acquire, Relaxed)
+            .ok()?;
+        Some(false)
+    }
+
+    /// The panic-free fast path of an overwrite of row `i` from `src`
+    /// (`write_raw(i, 1, src)`): `false`, having changed nothing, whenever
+    /// the general path is needed (as for [`Array::try_append_fast`], or
+    /// `i` not below the length).
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of one row.
+    #[inline(always)]
+    pub unsafe fn try_set_fast(&self, i: u64, src: *const u8) -> bool {
+        let Some(batch) = self.try_lock_fast() else {
+            return false;
+        };
+        let len = self.w64(format::OFF_LEN).load(Relaxed);
+        let ok = i < len && len <= self.verified.load(Relaxed);
+        if ok {
+            // SAFETY: row `i` is below the length, itself below the
+            // verified capacity: inside the mapping and the file; the
+            // caller guarantees `src`.
+            unsafe { copy_row(src, self.row_ptr(i), self.rb) };
+            let seq = self.w64(format::OFF_SEQ);
+            seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+        }
+        if !batch {
+            self.release();
+        }
+        ok
     }
 
     /// The length if it needs no re-verification (panic-free fast path of

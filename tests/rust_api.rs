@@ -535,3 +535,40 @@ fn concurrent_large_extends_land_whole_and_once() {
     }
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn try_set_fast_writes_only_what_it_can_at_once() {
+    let d = scratch();
+    let p = format!("{d}/set");
+    let w = create(&p, ElemType::I64);
+    let r = open(&p, Access::ReadOnly).unwrap();
+    let v = 7i64.to_ne_bytes();
+    // SAFETY: `v` holds one row (8 bytes) in every call below.
+    unsafe {
+        assert!(
+            !w.try_set_fast(0, v.as_ptr()),
+            "empty array: nothing to set"
+        );
+        w.append_int(1).unwrap(); // also takes the handle's lock token
+        w.append_int(2).unwrap();
+        let s = r.seq();
+        assert!(w.try_set_fast(1, v.as_ptr()));
+        assert_eq!(r.get_int(1).unwrap(), 7, "seen through another handle");
+        assert!(r.seq() > s, "the change counter moves");
+        assert!(!w.try_set_fast(2, v.as_ptr()), "index == len");
+        assert!(!w.try_set_fast(u64::MAX, v.as_ptr()));
+        assert!(!r.try_set_fast(0, v.as_ptr()), "read-only handle");
+        // Inside this thread's batch it writes without the lock word...
+        w.lock().unwrap();
+        assert!(w.try_set_fast(0, v.as_ptr()));
+        // ...and another thread's attempt declines instead of waiting.
+        let w = Arc::new(w);
+        let w2 = w.clone();
+        let other = std::thread::spawn(move || w2.try_set_fast(0, 9i64.to_ne_bytes().as_ptr()));
+        assert!(!other.join().unwrap());
+        w.unlock().unwrap();
+        assert_eq!(r.get_int(0).unwrap(), 7);
+        assert_eq!(w.len(), 2, "sets never change the length");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}

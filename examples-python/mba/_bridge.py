@@ -1,11 +1,12 @@
 """The CPython bridge of libmba (mba_py_bridge in mba.h).
 
 libmba carries a small base type for mmaparray, described by a
-PyType_Spec: its ``a[i]`` and ``len(a)`` slots and its ``append`` method
-are functions of the library, so these calls run no Python frame and no
-ctypes call. They do the common case only (a live handle, a flat array, an
-exact int or float, an index in range, an append that needs neither a wait
-nor growth) and call the Python methods ``_py_append``, ``_py_getitem`` and
+PyType_Spec: its ``a[i]``, ``a[i] = v`` and ``len(a)`` slots and its
+``append`` method are functions of the library, so these calls run no
+Python frame and no ctypes call. They do the common case only (a live
+handle, a flat array, an exact int or float, an index in range, a write
+that needs neither a wait nor growth) and call the Python methods
+``_py_append``, ``_py_getitem``, ``_py_setitem``, ``_py_delitem`` and
 ``_py_len`` for everything else: those stay the reference, so results and
 exceptions are the same either way.
 
@@ -28,7 +29,7 @@ from . import _lib as L
 
 # Order and names as in struct mba_py_api.
 _OBJECTS = ("none", "int_type", "float_type", "type_error", "name_append",
-            "name_getitem", "name_len")
+            "name_getitem", "name_len", "name_setitem", "name_delitem")
 _FUNCTIONS = (
     ("long_as_long_long_and_overflow", "PyLong_AsLongLongAndOverflow"),
     ("long_as_unsigned_long_long", "PyLong_AsUnsignedLongLong"),
@@ -45,7 +46,8 @@ _FUNCTIONS = (
     ("type_get_slot", "PyType_GetSlot"),
 )
 # The Python methods the bridge falls back to.
-FALLBACKS = ("_py_append", "_py_getitem", "_py_len")
+FALLBACKS = ("_py_append", "_py_getitem", "_py_len", "_py_setitem",
+             "_py_delitem")
 
 
 class mba_py_api(ctypes.Structure):

@@ -670,7 +670,7 @@ class mmaparray(_bridge.Base):
                 raise _closed()
             raise
 
-    def __setitem__(self, i, v):
+    def _py_setitem(self, i, v):
         if self._closed:
             raise _closed()
         if isinstance(i, slice):
@@ -724,7 +724,7 @@ class mmaparray(_bridge.Base):
         if len(t) < n:
             self._p_truncate(len(t))
 
-    def __delitem__(self, i):
+    def _py_delitem(self, i):
         if isinstance(i, slice):
             self._need_flat("slice deletion")
             with self._batch():
@@ -793,6 +793,8 @@ class mmaparray(_bridge.Base):
         # Without the CPython bridge (see _bridge.py), the Python methods.
         append = _py_append
         __getitem__ = _py_getitem
+        __setitem__ = _py_setitem
+        __delitem__ = _py_delitem
         __len__ = _py_len
 
     def _append_exact(self, v):
@@ -1444,6 +1446,8 @@ class _MmapArray(mmaparray):
 
     # No handle: straight to the Python methods (not through the bridge).
     __getitem__ = mmaparray._py_getitem
+    __setitem__ = mmaparray._py_setitem
+    __delitem__ = mmaparray._py_delitem
     __len__ = mmaparray._py_len
 
     def __init__(self, typecode, initializer=None, mmap=None):

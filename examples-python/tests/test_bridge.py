@@ -37,7 +37,7 @@ def _extremes(tc):
 class Spy(mba.mmaparray):
     """Counts the calls that reach the Python methods."""
     __slots__ = ()
-    calls = {"append": 0, "getitem": 0, "len": 0}
+    calls = {"append": 0, "getitem": 0, "len": 0, "setitem": 0, "delitem": 0}
 
     def _py_append(self, v):
         Spy.calls["append"] += 1
@@ -50,6 +50,14 @@ class Spy(mba.mmaparray):
     def _py_len(self):
         Spy.calls["len"] += 1
         return mba.mmaparray._py_len(self)
+
+    def _py_setitem(self, i, v):
+        Spy.calls["setitem"] += 1
+        return mba.mmaparray._py_setitem(self, i, v)
+
+    def _py_delitem(self, i):
+        Spy.calls["delitem"] += 1
+        return mba.mmaparray._py_delitem(self, i)
 
 
 @pytest.fixture
@@ -80,6 +88,8 @@ def test_bridge_is_used_where_it_can_be():
     assert "append" not in mba.mmaparray.__dict__
     assert "__getitem__" not in mba.mmaparray.__dict__
     assert "__len__" not in mba.mmaparray.__dict__
+    assert "__setitem__" not in mba.mmaparray.__dict__
+    assert "__delitem__" not in mba.mmaparray.__dict__
 
 
 def test_python_struct_matches_the_header(tmp_path):
@@ -177,7 +187,7 @@ def test_items_match_array_at_every_index(spy, tc):
         assert type(a[i]) is type(ref[i])
     assert len(a) == n
     if BRIDGED:
-        assert cls.calls == {"append": 0, "getitem": 0, "len": 0}
+        assert sum(cls.calls.values()) == 0
 
     class I(int):
         pass
@@ -334,8 +344,8 @@ def test_python_methods_alone(tmp_path):
 
 
 def test_threads_racing_close_never_crash():
-    """Threads reading, measuring and appending through the bridge while
-    another closes the array: ValueError for the late ones, never a crash
+    """Threads reading, writing, measuring and appending through the bridge
+    while another closes the array: ValueError for the late ones, never a crash
     (the bridge holds the GIL from reading the handle to its last use; the
     binding zeroes the handle under the GIL before closing it)."""
     p = run_python("""
@@ -352,6 +362,7 @@ def test_threads_racing_close_never_crash():
                 try:
                     for i in range(20000):
                         a[i % 1000]
+                        a[i % 1000] = i
                         len(a)
                         a.append(i)
                         a[-1]
@@ -376,3 +387,111 @@ def test_threads_racing_close_never_crash():
         print("ok")
     """, timeout=120)
     assert p.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_item_assignment_matches_array(spy, tc):
+    cls, reset = spy
+    vals = _extremes(tc)
+    n = len(vals)
+    a, ref = cls(tc, [0] * n), array.array(tc, [0] * n)
+    a[0] = 1  # the handle's first write (takes its lock token)
+    ref[0] = 1
+    reset()
+    for k, v in enumerate(vals):
+        a[k] = v
+        ref[k] = v
+        a[-1 - k] = v
+        ref[-1 - k] = v
+    assert a.tobytes() == ref.tobytes()
+    if BRIDGED:
+        assert sum(cls.calls.values()) == 0
+
+    class I(int):
+        pass
+
+    np = pytest.importorskip("numpy")
+    keys = [n, -n - 1, 2 ** 63, 2 ** 70, True, I(1), np.int64(1), 1.0, "x"]
+    odd = [True, I(3), 1.5, "x", None, 2 ** 64, -2 ** 63 - 1, 2 ** 63, 2 ** 40,
+           -2 ** 40, np.int8(3)]
+    for k, v in [(k, 1) for k in keys] + [(1, v) for v in odd]:
+        reset()
+        got = _outcome(operator.setitem, a, k, v)
+        want = _outcome(operator.setitem, ref, k, v)
+        assert got == want, (tc, k, v)
+        assert a.tobytes() == ref.tobytes(), (tc, k, v)
+        if BRIDGED and (type(k) is not int or type(v) not in (int, float)):
+            assert cls.calls["setitem"] == 1, (tc, k, v)
+    for k in (slice(0, 2), 0, -1, n + 5):
+        got = _outcome(operator.delitem, a, k)
+        want = _outcome(operator.delitem, ref, k)
+        assert got == want, (tc, k)
+        assert a.tobytes() == ref.tobytes(), (tc, k)
+    a[0:2] = array.array(tc, vals[:2])
+    ref[0:2] = array.array(tc, vals[:2])
+    assert a.tobytes() == ref.tobytes()
+    a.close()
+    with pytest.raises(ValueError, match="closed"):
+        a[0] = 1
+    with pytest.raises(ValueError, match="closed"):
+        del a[0]
+
+
+def test_item_assignment_is_seen_by_others_and_wakes_waiters(shm_name):
+    w = mba.create(shm_name, 4, "q")
+    r = mba.attach(shm_name, "q")
+    w[0] = 1  # first write
+    s0 = r.seq
+    w[2] = -7
+    assert r[2] == -7 and r.seq > s0
+    ro = mba.attach(shm_name, "q", readonly=True)
+    with pytest.raises(TypeError) as e:
+        ro[0] = 5
+    assert isinstance(e.value, mba.ReadOnlyError)
+    get = ctypes.pythonapi.PySequence_SetItem
+    get.argtypes = [ctypes.py_object, ctypes.c_ssize_t, ctypes.py_object]
+    get.restype = ctypes.c_int
+    assert get(w, 3, 11) == 0 and r[3] == 11
+    with pytest.raises(IndexError):
+        get(w, 4, 1)
+    dl = ctypes.pythonapi.PySequence_DelItem
+    dl.argtypes = [ctypes.py_object, ctypes.c_ssize_t]
+    dl.restype = ctypes.c_int
+    assert dl(w, 0) == 0 and len(r) == 3 and r.tolist() == [0, -7, 11]
+    for x in (ro, r, w):
+        x.close()
+
+
+def test_item_assignment_waits_for_another_threads_batch_and_runs_in_own():
+    import threading
+    import time
+    a = mba.mmaparray("i", [0, 0])
+    a[0] = 1
+    with a.locked():  # own batch: the bridge writes under it
+        a[1] = 2
+        assert a.tolist() == [1, 2]
+    held, done = threading.Event(), []
+
+    def hold():
+        with a.locked():
+            held.set()
+            time.sleep(0.2)
+            done.append(a[0])
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait()
+    a[0] = 9  # waits for the other thread's batch (through the fallback)
+    t.join()
+    assert done == [1] and a[0] == 9
+    a.close()
+
+
+def test_row_arrays_assign_through_python(spy, shm_name):
+    cls, reset = spy
+    r = mba.create(shm_name, (2, 3), "d")
+    r[1] = [1.0, 2.0, 3.0]
+    assert list(r[1]) == [1.0, 2.0, 3.0]
+    with pytest.raises(Exception):
+        r[0] = 5  # a row is needed
+    r.close()

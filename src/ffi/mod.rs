@@ -1294,14 +1294,15 @@ pub unsafe extern "C" fn mba_wait(
 /// CPython bridge and stores in *out_spec the address of a PyType_Spec for
 /// a small base type (static; never freed), which the pure-ctypes binding
 /// creates with PyType_FromSpec and derives its array class from. The
-/// type's `a[i]` and `len(a)` slots and its `append` method are functions
-/// of libmba, so those calls run no Python-level method and no ctypes call;
+/// type's `a[i]`, `a[i] = v` and `len(a)` slots and its `append` method
+/// are functions of libmba, so those calls run no Python-level method and
+/// no ctypes call;
 /// the type holds the handle in one int member, `_h`. libmba does not link
 /// against libpython: `api` gives the addresses of the CPython functions
 /// and objects the bridge uses (see mba_py_api); the bridge takes
 /// references to its objects and keeps them. Each function does the common
 /// case only (a live handle, a flat array, an exact int or float, an index
-/// in range, an append that needs no wait and no growth), never blocks,
+/// in range, a write that needs no wait and no growth), never blocks,
 /// and calls the Python method named in `api` for everything else. Must be
 /// called with the GIL held, by one CPython interpreter per process; a
 /// second call replaces the first (types made from the first spec go on

@@ -1,6 +1,7 @@
 //! The CPython bridge: a small base type for the Python binding's array
 //! class, built from a `PyType_Spec` through CPython's stable ABI, whose
-//! slots (`a[i]`, `len(a)`) and `append` method are functions here. The
+//! slots (`a[i]`, `a[i] = v`, `len(a)`) and `append` method are functions
+//! here. The
 //! pure-ctypes package creates it with `PyType_FromSpec` and derives its
 //! array class from it, so its hottest calls run no Python frame and no
 //! ctypes call: `a[i]` goes from the interpreter straight to `py_subscript`.
@@ -15,7 +16,8 @@
 //! float, an index in range, an append that needs no wait and no growth),
 //! with the GIL held and without ever blocking; anything else goes to the
 //! Python method of the class named in the table (`_py_append`,
-//! `_py_getitem`, `_py_len`), which is the reference behaviour: same
+//! `_py_getitem`, `_py_setitem`, `_py_delitem`, `_py_len`), which is the
+//! reference behaviour: same
 //! results, same exceptions. The functions cannot panic (no indexing, no
 //! unwrap, no allocation): a panic here would abort the interpreter.
 
@@ -55,6 +57,12 @@ pub struct mba_py_api {
     pub name_getitem: *mut c_void,
     /// Name of the fallback for `len(self)`, called as `self.<name>()`.
     pub name_len: *mut c_void,
+    /// Name of the fallback for `self[key] = value`, called as
+    /// `self.<name>(key, value)`.
+    pub name_setitem: *mut c_void,
+    /// Name of the fallback for `del self[key]`, called as
+    /// `self.<name>(key)`.
+    pub name_delitem: *mut c_void,
     /// PyLong_AsLongLongAndOverflow.
     pub long_as_long_long_and_overflow:
         Option<unsafe extern "C" fn(*mut c_void, *mut c_int) -> i64>,
@@ -124,8 +132,10 @@ struct TypeSpec {
 // object.h).
 const METH_FASTCALL: c_int = 0x0080;
 const T_INT: c_int = 1;
+const PY_MP_ASS_SUBSCRIPT: c_int = 3;
 const PY_MP_LENGTH: c_int = 4;
 const PY_MP_SUBSCRIPT: c_int = 5;
+const PY_SQ_ASS_ITEM: c_int = 39;
 const PY_SQ_ITEM: c_int = 44;
 const PY_SQ_LENGTH: c_int = 45;
 const PY_TP_DEALLOC: c_int = 52;
@@ -140,6 +150,8 @@ type Fast = unsafe extern "C" fn(Obj, *const Obj, isize) -> Obj;
 type Binary = unsafe extern "C" fn(Obj, Obj) -> Obj;
 type SizeArg = unsafe extern "C" fn(Obj, isize) -> Obj;
 type Len = unsafe extern "C" fn(Obj) -> isize;
+type AssSubscript = unsafe extern "C" fn(Obj, Obj, Obj) -> c_int;
+type AssItem = unsafe extern "C" fn(Obj, isize, Obj) -> c_int;
 type Dealloc = unsafe extern "C" fn(Obj);
 
 /// The API table, checked: every address is there.
@@ -153,6 +165,8 @@ struct Api {
     name_append: Obj,
     name_getitem: Obj,
     name_len: Obj,
+    name_setitem: Obj,
+    name_delitem: Obj,
     as_ll_ovf: unsafe extern "C" fn(Obj, *mut c_int) -> i64,
     as_ull: unsafe extern "C" fn(Obj) -> u64,
     from_ll: unsafe extern "C" fn(i64) -> Obj,
@@ -188,6 +202,8 @@ pub unsafe fn bridge(api: &mba_py_api) -> Result<*const c_void, &'static str> {
         api.name_append,
         api.name_getitem,
         api.name_len,
+        api.name_setitem,
+        api.name_delitem,
     ];
     let missing = || "a CPython function or object address is NULL";
     if objs.iter().any(|o| o.is_null()) || api.object_call_method_obj_args.is_null() {
@@ -212,6 +228,8 @@ pub unsafe fn bridge(api: &mba_py_api) -> Result<*const c_void, &'static str> {
         name_append: api.name_append,
         name_getitem: api.name_getitem,
         name_len: api.name_len,
+        name_setitem: api.name_setitem,
+        name_delitem: api.name_delitem,
         as_ll_ovf: api.long_as_long_long_and_overflow.ok_or_else(missing)?,
         as_ull: api.long_as_unsigned_long_long.ok_or_else(missing)?,
         from_ll: api.long_from_long_long.ok_or_else(missing)?,
@@ -270,9 +288,14 @@ pub unsafe fn bridge(api: &mba_py_api) -> Result<*const c_void, &'static str> {
         },
     ]));
     let slot = |slot, pfunc| TypeSlot { slot, pfunc };
-    let slots: &'static [TypeSlot; 10] = Box::leak(Box::new([
+    let slots: &'static [TypeSlot; 12] = Box::leak(Box::new([
         slot(PY_MP_SUBSCRIPT, py_subscript as Binary as *const c_void),
         slot(PY_SQ_ITEM, py_item as SizeArg as *const c_void),
+        slot(
+            PY_MP_ASS_SUBSCRIPT,
+            py_ass_subscript as AssSubscript as *const c_void,
+        ),
+        slot(PY_SQ_ASS_ITEM, py_ass_item as AssItem as *const c_void),
         slot(PY_MP_LENGTH, py_length as Len as *const c_void),
         slot(PY_SQ_LENGTH, py_length as Len as *const c_void),
         slot(PY_TP_DEALLOC, py_dealloc as Dealloc as *const c_void),
@@ -280,7 +303,7 @@ pub unsafe fn bridge(api: &mba_py_api) -> Result<*const c_void, &'static str> {
         slot(PY_TP_MEMBERS, members.as_ptr().cast()),
         slot(
             PY_TP_DOC,
-            c"libmba's CPython bridge: a[i], len(a) and append of mmaparray."
+            c"libmba's CPython bridge: a[i], a[i] = v, len(a) and append of mmaparray."
                 .as_ptr()
                 .cast(),
         ),
@@ -480,6 +503,96 @@ unsafe extern "C" fn py_item(slf: Obj, i: isize) -> Obj {
         let r = (a.call_method)(slf, a.name_getitem, k, null_mut::<c_void>());
         (a.dec_ref)(k);
         r
+    }
+}
+
+/// Sets element `i` (negative: from the end) of a flat array to `v`, if
+/// `v` converts as in `append_bits` and the write needs no wait.
+#[inline(always)]
+unsafe fn set_fast(a: &Api, slf: Obj, i: i64, v: Obj) -> bool {
+    // SAFETY: live objects, the GIL held; the handle stays open meanwhile.
+    unsafe {
+        let Some(e) = entry(a, slf) else {
+            return false;
+        };
+        let arr = &e.array;
+        let Some(b) = append_bits(a, arr, v) else {
+            return false;
+        };
+        let Some(n) = arr.try_len_fast() else {
+            return false;
+        };
+        let j = if i < 0 {
+            match i64::try_from(n).ok().and_then(|n| i.checked_add(n)) {
+                Some(j) => j,
+                None => return false,
+            }
+        } else {
+            i
+        };
+        let Ok(j) = u64::try_from(j) else {
+            return false;
+        };
+        // `b` holds 8 bytes; append_bits gives bits only for flat arrays
+        // of elements of at most 8 bytes. The index is checked again
+        // against the length under the lock.
+        arr.try_set_fast(j, (&b as *const u64).cast())
+    }
+}
+
+/// The result of a fallback call, as a slot's status (0 or -1).
+#[inline(always)]
+unsafe fn status_of(a: &Api, r: Obj) -> c_int {
+    if r.is_null() {
+        return -1;
+    }
+    // SAFETY: a new reference from CPython; the GIL is held.
+    unsafe { (a.dec_ref)(r) };
+    0
+}
+
+/// `self[key] = value` and `del self[key]` (mp_ass_subscript; `value` is
+/// NULL for a deletion).
+unsafe extern "C" fn py_ass_subscript(slf: Obj, key: Obj, value: Obj) -> c_int {
+    let a = api();
+    // SAFETY: CPython passes live objects (or a NULL value) and holds the
+    // GIL.
+    unsafe {
+        if value.is_null() {
+            let r = (a.call_method)(slf, a.name_delitem, key, null_mut::<c_void>());
+            return status_of(a, r);
+        }
+        if let Some(i) = small_int(a, key) {
+            if set_fast(a, slf, i, value) {
+                return 0;
+            }
+        }
+        let r = (a.call_method)(slf, a.name_setitem, key, value, null_mut::<c_void>());
+        status_of(a, r)
+    }
+}
+
+/// `PySequence_SetItem(self, i, value)` / `PySequence_DelItem(self, i)`
+/// (sq_ass_item; i already adjusted by CPython for a negative index).
+unsafe extern "C" fn py_ass_item(slf: Obj, i: isize, value: Obj) -> c_int {
+    let a = api();
+    // SAFETY: CPython passes a live object (or a NULL value) and holds the
+    // GIL.
+    unsafe {
+        if !value.is_null() && set_fast(a, slf, i as i64, value) {
+            return 0;
+        }
+        let k = (a.from_ll)(i as i64);
+        if k.is_null() {
+            return -1;
+        }
+        let r = if value.is_null() {
+            (a.call_method)(slf, a.name_delitem, k, null_mut::<c_void>())
+        } else {
+            (a.call_method)(slf, a.name_setitem, k, value, null_mut::<c_void>())
+        };
+        (a.dec_ref)(k);
+        status_of(a, r)
     }
 }
 
