@@ -185,6 +185,9 @@ def _flatten_into(out, obj):
 # Sentinels that make the fast paths fail (IndexError) after close.
 _EMPTY_Q = memoryview(_array.array("Q"))
 _EMPTY_B = memoryview(b"")
+# The length view of an open array whose views are not made yet (see
+# mmaparray._views): a different object from _EMPTY_Q, which means closed.
+_LAZY_Q = memoryview(_array.array("Q"))
 
 
 class _Owner(object):
@@ -255,7 +258,7 @@ class mmaparray(_bridge.Base):
     __slots__ = ("_tc", "_isz", "_rb", "_row", "_isf", "_len", "_mv",
                  "_mvb", "_cap", "_ro", "_flags", "_ref", "_ifpin", "_closed",
                  "_ptr", "_name", "_spack", "_own", "_whole", "_skip",
-                 "_uview", "__weakref__")
+                 "_uview", "_lenp", "_maxl", "__weakref__")
 
     def __new__(cls, *args, **kwargs):
         if cls is mmaparray and kwargs.get("mmap") is not None:
@@ -360,25 +363,15 @@ class mmaparray(_bridge.Base):
             self._ptr = ptr
             self._h = h
             self._closed = False
-            self._own = own = _Owner()
-            # One exporter per array, made here and never again: from the
-            # length word to the end of the reservation (max_len rows, all
-            # mapped, though only the verified capacity may be touched).
-            # Its size is the same for every array of a row size and
-            # max_len, so ctypes makes its type once per process (a new
-            # array type costs ~18 us). Internal views are slices of it,
-            # cut to the capacity; the views users get come from an
-            # exporter of the capacity only (see _user_bytes).
-            if f & _RAW:
-                # A raw mapping's length word lives apart from its elements.
-                self._len = _export(own, lenp, 8).cast("Q")
-                self._skip = 0
-                self._whole = _export(own, ptr, maxl * rb)
-            else:
-                skip = self._skip = ptr - lenp
-                self._whole = whole = _export(own, lenp, skip + maxl * rb)
-                self._len = whole[:8].cast("Q")
-            self._map_views(cap)
+            self._own = _Owner()
+            self._lenp = lenp
+            self._maxl = maxl
+            self._skip = 0 if f & _RAW else ptr - lenp
+            # No views yet: the bridge's a[i], len() and append need none,
+            # and making them is a third of an attach. The Python paths
+            # make them at their first need (_views).
+            self._len = _LAZY_Q
+            self._mv = self._mvb = self._whole = _EMPTY_B
         except BaseException:
             self._h = 0
             self._closed = True
@@ -393,8 +386,37 @@ class mmaparray(_bridge.Base):
     def _from_handle(cls, h, tc=None, ref=None, name=None, uuid=None):
         return object.__new__(cls)._setup(h, tc, ref, name, uuid)
 
+    def _views(self):
+        """Makes the internal views, at the first need of an array's Python
+        paths. One exporter per array, made here and never again: from the
+        length word to the end of the reservation (max_len rows, all
+        mapped, though only the verified capacity may be touched). Its size
+        is the same for every array of a row size and max_len, so ctypes
+        makes its type once per process (a new array type costs ~18 us).
+        Internal views are slices of it, cut to the capacity; the views
+        users get come from an exporter of the capacity only (see
+        _user_bytes). ClosedError if closed."""
+        own = self._own
+        if own is None:
+            raise _closed()
+        lenp, rb = self._lenp, self._rb
+        if self._flags & _RAW:
+            # A raw mapping's length word lives apart from its elements.
+            ln = _export(own, lenp, 8).cast("Q")
+            whole = _export(own, self._ptr, self._maxl * rb)
+        else:
+            whole = _export(own, lenp, self._skip + self._maxl * rb)
+            ln = whole[:8].cast("Q")
+        if self._own is not own:  # (closed by another thread meanwhile)
+            raise _closed()
+        self._whole = whole
+        self._len = ln
+        self._map_views()
+
     def _map_views(self, cap=None):
         """(Re)cuts the internal views to the verified capacity."""
+        if self._len is _LAZY_Q:
+            return self._views()
         if cap is None:
             v = c_uint64()
             L.check(L.capacity(self._hw(), byref(v)))
@@ -436,12 +458,15 @@ class mmaparray(_bridge.Base):
         return u[:nbytes]
 
     def _n(self):
-        """The current length in rows; refreshes the views if another
-        process grew the array. ClosedError if closed."""
+        """The current length in rows; makes or refreshes the views (first
+        need; another process grew the array). ClosedError if closed."""
         try:
             n = self._len[0]
         except IndexError:
-            raise _closed()
+            if self._len is not _LAZY_Q:
+                raise _closed()
+            self._views()
+            n = self._len[0]
         if n > self._cap:
             return self._refresh()
         return n
@@ -636,7 +661,7 @@ class mmaparray(_bridge.Base):
         try:
             n = self._len[0]
         except IndexError:
-            raise _closed()
+            return self._n()
         if n <= self._cap:
             return n
         return self._refresh()

@@ -17,7 +17,7 @@ import textwrap
 import pytest
 
 import mba
-from mba import _core, _lib
+from mba import _bridge, _core, _lib
 
 from conftest import REPO, use_python_append
 
@@ -657,6 +657,30 @@ def test_fork_child_appends_64_bit_values_and_floats():
     d.close()
 
 
+def test_views_are_made_at_first_need_only(shm_name):
+    """An attach makes no views (the bridge's a[i], len() and append need
+    none); the first Python path that needs them makes them."""
+    w = mba.create(shm_name, 3, "i")
+    w[0] = 5
+    a = mba.attach(shm_name)
+    assert a._len is _core._LAZY_Q
+    if _bridge.active:
+        assert a[0] == 5 and a[-1] == 0 and len(a) == 3
+        assert a._len is _core._LAZY_Q
+    assert a.tolist() == [5, 0, 0] and a[1:2].tolist() == [0]
+    assert a._len is not _core._LAZY_Q and a._len[0] == 3
+    w.append(7)  # growth by another handle, seen by the made views too
+    assert a.tolist() == [5, 0, 0, 7] and len(a) == 4
+    b = mba.attach(shm_name)
+    b.close()  # closed before any view was made
+    with pytest.raises(ValueError, match="closed"):
+        b.tolist()
+    with pytest.raises(ValueError, match="closed"):
+        len(b)
+    a.close()
+    w.close()
+
+
 def test_one_exporter_type_for_arrays_of_any_length(tmp_path):
     """The internal exporter spans the whole reservation, so arrays of any
     length (and an array after growth) share one ctypes type: a new array
@@ -666,6 +690,8 @@ def test_one_exporter_type_for_arrays_of_any_length(tmp_path):
     import ctypes
     arrs = [mba.open(str(tmp_path / ("a%d.mba" % n)), "x", "d", n) for n in (1, 1000, 77777)]
     try:
+        for a in arrs:
+            a.tolist()  # (the views are made at the first need)
         types = {type(a._whole.obj) for a in arrs}
         assert len(types) == 1
         a = arrs[1]
