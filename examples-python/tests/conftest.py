@@ -44,6 +44,30 @@ def shm_names():
             pass
 
 
+def c_layout(tmp_path, struct, fields):
+    """(sizeof, {field: (offset, size)}) of a struct of mba.h as the C
+    compiler lays it out; skips the test without cc."""
+    import shutil
+    cc = shutil.which("cc")
+    if not cc:
+        pytest.skip("needs cc")
+    src = tmp_path / ("%s.c" % struct)
+    src.write_text(
+        '#include <stdio.h>\n#include <stddef.h>\n#include "mba.h"\n'
+        "int main(void) {\n"
+        '    printf("%%zu\\n", sizeof(%s));\n' % struct +
+        "".join('    printf("%%zu %%zu\\n", offsetof(%s, %s), sizeof(((%s *)0)->%s));\n'
+                % (struct, f, struct, f) for f in fields) +
+        "    return 0;\n}\n")
+    exe = tmp_path / struct
+    subprocess.run([cc, "-o", str(exe), str(src), "-I", os.path.join(REPO, "include")],
+                   check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    lines = out.split("\n")
+    return int(lines[0]), {f: tuple(int(x) for x in line.split())
+                           for f, line in zip(fields, lines[1:])}
+
+
 def use_python_append(monkeypatch):
     """For tests of the binding's Python append path (its ctypes calls):
     mmaparray.append becomes the Python method for the test, as without

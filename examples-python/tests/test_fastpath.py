@@ -8,7 +8,6 @@ read-only handles) with every behaviour and message unchanged."""
 import array
 import ctypes
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ import pytest
 import mba
 from mba import _bridge, _core, _lib
 
-from conftest import REPO, use_python_append
+from conftest import c_layout, use_python_append
 
 
 # ------------------------------------------------------------ mba_describe
@@ -28,27 +27,11 @@ _FIELDS = [f for f, _ in _lib.mba_info._fields_]
 
 
 def test_info_struct_matches_the_header(tmp_path):
-    cc = shutil.which("cc")
-    if not cc:
-        pytest.skip("needs cc")
-    src = tmp_path / "info.c"
-    src.write_text(
-        '#include <stdio.h>\n#include <stddef.h>\n#include "mba.h"\n'
-        "int main(void) {\n"
-        '    printf("size %zu\\n", sizeof(mba_info));\n' +
-        "".join('    printf("%s %%zu %%zu\\n", offsetof(mba_info, %s), '
-                "sizeof(((mba_info *)0)->%s));\n" % (f, f, f) for f in _FIELDS) +
-        "    return 0;\n}\n")
-    exe = tmp_path / "info"
-    subprocess.run([cc, "-o", str(exe), str(src), "-I", os.path.join(REPO, "include")],
-                   check=True)
-    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
-    lines = out.split("\n")
-    assert lines[0] == "size %d" % ctypes.sizeof(_lib.mba_info)
-    for f, line in zip(_FIELDS, lines[1:]):
+    size, layout = c_layout(tmp_path, "mba_info", _FIELDS)
+    assert size == ctypes.sizeof(_lib.mba_info) == _lib.INFO_SIZE
+    for f in _FIELDS:
         d = getattr(_lib.mba_info, f)
-        assert line == "%s %d %d" % (f, d.offset, d.size)
-    assert ctypes.sizeof(_lib.mba_info) == _lib.INFO_SIZE
+        assert layout[f] == (d.offset, d.size), f
 
 
 def _describe(h, size=None):
