@@ -770,7 +770,8 @@ class mmaparray(_bridge.Base):
     def _py_append(self, v):
         """Append a new item with value v to the end of the array."""
         # (With the CPython bridge, append is libmba's own, which calls this
-        # for everything but the common case; see _bridge.py.) Each path first tries a non-blocking call through the PyDLL (GIL
+        # for everything but the common case; see _bridge.py.) Each path
+        # first tries a non-blocking call through the PyDLL (GIL
         # kept: it never waits); anything it cannot do at once (lock held
         # elsewhere, growth, first write, range or handle errors) it
         # leaves undone with MBA_E_BUSY, for the matching blocking call
