@@ -772,7 +772,8 @@ int mba_from_fd(int fd, uint32_t flags, int32_t elem_type, mba_handle *out_h);
  * The length never changes: append/extend/insert fail with MBA_E_FULL.
  * Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
  * MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
- * MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_IO.
+ * MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
+ * followed), MBA_E_IO.
  */
 int mba_map_raw(const char *path, const struct mba_options *opts, mba_handle *out_h);
 
@@ -814,7 +815,8 @@ int mba_list(char *buf, size_t len, size_t *needed);
  * Appends one row (one element of a flat array) copied from row, which
  * must hold mba_row_bytes() bytes. Visible to every process when it
  * returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
- * MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged).
+ * MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged), MBA_E_TRUNCATED
+ * (growth found the file shrunk by another process).
  */
 int mba_append(mba_handle h, const void *row);
 
@@ -952,7 +954,8 @@ int mba_set_f64(mba_handle h, uint64_t i, double v);
 /**
  * Inserts n rows from src before row i (i == length appends). src must
  * not point into this array. Not crash-atomic. Thread-safe.
- * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE.
+ * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+ * MBA_E_TRUNCATED.
  */
 int mba_insert(mba_handle h, uint64_t i, const void *src, uint64_t n);
 
@@ -964,19 +967,23 @@ int mba_remove(mba_handle h, uint64_t i, uint64_t n);
 
 /**
  * Lowers the length to n rows (no effect if it is already n or less).
- * Never shrinks the file. Thread-safe.
+ * Never shrinks the file. Thread-safe. Errors: MBA_E_READONLY,
+ * MBA_E_TRUNCATED (another process shrank the file below the array's
+ * capacity: checked with fstat first).
  */
 int mba_truncate(mba_handle h, uint64_t n);
 
 /**
- * Sets the length to 0. Thread-safe.
+ * Sets the length to 0. Thread-safe. Errors: those of mba_truncate.
  */
 int mba_clear(mba_handle h);
 
 /**
  * Reserves disk or memory space for at least n rows (allocated for real,
- * so later appends cannot hit SIGBUS). Errors: MBA_E_FULL (above
- * max_len), MBA_E_NOSPACE, MBA_E_READONLY. Thread-safe.
+ * so later appends cannot hit SIGBUS; holes that another program left
+ * with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
+ * MBA_E_NOSPACE, MBA_E_READONLY, MBA_E_TRUNCATED (the file was shrunk by
+ * another process). Thread-safe.
  */
 int mba_reserve(mba_handle h, uint64_t n);
 
@@ -1108,13 +1115,15 @@ int mba_unpin(int32_t pin);
 /**
  * Writes the whole array back to its file: mode MBA_SYNC (data, then the
  * header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
- * A no-op for copy-on-write handles. Thread-safe.
+ * A no-op for copy-on-write handles. Thread-safe. Errors: MBA_E_ARG,
+ * MBA_E_TRUNCATED (another process shrank the file: checked with fstat
+ * first), MBA_E_IO.
  */
 int mba_flush(mba_handle h, int mode);
 
 /**
  * Writes rows [start, start+n) back (and the header). Errors:
- * MBA_E_INDEX, MBA_E_ARG. Thread-safe.
+ * MBA_E_INDEX, MBA_E_ARG, MBA_E_TRUNCATED, MBA_E_IO. Thread-safe.
  */
 int mba_flush_range(mba_handle h, uint64_t start, uint64_t n, int mode);
 
@@ -1171,7 +1180,9 @@ int mba_seq(mba_handle h, uint64_t *out_s);
  * *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
  * Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
  * handler runs while the call sleeps (so callers can act on it),
- * MBA_E_NOTSUP for copy-on-write and raw handles. It first polls for a
+ * MBA_E_NOTSUP for copy-on-write and raw handles, MBA_E_TRUNCATED when,
+ * before a sleep, the file turns out shrunk by another process (checked
+ * with fstat before each sleep). It first polls for a
  * few microseconds; then read-write handles sleep on a futex and wake
  * within microseconds, while read-only handles, which cannot register as
  * waiters, sleep in slices of at most 1 ms. A signal that arrives while

@@ -159,39 +159,39 @@ pub fn pwrite_all(fd: RawFd, buf: &[u8], offset: u64) -> Result<()> {
 /// Makes the file at least `size` bytes long with space really allocated,
 /// so that later stores through a mapping cannot raise SIGBUS. Refuses
 /// (instead of raising SIGXFSZ) a size past `RLIMIT_FSIZE`. Never shrinks.
-/// A file with holes below `size` (grown with `ftruncate` by another
-/// program) has them filled too: allocation starts at the first hole, not
-/// at the current end of the file.
+/// Holes below `size` (another program grew the file with `ftruncate`)
+/// are allocated too (see [`fill_holes`]).
 pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
     let st = fstat(fd)?;
     let cur = st.st_size.max(0) as u64;
-    let from = if fully_allocated(&st) {
-        cur
-    } else {
-        first_hole(fd, 0)?.min(cur)
-    };
-    if size <= from {
+    if !fully_allocated(&st) {
+        fill_holes(fd, first_hole(fd, 0)?, cur.min(size))?;
+    }
+    if size <= cur {
         return Ok(());
     }
     check_fsize(size)?;
-    fallocate_range(fd, from, size)
+    fallocate_range(fd, cur, size, true)
 }
 
-/// Allocates every hole in `[from, to)` of the file (`fallocate` mode 0;
-/// allocated parts are left as they are). Refuses (instead of raising
-/// SIGXFSZ) an end past `RLIMIT_FSIZE`. An error (full filesystem: `NoSpace`)
-/// leaves the contents and the size unchanged.
+/// Allocates the holes in `[from, to)` of the file (`fallocate` mode 0;
+/// allocated parts are left as they are; `to` at most the file size, so
+/// the size never changes). A full filesystem is `NoSpace`, with nothing
+/// changed. On a filesystem without `fallocate` (ZFS before 2.2) it does
+/// nothing: glibc's emulation writes a zero byte into every block that
+/// reads as zero, which could race with a writer of published rows, and
+/// such filesystems often store zero blocks as holes anyway.
 pub fn fill_holes(fd: RawFd, from: u64, to: u64) -> Result<()> {
     if to <= from {
         return Ok(());
     }
-    check_fsize(to)?;
-    fallocate_range(fd, from, to)
+    fallocate_range(fd, from, to, false)
 }
 
 /// `fallocate(fd, 0, from, to - from)` with SIGXFSZ blocked, retried on
-/// EINTR, emulated by glibc's `posix_fallocate` where unsupported.
-fn fallocate_range(fd: RawFd, from: u64, to: u64) -> Result<()> {
+/// EINTR; where unsupported, emulated by glibc's `posix_fallocate` if
+/// `emulate`, else left undone.
+fn fallocate_range(fd: RawFd, from: u64, to: u64, emulate: bool) -> Result<()> {
     let (off, len) = (from as libc::off_t, (to - from) as libc::off_t);
     // Belt and braces: if the limit was lowered by another thread after the
     // check, block SIGXFSZ in this thread and consume it rather than die.
@@ -203,6 +203,7 @@ fn fallocate_range(fd: RawFd, from: u64, to: u64) -> Result<()> {
         }
         match errno() {
             libc::EINTR => continue,
+            libc::EOPNOTSUPP if !emulate => return Ok(()),
             libc::EOPNOTSUPP => {
                 // SAFETY: as above; glibc emulates allocation by writing blocks.
                 let r = unsafe { libc::posix_fallocate(fd, off, len) };

@@ -497,7 +497,8 @@ pub unsafe extern "C" fn mba_from_fd(
 /// The length never changes: append/extend/insert fail with MBA_E_FULL.
 /// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
 /// MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
-/// MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_IO.
+/// MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
+/// followed), MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_map_raw(
     path: *const c_char,
@@ -597,7 +598,8 @@ pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usi
 /// Appends one row (one element of a flat array) copied from row, which
 /// must hold mba_row_bytes() bytes. Visible to every process when it
 /// returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
-/// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged).
+/// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged), MBA_E_TRUNCATED
+/// (growth found the file shrunk by another process).
 #[no_mangle]
 pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int {
     if !row.is_null() {
@@ -830,7 +832,8 @@ pub extern "C" fn mba_set_f64(h: mba_handle, i: u64, v: f64) -> c_int {
 
 /// Inserts n rows from src before row i (i == length appends). src must
 /// not point into this array. Not crash-atomic. Thread-safe.
-/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE.
+/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+/// MBA_E_TRUNCATED.
 #[no_mangle]
 pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, src: *const c_void, n: u64) -> c_int {
     with(h, |e| {
@@ -851,21 +854,25 @@ pub extern "C" fn mba_remove(h: mba_handle, i: u64, n: u64) -> c_int {
 }
 
 /// Lowers the length to n rows (no effect if it is already n or less).
-/// Never shrinks the file. Thread-safe.
+/// Never shrinks the file. Thread-safe. Errors: MBA_E_READONLY,
+/// MBA_E_TRUNCATED (another process shrank the file below the array's
+/// capacity: checked with fstat first).
 #[no_mangle]
 pub extern "C" fn mba_truncate(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.truncate(n))
 }
 
-/// Sets the length to 0. Thread-safe.
+/// Sets the length to 0. Thread-safe. Errors: those of mba_truncate.
 #[no_mangle]
 pub extern "C" fn mba_clear(h: mba_handle) -> c_int {
     with(h, |e| e.array.clear())
 }
 
 /// Reserves disk or memory space for at least n rows (allocated for real,
-/// so later appends cannot hit SIGBUS). Errors: MBA_E_FULL (above
-/// max_len), MBA_E_NOSPACE, MBA_E_READONLY. Thread-safe.
+/// so later appends cannot hit SIGBUS; holes that another program left
+/// with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
+/// MBA_E_NOSPACE, MBA_E_READONLY, MBA_E_TRUNCATED (the file was shrunk by
+/// another process). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.reserve(n))
@@ -1201,14 +1208,16 @@ fn flush_mode(mode: c_int) -> Result<Flush> {
 
 /// Writes the whole array back to its file: mode MBA_SYNC (data, then the
 /// header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
-/// A no-op for copy-on-write handles. Thread-safe.
+/// A no-op for copy-on-write handles. Thread-safe. Errors: MBA_E_ARG,
+/// MBA_E_TRUNCATED (another process shrank the file: checked with fstat
+/// first), MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_flush(h: mba_handle, mode: c_int) -> c_int {
     with(h, |e| e.array.flush(0, None, flush_mode(mode)?))
 }
 
 /// Writes rows [start, start+n) back (and the header). Errors:
-/// MBA_E_INDEX, MBA_E_ARG. Thread-safe.
+/// MBA_E_INDEX, MBA_E_ARG, MBA_E_TRUNCATED, MBA_E_IO. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_flush_range(h: mba_handle, start: u64, n: u64, mode: c_int) -> c_int {
     with(h, |e| e.array.flush(start, Some(n), flush_mode(mode)?))
@@ -1284,7 +1293,9 @@ pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
 /// *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
 /// Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
 /// handler runs while the call sleeps (so callers can act on it),
-/// MBA_E_NOTSUP for copy-on-write and raw handles. It first polls for a
+/// MBA_E_NOTSUP for copy-on-write and raw handles, MBA_E_TRUNCATED when,
+/// before a sleep, the file turns out shrunk by another process (checked
+/// with fstat before each sleep). It first polls for a
 /// few microseconds; then read-write handles sleep on a futex and wake
 /// within microseconds, while read-only handles, which cannot register as
 /// waiters, sleep in slices of at most 1 ms. A signal that arrives while
