@@ -1658,11 +1658,14 @@ fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
     let Ok(now) = regular_stat(&map.file) else {
         return Ok(None);
     };
-    let rows = (now.st_size.max(0) as u64).saturating_sub(h.data_offset) / h.row_bytes;
     if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Ok(None);
     }
-    if rows < map.verified.load(Relaxed) {
+    // Shorter than the header region (attach would touch a page past the
+    // end), or than the rows some handle trusts: map afresh.
+    let size = now.st_size.max(0) as u64;
+    let rows = size.saturating_sub(h.data_offset) / h.row_bytes;
+    if size < h.data_offset || rows < map.verified.load(Relaxed) {
         MapCache::evict(&map);
         return Ok(None);
     }
