@@ -109,6 +109,16 @@
 #define MBA_RAW 32
 
 /**
+ * Open flag: with MBA_CREATE, accept an existing object owned by another
+ * user. Without it, open-or-create refuses such an object with
+ * MBA_E_OWNER: a name another user created first (a squatter) could read
+ * everything this process writes, and truncate it. No effect without
+ * MBA_CREATE: a plain open of another user's array (shared on purpose,
+ * e.g. mode 0660 and a common group) is always allowed.
+ */
+#define MBA_FOREIGN 64
+
+/**
  * Element type: any (on open only: accept whatever the array holds).
  */
 #define MBA_ANY 0
@@ -378,6 +388,13 @@
 #define MBA_E_PANIC -27
 
 /**
+ * The object belongs to another user: MBA_CREATE (open-or-create) found
+ * an existing array whose owner is not this process's effective uid, and
+ * the caller did not pass MBA_FOREIGN. Nothing was opened or changed.
+ */
+#define MBA_E_OWNER -28
+
+/**
  * A handle to an open array: a small positive integer, never a pointer.
  * 0 and negative values are never valid handles.
  */
@@ -394,7 +411,7 @@ typedef struct mba_options {
    */
   uint32_t struct_size;
   /**
-   * MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE.
+   * MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE, MBA_FOREIGN.
    */
   uint32_t flags;
   /**
@@ -678,25 +695,38 @@ int mba_options_init(struct mba_options *opts);
  *
  * name: "shm://NAME" (a POSIX shared-memory object, /dev/shm/NAME),
  * "file://PATH", or a plain filesystem path.
- * flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE.
+ * flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE,
+ * MBA_FOREIGN.
  * type: the element type; when opening an existing array, MBA_ANY or the
  * type it must hold (else MBA_E_TYPE); required for MBA_CREATE.
  * A new array is flat, mode 0600, and is initialised under a temporary
  * name before it is linked under name, so no process ever opens a
  * half-initialised array. On success *out receives a new handle, owned by
  * the caller and released with mba_close. Thread-safe.
+ * Security (docs/SECURITY.md): the last component of the name is never
+ * followed if it is a symbolic link (MBA_E_PERM); MBA_CREATE without
+ * MBA_EXCL or MBA_REPLACE (open-or-create) refuses an existing object
+ * owned by another user with MBA_E_OWNER unless flags has MBA_FOREIGN;
+ * the open gives up after a bounded number of rounds if the name keeps
+ * appearing and disappearing (MBA_E_EXISTS), never loops.
+ * A file whose data region is sparse (grown with ftruncate by another
+ * program): a read-write open allocates the holes (MBA_E_NOSPACE if the
+ * filesystem is full; nothing changed), a read-only handle sees only the
+ * rows before the first hole.
  * Handles of one process that open the same file (same device and inode,
- * checked with stat(2) at every open) with the same access share one
- * mapping and descriptor: such an open costs a stat instead of a new
- * mmap, pointers from both handles are equal, and the memory stays mapped
- * until the last of them (and of their pins) is closed. Each handle keeps
- * its own lock state, errors and lifetime. Read-only handles share only
- * with read-only handles; MBA_COW snapshots never share. A file deleted or
- * replaced under its name is never served from an old mapping.
+ * checked with lstat(2) at every open) with the same access share one
+ * mapping and descriptor: such an open costs an lstat and an fstat (which
+ * re-checks the file size) instead of a new mmap, pointers from both
+ * handles are equal, and the memory stays mapped until the last of them
+ * (and of their pins) is closed. Each handle keeps its own lock state,
+ * errors and lifetime. Read-only handles share only with read-only
+ * handles; MBA_COW snapshots never share. A file deleted or replaced under
+ * its name is never served from an old mapping, nor is one that another
+ * process has shrunk (the open maps the file afresh and validates it).
  * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
  * MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
- * MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_NOSPACE,
- * MBA_E_NOMEM, MBA_E_IO.
+ * MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_OWNER,
+ * MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
  */
 int mba_open(const char *name, uint32_t flags, int32_t elem_type, mba_handle *out_h);
 
@@ -742,7 +772,8 @@ int mba_from_fd(int fd, uint32_t flags, int32_t elem_type, mba_handle *out_h);
  * The length never changes: append/extend/insert fail with MBA_E_FULL.
  * Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
  * MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
- * MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_IO.
+ * MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
+ * followed), MBA_E_IO.
  */
 int mba_map_raw(const char *path, const struct mba_options *opts, mba_handle *out_h);
 
@@ -784,7 +815,8 @@ int mba_list(char *buf, size_t len, size_t *needed);
  * Appends one row (one element of a flat array) copied from row, which
  * must hold mba_row_bytes() bytes. Visible to every process when it
  * returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
- * MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged).
+ * MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged), MBA_E_TRUNCATED
+ * (growth found the file shrunk by another process).
  */
 int mba_append(mba_handle h, const void *row);
 
@@ -922,7 +954,8 @@ int mba_set_f64(mba_handle h, uint64_t i, double v);
 /**
  * Inserts n rows from src before row i (i == length appends). src must
  * not point into this array. Not crash-atomic. Thread-safe.
- * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE.
+ * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+ * MBA_E_TRUNCATED.
  */
 int mba_insert(mba_handle h, uint64_t i, const void *src, uint64_t n);
 
@@ -934,19 +967,23 @@ int mba_remove(mba_handle h, uint64_t i, uint64_t n);
 
 /**
  * Lowers the length to n rows (no effect if it is already n or less).
- * Never shrinks the file. Thread-safe.
+ * Never shrinks the file. Thread-safe. Errors: MBA_E_READONLY,
+ * MBA_E_TRUNCATED (another process shrank the file below the array's
+ * capacity: checked with fstat first).
  */
 int mba_truncate(mba_handle h, uint64_t n);
 
 /**
- * Sets the length to 0. Thread-safe.
+ * Sets the length to 0. Thread-safe. Errors: those of mba_truncate.
  */
 int mba_clear(mba_handle h);
 
 /**
  * Reserves disk or memory space for at least n rows (allocated for real,
- * so later appends cannot hit SIGBUS). Errors: MBA_E_FULL (above
- * max_len), MBA_E_NOSPACE, MBA_E_READONLY. Thread-safe.
+ * so later appends cannot hit SIGBUS; holes that another program left
+ * with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
+ * MBA_E_NOSPACE, MBA_E_READONLY, MBA_E_TRUNCATED (the file was shrunk by
+ * another process). Thread-safe.
  */
 int mba_reserve(mba_handle h, uint64_t n);
 
@@ -1078,13 +1115,15 @@ int mba_unpin(int32_t pin);
 /**
  * Writes the whole array back to its file: mode MBA_SYNC (data, then the
  * header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
- * A no-op for copy-on-write handles. Thread-safe.
+ * A no-op for copy-on-write handles. Thread-safe. Errors: MBA_E_ARG,
+ * MBA_E_TRUNCATED (another process shrank the file: checked with fstat
+ * first), MBA_E_IO.
  */
 int mba_flush(mba_handle h, int mode);
 
 /**
  * Writes rows [start, start+n) back (and the header). Errors:
- * MBA_E_INDEX, MBA_E_ARG. Thread-safe.
+ * MBA_E_INDEX, MBA_E_ARG, MBA_E_TRUNCATED, MBA_E_IO. Thread-safe.
  */
 int mba_flush_range(mba_handle h, uint64_t start, uint64_t n, int mode);
 
@@ -1141,7 +1180,9 @@ int mba_seq(mba_handle h, uint64_t *out_s);
  * *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
  * Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
  * handler runs while the call sleeps (so callers can act on it),
- * MBA_E_NOTSUP for copy-on-write and raw handles. It first polls for a
+ * MBA_E_NOTSUP for copy-on-write and raw handles, MBA_E_TRUNCATED when,
+ * before a sleep, the file turns out shrunk by another process (checked
+ * with fstat before each sleep). It first polls for a
  * few microseconds; then read-write handles sleep on a futex and wake
  * within microseconds, while read-only handles, which cannot register as
  * waiters, sleep in slices of at most 1 ms. A signal that arrives while

@@ -27,6 +27,8 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod checks;
+
 /// How a handle may use the array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Access {
@@ -61,6 +63,9 @@ pub struct Options {
     /// Publish a new empty array under the name atomically, replacing any
     /// existing one (whose current users keep their memory).
     pub replace: bool,
+    /// With `create` (open-or-create): accept an existing array owned by
+    /// another user. Without it such an array is refused with `Owner`.
+    pub foreign: bool,
     pub access: Access,
     /// File mode of a new file (0 = 0600).
     pub mode: u32,
@@ -108,7 +113,8 @@ pub struct Mapping {
     _keep: Backing,
     file: OwnedFd,
     /// The largest capacity (rows) any handle has verified against the file
-    /// size: a handle that reuses the mapping trusts capacities up to it.
+    /// (size and allocation), lowered when a handle finds the file shrunk:
+    /// an open that finds the file shorter than this maps it afresh.
     verified: AtomicU64,
 }
 
@@ -218,6 +224,13 @@ impl MapCache {
         })
     }
 
+    /// Drops `map` from the cache (another process shrank its file): new
+    /// opens map the file afresh; the handles that have it keep it.
+    fn evict(map: &Arc<Mapping>) {
+        let p = Arc::as_ptr(map);
+        Self::with(|v| v.retain(|e| e.map.as_ptr() != p));
+    }
+
     fn insert(dev: u64, ino: u64, writable: bool, header: &Header, map: &Arc<Mapping>) {
         Self::with(|v| {
             v.retain(|e| {
@@ -299,12 +312,16 @@ enum Change {
 impl Array {
     // ---------------------------------------------------------------- open
 
-    /// Opens (and with `o.create`, creates) the array at `path`.
+    /// Opens (and with `o.create`, creates) the array at `path`. A symbolic
+    /// link at the last component is never followed (`Perm`). Open-or-create
+    /// refuses an existing array of another user unless `o.foreign`
+    /// (`Owner`), and gives up with `Exists` after [`OPEN_ROUNDS`] rounds of
+    /// "not found, then created by someone else first" instead of looping.
     pub fn open(path: &str, o: &Options) -> Result<Array> {
         if o.replace || (o.create && o.exclusive) {
             return create_named(path, o, o.replace);
         }
-        loop {
+        for _ in 0..OPEN_ROUNDS {
             match open_existing(path, o) {
                 Err(e) if e.code == Code::NotFound && o.create => {
                     match create_named(path, o, false) {
@@ -315,6 +332,13 @@ impl Array {
                 r => return r,
             }
         }
+        Err(Error::new(
+            Code::Exists,
+            format!(
+                "{path}: neither opened nor created in {OPEN_ROUNDS} rounds (the name \
+                 exists whenever we create it and is gone whenever we open it)"
+            ),
+        ))
     }
 
     /// A new anonymous array backed by a memfd: share it by fd (see
@@ -358,7 +382,7 @@ impl Array {
             libc::O_RDWR
         };
         // O_NONBLOCK: never block on a FIFO (refused below as not regular).
-        let file = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
+        let file = sys::open(path, flags | libc::O_NONBLOCK | libc::O_NOFOLLOW, 0)?;
         let size = regular_size(&file)?;
         let rb = layout.row_bytes();
         if offset > size {
@@ -498,18 +522,10 @@ impl Array {
         }
     }
 
+    /// Checks the file again (size, holes: see `checks.rs`).
     #[cold]
     fn reverify(&self, hc: u64) -> u64 {
-        let v = self.verified.load(Relaxed);
-        match sys::file_size(self.fd()) {
-            Ok(size) => {
-                let rows = size.saturating_sub(self.data_offset) / self.rb;
-                let nv = hc.min(rows).max(v);
-                self.verified.fetch_max(nv, Relaxed);
-                nv
-            }
-            Err(_) => v,
-        }
+        self.verify_capacity(hc)
     }
 
     /// Length in rows (clamped to the verified capacity).
@@ -667,6 +683,8 @@ impl Array {
                 ),
             ));
         }
+        // Growth is rare: look at the file first (a shrunk one: Truncated).
+        self.recheck_size()?;
         // Double, in steps of at most 1 GiB, at least 64 KiB.
         let step = cap.clamp((65536 / self.rb).max(1), ((1u64 << 30) / self.rb).max(1));
         let want = need.max(cap.saturating_add(step)).min(self.max_len);
@@ -1013,6 +1031,7 @@ impl Array {
 
     /// Lowers the length to `n` (no-op if already shorter or equal).
     pub fn truncate(&self, n: u64) -> Result<()> {
+        self.recheck_size()?;
         self.locked(|len| {
             Ok((
                 (),
@@ -1254,6 +1273,9 @@ impl Array {
                 }
                 None => None,
             };
+            // About to sleep: a file shrunk meanwhile ends the wait (its
+            // header page may be gone next time).
+            self.recheck_size()?;
             let r = if self.writable {
                 let waiters = self.w32(format::OFF_WAITERS);
                 waiters.fetch_add(1, SeqCst);
@@ -1291,6 +1313,7 @@ impl Array {
         if self.kind == Kind::Private {
             return Ok(());
         }
+        self.recheck_size()?;
         let len = self.len();
         let n = n.unwrap_or(len.saturating_sub(start));
         Self::range(start, n, len)?;
@@ -1392,6 +1415,10 @@ impl Drop for Array {
 }
 
 // ------------------------------------------------------------ helpers
+
+/// Rounds of open-or-create before giving up (each round: the open found
+/// no file, then the exclusive link found one). Real races end in one or two.
+pub const OPEN_ROUNDS: u32 = 64;
 
 /// How long `wait` polls the change counter before sleeping.
 const WAIT_SPIN: Duration = Duration::from_micros(2);
@@ -1499,6 +1526,10 @@ fn split_path(path: &str) -> (String, String) {
 
 /// Creates a new array under a temporary name in the target directory,
 /// initialises it, then links it under `path` (exclusively, or replacing).
+/// From its `O_CREAT|O_EXCL` open until it is linked or unlinked, the
+/// temporary file carries an OFD write lock on byte 0 (FORMAT.md §4.1), so
+/// a collector can tell a creation in progress (locked) from the leftover
+/// of a killed creator (unlocked).
 fn create_named(path: &str, o: &Options, replace: bool) -> Result<Array> {
     let layout = o
         .layout
@@ -1531,6 +1562,12 @@ fn create_named(path: &str, o: &Options, replace: bool) -> Result<Array> {
         0o600,
     )?;
     let res = (|| {
+        if !sys::ofd_try_lock(fd.as_raw_fd(), TMP_LOCK_BYTE)? {
+            return Err(Error::new(
+                Code::Io,
+                format!("{tmp}: just created, yet locked by someone else"),
+            ));
+        }
         let mode = if o.mode == 0 { 0o600 } else { o.mode };
         // SAFETY: plain syscall on our descriptor.
         if unsafe { libc::fchmod(fd.as_raw_fd(), mode) } != 0 {
@@ -1549,8 +1586,15 @@ fn create_named(path: &str, o: &Options, replace: bool) -> Result<Array> {
         let _ = sys::unlink(&tmp);
         return Err(e);
     }
+    // Linked: the file is an array now, and byte 0 must not stay locked
+    // for the life of this descriptor (which the mapping keeps).
+    sys::ofd_unlock(fd.as_raw_fd(), TMP_LOCK_BYTE)?;
     map_fd(fd, Access::ReadWrite, None, Some(path))
 }
+
+/// The byte of a temporary `.NAME.mba-tmp.*` file that its creator keeps
+/// write-locked (OFD lock) until the file is linked or removed.
+pub const TMP_LOCK_BYTE: i64 = 0;
 
 fn open_existing(path: &str, o: &Options) -> Result<Array> {
     let a = match open_mapped(path, o)? {
@@ -1562,8 +1606,12 @@ fn open_existing(path: &str, o: &Options) -> Result<Array> {
                 libc::O_RDONLY
             };
             // O_NONBLOCK: a FIFO opened by mistake is refused instead of
-            // blocking (it has no effect on regular files).
-            let fd = sys::open(path, flags | libc::O_NONBLOCK, 0)?;
+            // blocking (it has no effect on regular files). O_NOFOLLOW: a
+            // symbolic link planted at the name is refused (`Perm`).
+            let fd = sys::open(path, flags | libc::O_NONBLOCK | libc::O_NOFOLLOW, 0)?;
+            if o.create && !o.foreign {
+                checks::check_owner(&sys::fstat(fd.as_raw_fd())?, path)?;
+            }
             map_fd(fd, o.access, o.expect, Some(path))?
         }
     };
@@ -1587,11 +1635,17 @@ fn open_existing(path: &str, o: &Options) -> Result<Array> {
 /// A new handle on the mapping this process already has of the file at
 /// `path` with this access, if any (see [`MapCache`]). `None` sends the
 /// caller down the full open path, which also reports every error.
+/// The cached descriptor is `fstat`ed: a file that another process shrank
+/// below what the mapping has verified is dropped from the cache and
+/// mapped afresh (so validated like a first open), and the new handle's
+/// capacity is checked against the size and allocation read now.
 fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
     if o.access == Access::CopyOnWrite || !MapCache::any_live() {
         return Ok(None);
     }
-    let Ok(st) = sys::stat(path) else {
+    // lstat: a symbolic link is not a regular file, and the full path
+    // refuses it (O_NOFOLLOW).
+    let Ok(st) = sys::lstat(path) else {
         return Ok(None);
     };
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
@@ -1601,8 +1655,25 @@ fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
     let Some((map, h)) = MapCache::find(st.st_dev, st.st_ino, writable) else {
         return Ok(None);
     };
+    let Ok(now) = regular_stat(&map.file) else {
+        return Ok(None);
+    };
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
+        return Ok(None);
+    }
+    // Shorter than the header region (attach would touch a page past the
+    // end), or than the rows some handle trusts: map afresh.
+    let size = now.st_size.max(0) as u64;
+    let rows = size.saturating_sub(h.data_offset) / h.row_bytes;
+    if size < h.data_offset || rows < map.verified.load(Relaxed) {
+        MapCache::evict(&map);
+        return Ok(None);
+    }
+    if o.create && !o.foreign {
+        checks::check_owner(&now, path)?;
+    }
     check_expect(&h, o.expect)?;
-    attach(map, &h, o.access, Some(path), None).map(Some)
+    attach(map, &h, o.access, Some(path), now).map(Some)
 }
 
 fn check_expect(h: &Header, expect: Option<ElemType>) -> Result<()> {
@@ -1668,7 +1739,7 @@ fn map_fd(
         reserve
     };
     let map = Arc::new(Mapping::new(file, 0, len, access)?);
-    let a = attach(map, &h, access, path, Some(size))?;
+    let a = attach(map, &h, access, path, st)?;
     if access != Access::CopyOnWrite {
         MapCache::insert(
             st.st_dev,
@@ -1682,14 +1753,16 @@ fn map_fd(
 }
 
 /// A handle on `map`, a mapping of the array whose validated header is `h`,
-/// after checking the header's mutable words against the file: `size` is
-/// the file size if the caller has just read it.
+/// after checking the header's mutable words against the file, whose
+/// `fstat` the caller has just read: the capacity must fit the size, and
+/// the handle trusts only the rows the file really backs (a read-write
+/// handle allocates holes, see `checks::backed_rows`).
 fn attach(
     map: Arc<Mapping>,
     h: &Header,
     access: Access,
     path: Option<&str>,
-    size: Option<u64>,
+    st: libc::stat,
 ) -> Result<Array> {
     let base = map.base;
     let rb = h.row_bytes;
@@ -1731,20 +1804,15 @@ fn attach(
             format!("capacity {cap} exceeds the maximum length {}", a.max_len),
         ));
     }
-    let rows_of = |size: u64| size.saturating_sub(a.data_offset) / rb;
-    let mut file_rows = match size {
-        Some(s) => rows_of(s),
-        // A reused mapping: capacities some handle has verified need no
-        // new look at the file.
-        None if cap <= a.map.verified.load(Relaxed) => cap,
-        None => rows_of(regular_size(a.file())?),
-    };
-    if cap > file_rows && a.kind == Kind::Shared && size.is_some() {
+    let rows_of = |st: &libc::stat| (st.st_size.max(0) as u64).saturating_sub(a.data_offset) / rb;
+    let mut st = st;
+    if cap > rows_of(&st) && a.kind == Kind::Shared {
         // The size was read before the capacity: a writer may have grown
         // the file in between (it allocates before raising the capacity),
         // so look again before calling the file truncated.
-        file_rows = rows_of(regular_size(a.file())?);
+        st = regular_stat(a.file())?;
     }
+    let file_rows = rows_of(&st);
     if cap > file_rows {
         return Err(Error::new(
             Code::Truncated,
@@ -1757,13 +1825,21 @@ fn attach(
             format!("length {len} exceeds capacity {cap}"),
         ));
     }
-    a.verified.store(cap, Relaxed);
-    a.map.verified.fetch_max(cap, Relaxed);
+    // Sparse capacity (grown with ftruncate by another program): a
+    // read-write handle allocates the holes (or the open fails with
+    // NoSpace), others trust only the rows before the first hole.
+    let fill = access == Access::ReadWrite;
+    let ok = checks::backed_rows(a.fd(), &st, a.data_offset, rb, 0, cap, fill)?;
+    a.verified.store(ok, Relaxed);
+    a.map.verified.fetch_max(ok, Relaxed);
     if a.kind == Kind::Private {
+        // Only rows the file backs can be copied on write.
+        let len = len.min(ok);
         // A snapshot: its length at open is also its capacity and maximum
         // (so it cannot grow: MBA_E_FULL, like a raw mapping); its own
         // (free) lock, no waiters. These stores reach only the private copy.
         a.max_len = len;
+        a.w64(format::OFF_LEN).store(len, Relaxed);
         a.w64(format::OFF_CAPACITY).store(len, Relaxed);
         a.verified.store(len, Relaxed);
         a.w32(format::OFF_LOCK).store(0, Relaxed);

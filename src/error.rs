@@ -60,6 +60,9 @@ pub enum Code {
     NotLocked,
     /// An internal panic was caught at the boundary.
     Panic,
+    /// Open-or-create found an existing object owned by another user (and
+    /// the caller did not accept foreign objects).
+    Owner,
 }
 
 /// An error with its code and a human-readable explanation.

@@ -12,12 +12,24 @@ pub fn cstr(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::new(crate::Code::Arg, "name contains a NUL byte"))
 }
 
-/// `open(2)` returning an owned descriptor.
+/// `open(2)` returning an owned descriptor. With `O_NOFOLLOW`, a symbolic
+/// link at the last component is refused as `Perm` with a message that
+/// says so (the kernel's ELOOP would read "too many levels of symbolic
+/// links").
 pub fn open(path: &str, flags: i32, mode: u32) -> Result<OwnedFd> {
     let c = cstr(path)?;
     // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
     let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
     if fd < 0 {
+        if flags & libc::O_NOFOLLOW != 0 && errno() == libc::ELOOP {
+            return Err(Error::new(
+                crate::Code::Perm,
+                format!(
+                    "open {path}: is a symbolic link (libmba never follows one at the \
+                     last component of a name; name the target instead)"
+                ),
+            ));
+        }
         return Err(Error::last_os(format!("open {path}")));
     }
     // SAFETY: `fd` was just returned by open(2) and is owned by nobody else.
@@ -35,7 +47,7 @@ pub fn fstat(fd: RawFd) -> Result<libc::stat> {
     Ok(st)
 }
 
-/// `stat(2)` of a path (following symlinks, as `open` does).
+/// `stat(2)` of a path (following symlinks).
 pub fn stat(path: &str) -> Result<libc::stat> {
     let c = cstr(path)?;
     // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
@@ -45,6 +57,47 @@ pub fn stat(path: &str) -> Result<libc::stat> {
         return Err(Error::last_os(format!("stat {path}")));
     }
     Ok(st)
+}
+
+/// `lstat(2)` of a path: a symbolic link at the last component is reported
+/// as a link, not followed (every open of libmba uses `O_NOFOLLOW`).
+pub fn lstat(path: &str) -> Result<libc::stat> {
+    let c = cstr(path)?;
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid C string and `st` a writable `stat` for the call.
+    if unsafe { libc::lstat(c.as_ptr(), &mut st) } != 0 {
+        return Err(Error::last_os(format!("lstat {path}")));
+    }
+    Ok(st)
+}
+
+/// True if `st` shows at least as many allocated bytes as the file is long:
+/// then it has no hole (a cheap test; filesystems that count metadata
+/// blocks in `st_blocks` can hide a small hole from it). libmba's own files
+/// pass: creation and growth allocate every byte from offset 0, and on ext4
+/// and XFS `st_blocks` counts allocated-but-unwritten extents too.
+pub fn fully_allocated(st: &libc::stat) -> bool {
+    (st.st_blocks.max(0) as u64).saturating_mul(512) >= st.st_size.max(0) as u64
+}
+
+/// Offset of the first hole at or after `from` (`lseek(SEEK_HOLE)`; the
+/// end of the file counts as a hole). A filesystem that cannot report holes
+/// reports none. Note that ext4 reports allocated-but-unwritten extents
+/// without cached pages as holes: only ask after [`fully_allocated`] failed,
+/// and never treat the answer as more than "the bytes before it are data".
+pub fn first_hole(fd: RawFd, from: u64) -> Result<u64> {
+    // SAFETY: plain syscall on a descriptor the caller owns; no memory passed.
+    let r = unsafe { libc::lseek(fd, from as libc::off_t, libc::SEEK_HOLE) };
+    if r >= 0 {
+        return Ok(r as u64);
+    }
+    match errno() {
+        // Offset at or past the end: no data there at all.
+        libc::ENXIO => Ok(from),
+        libc::EINVAL | libc::EOPNOTSUPP => Ok(u64::MAX),
+        e => Err(Error::os(e, "lseek(SEEK_HOLE)")),
+    }
 }
 
 /// Size of the file behind `fd`.
@@ -106,37 +159,61 @@ pub fn pwrite_all(fd: RawFd, buf: &[u8], offset: u64) -> Result<()> {
 /// Makes the file at least `size` bytes long with space really allocated,
 /// so that later stores through a mapping cannot raise SIGBUS. Refuses
 /// (instead of raising SIGXFSZ) a size past `RLIMIT_FSIZE`. Never shrinks.
+/// Holes below `size` (another program grew the file with `ftruncate`)
+/// are allocated too (see [`fill_holes`]).
 pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
-    let cur = file_size(fd)?;
+    let st = fstat(fd)?;
+    let cur = st.st_size.max(0) as u64;
+    if !fully_allocated(&st) {
+        fill_holes(fd, first_hole(fd, 0)?, cur.min(size))?;
+    }
     if size <= cur {
         return Ok(());
     }
     check_fsize(size)?;
+    fallocate_range(fd, cur, size, true)
+}
+
+/// Allocates the holes in `[from, to)` of the file (`fallocate` mode 0;
+/// allocated parts are left as they are; `to` at most the file size, so
+/// the size never changes). A full filesystem is `NoSpace`, with nothing
+/// changed. On a filesystem without `fallocate` (ZFS before 2.2) it does
+/// nothing: glibc's emulation writes a zero byte into every block that
+/// reads as zero, which could race with a writer of published rows, and
+/// such filesystems often store zero blocks as holes anyway.
+pub fn fill_holes(fd: RawFd, from: u64, to: u64) -> Result<()> {
+    if to <= from {
+        return Ok(());
+    }
+    fallocate_range(fd, from, to, false)
+}
+
+/// `fallocate(fd, 0, from, to - from)` with SIGXFSZ blocked, retried on
+/// EINTR; where unsupported, emulated by glibc's `posix_fallocate` if
+/// `emulate`, else left undone.
+fn fallocate_range(fd: RawFd, from: u64, to: u64, emulate: bool) -> Result<()> {
+    let (off, len) = (from as libc::off_t, (to - from) as libc::off_t);
     // Belt and braces: if the limit was lowered by another thread after the
     // check, block SIGXFSZ in this thread and consume it rather than die.
-    with_sigxfsz_blocked(|| {
-        loop {
-            // SAFETY: plain syscall on a descriptor we own; no memory is passed.
-            let r =
-                unsafe { libc::fallocate(fd, 0, cur as libc::off_t, (size - cur) as libc::off_t) };
-            if r == 0 {
-                return Ok(());
+    with_sigxfsz_blocked(|| loop {
+        // SAFETY: plain syscall on a descriptor we own; no memory is passed.
+        let r = unsafe { libc::fallocate(fd, 0, off, len) };
+        if r == 0 {
+            return Ok(());
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EOPNOTSUPP if !emulate => return Ok(()),
+            libc::EOPNOTSUPP => {
+                // SAFETY: as above; glibc emulates allocation by writing blocks.
+                let r = unsafe { libc::posix_fallocate(fd, off, len) };
+                return if r == 0 {
+                    Ok(())
+                } else {
+                    Err(Error::os(r, format!("allocating {to} bytes")))
+                };
             }
-            match errno() {
-                libc::EINTR => continue,
-                libc::EOPNOTSUPP => {
-                    // SAFETY: as above; glibc emulates allocation by writing blocks.
-                    let r = unsafe {
-                        libc::posix_fallocate(fd, cur as libc::off_t, (size - cur) as libc::off_t)
-                    };
-                    return if r == 0 {
-                        Ok(())
-                    } else {
-                        Err(Error::os(r, format!("allocating {size} bytes")))
-                    };
-                }
-                e => return Err(Error::os(e, format!("allocating {size} bytes"))),
-            }
+            e => return Err(Error::os(e, format!("allocating {to} bytes"))),
         }
     })
 }
@@ -306,6 +383,16 @@ pub fn ofd_try_lock(fd: RawFd, offset: i64) -> Result<bool> {
         libc::EAGAIN | libc::EACCES => Ok(false),
         e => Err(Error::os(e, "fcntl(F_OFD_SETLK)")),
     }
+}
+
+/// Releases an OFD lock this description holds on the byte at `offset`.
+pub fn ofd_unlock(fd: RawFd, offset: i64) -> Result<()> {
+    let fl = flock_at(libc::F_UNLCK, offset);
+    // SAFETY: `fl` is a valid flock; F_OFD_SETLK only reads it.
+    if unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) } != 0 {
+        return Err(Error::last_os("fcntl(F_OFD_SETLK, F_UNLCK)"));
+    }
+    Ok(())
 }
 
 /// True if some open file description other than `fd`'s holds a lock on the

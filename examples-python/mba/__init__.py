@@ -14,7 +14,7 @@ from ._lib import (  # noqa: F401
     ASYNC, INVALIDATE, SYNC, MBAError, ClosedError, ArgumentError,
     ElementTypeError, FormatError, ReadOnlyError, NoSpaceError, FullError,
     ExistsError, NotFoundError, NotSupportedError, EmptyError, BusyError,
-    version_string as library_version, path as library_path,
+    OwnerError, version_string as library_version, path as library_path,
 )
 from ._core import (  # noqa: F401
     mmaparray, typecodes, typecode_of, create, attach, delete, list_arrays,
@@ -38,5 +38,5 @@ __all__ = [
     "MBAError", "ClosedError", "ReadOnlyError", "FullError", "NotFoundError",
     "ExistsError", "ElementTypeError", "ArgumentError", "FormatError",
     "NoSpaceError", "NotSupportedError", "EmptyError", "BusyError",
-    "typecode_of", "list_arrays", "library_version", "library_path",
+    "OwnerError", "typecode_of", "list_arrays", "library_version", "library_path",
 ]

@@ -22,7 +22,7 @@ SUPPORTED = ((0, 1),)
 
 # ------------------------------------------------------------- constants
 
-CREATE, EXCL, RDONLY, COW, REPLACE, RAW = 1, 2, 4, 8, 16, 32
+CREATE, EXCL, RDONLY, COW, REPLACE, RAW, FOREIGN = 1, 2, 4, 8, 16, 32, 64
 
 ANY, I8, U8, I16, U16, I32, U32, I64, U64, F32, F64 = range(11)
 BOOL, COMPLEX64, COMPLEX128, F16, RECORD = 11, 12, 13, 14, 15
@@ -36,6 +36,7 @@ E_NULL, E_HANDLE, E_ARG, E_TYPE, E_NOTMBA, E_TRUNCATED, E_CORRUPT = range(-1, -8
 E_VERSION, E_FEATURE, E_BYTEORDER, E_OVERFLOW, E_INDEX, E_READONLY = range(-8, -14, -1)
 E_NOSPACE, E_FULL, E_EXISTS, E_NOTFOUND, E_PERM, E_IO, E_TIMEOUT = range(-14, -21, -1)
 E_INTR, E_EMPTY, E_NOTSUP, E_NOMEM, E_BUSY, E_NOTLOCKED, E_PANIC = range(-21, -28, -1)
+E_OWNER = -28
 
 
 class mba_options(ctypes.Structure):
@@ -302,17 +303,19 @@ MBAMemoryError = _mk("MBAMemoryError", E_NOMEM, MemoryError)
 BusyError = _mk("BusyError", E_BUSY, BlockingIOError)
 NotLockedError = _mk("NotLockedError", E_NOTLOCKED, RuntimeError)
 PanicError = _mk("PanicError", E_PANIC, RuntimeError)
+# Open-or-create found a name another user created first (see MBA_FOREIGN).
+OwnerError = _mk("OwnerError", E_OWNER, PermissionError)
 
 _CLASSES = {c.code: c for c in (
     ClosedError, ArgumentError, NullError, ElementTypeError, FormatError,
     MBAOverflowError, MBAIndexError, ReadOnlyError, NoSpaceError, FullError,
     ExistsError, NotFoundError, MBAPermissionError, MBAOSError,
     MBATimeoutError, MBAInterruptedError, EmptyError, NotSupportedError,
-    MBAMemoryError, BusyError, NotLockedError, PanicError)}
+    MBAMemoryError, BusyError, NotLockedError, PanicError, OwnerError)}
 for _c in (E_TRUNCATED, E_CORRUPT, E_VERSION, E_FEATURE, E_BYTEORDER):
     _CLASSES[_c] = FormatError
 _ERRNO = {E_NOSPACE: _errno.ENOSPC, E_EXISTS: _errno.EEXIST,
-          E_NOTFOUND: _errno.ENOENT, E_PERM: _errno.EACCES,
+          E_NOTFOUND: _errno.ENOENT, E_PERM: _errno.EACCES, E_OWNER: _errno.EACCES,
           E_TIMEOUT: _errno.ETIMEDOUT, E_INTR: _errno.EINTR,
           E_BUSY: _errno.EAGAIN}
 

@@ -293,3 +293,34 @@ def test_attach_unsupported_element_type_is_a_typeerror(shm_name):
             mba.attach(shm_name, "B")
     finally:
         _lib.close(h.value)
+
+
+def test_attach_never_follows_a_symlink_at_the_name(shm_name):
+    a = mba.create(shm_name, 3, "i")
+    link = unique_name()
+    os.symlink("/dev/shm/" + shm_name, "/dev/shm/" + link)
+    try:
+        with pytest.raises(PermissionError):
+            mba.attach(link)
+    finally:
+        os.unlink("/dev/shm/" + link)
+        a.close()
+        mba.delete(shm_name)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand a file to another uid")
+def test_open_or_create_of_another_users_array_is_an_owner_error(shm_name):
+    import ctypes
+    from mba import _lib as L
+    a = mba.create(shm_name, 3, "i")
+    os.chown("/dev/shm/" + shm_name, 65534, 65534)
+    h = ctypes.c_int32()
+    name = ("shm://" + shm_name).encode()
+    rc = L.open_(name, L.CREATE, L.I32, ctypes.byref(h))
+    e = L.error(rc)
+    assert rc == L.E_OWNER and isinstance(e, mba.OwnerError) and isinstance(e, PermissionError)
+    b = mba.attach(shm_name)  # a plain attach stays allowed
+    assert b.tolist() == [0, 0, 0]
+    b.close()
+    a.close()
+    mba.delete(shm_name)

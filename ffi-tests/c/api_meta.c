@@ -25,8 +25,8 @@ static void test_version(void)
  * gives "unknown status code". */
 static void test_strerror(void)
 {
-    const char *msgs[28];
-    for (int c = 0; c >= MBA_E_PANIC; c--) {
+    const char *msgs[29];
+    for (int c = 0; c >= MBA_E_OWNER; c--) {
         const char *m = mba_strerror(c);
         REQUIRE(m != NULL);
         CHECK(strlen(m) > 0);
@@ -64,7 +64,8 @@ static void test_strerror(void)
     CHECK(strcmp(mba_strerror(MBA_E_BUSY), "lock is busy") == 0);
     CHECK(strcmp(mba_strerror(MBA_E_NOTLOCKED), "lock is not held by this thread") == 0);
     CHECK(strcmp(mba_strerror(MBA_E_PANIC), "internal error") == 0);
-    int unknown[] = {1, 2, 100, MBA_E_PANIC - 1, -1000, INT32_MIN, INT32_MAX};
+    CHECK(strcmp(mba_strerror(MBA_E_OWNER), "the object belongs to another user") == 0);
+    int unknown[] = {1, 2, 100, MBA_E_OWNER - 1, -1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK(strcmp(mba_strerror(unknown[i]), "unknown status code") == 0);
 }

@@ -778,6 +778,58 @@ static void test_shared_mappings(void)
     OK(mba_close(c));
 }
 
+/* Names are never followed through a symbolic link at their last
+ * component (MBA_E_PERM, at once: a dangling link with MBA_CREATE used to
+ * loop forever); open-or-create refuses another user's object with
+ * MBA_E_OWNER unless MBA_FOREIGN (the cross-user cases with real uids are
+ * in ffi-tests/tests/hostile.rs; here root hands a file to uid 65534). */
+static void test_symlinks_and_owner(void)
+{
+    const char *p = T_PATH("target.mba"), *l = T_PATH("link.mba"), *d = T_PATH("dangling.mba");
+    mba_handle h, g = 4242;
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_I64, &h));
+    OK(mba_append_int(h, 5));
+    REQUIRE(symlink(p, l) == 0);
+    EXPECT(MBA_E_PERM, mba_open(l, 0, MBA_ANY, &g));
+    EXPECT(MBA_E_PERM, mba_open(l, MBA_RDONLY, MBA_ANY, &g));
+    EXPECT(MBA_E_PERM, mba_open(l, MBA_CREATE, MBA_I64, &g));
+    REQUIRE(symlink(T_PATH("nowhere.mba"), d) == 0);
+    EXPECT(MBA_E_PERM, mba_open(d, MBA_CREATE, MBA_I64, &g));
+    EXPECT(MBA_E_EXISTS, mba_open(d, MBA_CREATE | MBA_EXCL, MBA_I64, &g));
+    CHECK(g == 4242);
+    struct stat st;
+    CHECK(lstat(T_PATH("nowhere.mba"), &st) != 0); /* nothing created through it */
+    mba_options o;
+    OK(mba_options_init(&o));
+    o.elem_type = MBA_I64;
+    EXPECT(MBA_E_PERM, mba_map_raw(l, &o, &g));
+    REQUIRE(unlink(l) == 0 && unlink(d) == 0);
+    /* MBA_FOREIGN only makes sense when opening by name. */
+    int fd = -1;
+    OK(mba_fd(h, &fd));
+    EXPECT(MBA_E_ARG, mba_from_fd(fd, MBA_FOREIGN, MBA_ANY, &g));
+    /* Our own array, even group/world-writable, is adopted. */
+    REQUIRE(chmod(p, 0666) == 0);
+    OK(mba_open(p, MBA_CREATE, MBA_I64, &g));
+    OK(mba_close(g));
+    if (geteuid() == 0) {
+        REQUIRE(chown(p, 65534, 65534) == 0);
+        g = 4242;
+        /* From the shared mapping (h is open) and from the file. */
+        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE, MBA_I64, &g));
+        OK(mba_close(h));
+        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE, MBA_I64, &g));
+        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE | MBA_RDONLY, MBA_I64, &g));
+        CHECK(g == 4242);
+        OK(mba_open(p, MBA_CREATE | MBA_FOREIGN, MBA_I64, &g));
+        CHECK_I64(at(g, 0), 5);
+        OK(mba_close(g));
+        OK(mba_open(p, 0, MBA_I64, &h)); /* a plain attach stays allowed */
+    }
+    OK(mba_close(h));
+    OK(mba_unlink(p));
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
@@ -791,5 +843,6 @@ int main(int argc, char **argv)
     test_anon_and_fd();
     test_map_raw();
     test_shared_mappings();
+    test_symlinks_and_owner();
     return t_done("api_open");
 }

@@ -64,6 +64,7 @@ static inline const char *t_code_name(int rc)
     case MBA_E_BUSY: return "MBA_E_BUSY";
     case MBA_E_NOTLOCKED: return "MBA_E_NOTLOCKED";
     case MBA_E_PANIC: return "MBA_E_PANIC";
+    case MBA_E_OWNER: return "MBA_E_OWNER";
     default: return "(not a status code)";
     }
 }

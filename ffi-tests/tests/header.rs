@@ -548,6 +548,7 @@ fn rust_side_consts() -> Vec<(&'static str, i64)> {
         MBA_COW,
         MBA_REPLACE,
         MBA_RAW,
+        MBA_FOREIGN,
         MBA_ANY,
         MBA_I8,
         MBA_U8,
@@ -600,6 +601,7 @@ fn rust_side_consts() -> Vec<(&'static str, i64)> {
         MBA_E_BUSY,
         MBA_E_NOTLOCKED,
         MBA_E_PANIC,
+        MBA_E_OWNER,
     ]
 }
 

@@ -50,6 +50,13 @@ pub const MBA_COW: u32 = 8;
 pub const MBA_REPLACE: u32 = 16;
 /// Reported by mba_flags: a raw mapping of a file without header.
 pub const MBA_RAW: u32 = 32;
+/// Open flag: with MBA_CREATE, accept an existing object owned by another
+/// user. Without it, open-or-create refuses such an object with
+/// MBA_E_OWNER: a name another user created first (a squatter) could read
+/// everything this process writes, and truncate it. No effect without
+/// MBA_CREATE: a plain open of another user's array (shared on purpose,
+/// e.g. mode 0660 and a common group) is always allowed.
+pub const MBA_FOREIGN: u32 = 64;
 
 /// Element type: any (on open only: accept whatever the array holds).
 pub const MBA_ANY: i32 = 0;
@@ -120,7 +127,7 @@ pub struct mba_options {
     /// sizeof(mba_options), set by mba_options_init; lets the struct grow
     /// in later versions without breaking old callers.
     pub struct_size: u32,
-    /// MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE.
+    /// MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE, MBA_FOREIGN.
     pub flags: u32,
     /// File mode of a new file or segment; 0 means 0600. Applied exactly
     /// (not masked by the umask).
@@ -166,7 +173,7 @@ fn elem(t: i32) -> Result<Option<ElemType>> {
 }
 
 fn access(flags: u32) -> Result<Access> {
-    if flags & !(MBA_CREATE | MBA_EXCL | MBA_RDONLY | MBA_COW | MBA_REPLACE) != 0 {
+    if flags & !(MBA_CREATE | MBA_EXCL | MBA_RDONLY | MBA_COW | MBA_REPLACE | MBA_FOREIGN) != 0 {
         return Err(Error::new(
             Code::Arg,
             format!("unknown flag bits {flags:#x}"),
@@ -215,6 +222,7 @@ fn options(flags: u32, t: i32, o: Option<&mba_options>) -> Result<Options> {
         create: flags & MBA_CREATE != 0,
         exclusive: flags & MBA_EXCL != 0,
         replace: flags & MBA_REPLACE != 0,
+        foreign: flags & MBA_FOREIGN != 0,
         access: acc,
         mode: o.map_or(0, |o| o.mode),
         expect: e,
@@ -360,25 +368,38 @@ pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
 ///
 /// name: "shm://NAME" (a POSIX shared-memory object, /dev/shm/NAME),
 /// "file://PATH", or a plain filesystem path.
-/// flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE.
+/// flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE,
+/// MBA_FOREIGN.
 /// type: the element type; when opening an existing array, MBA_ANY or the
 /// type it must hold (else MBA_E_TYPE); required for MBA_CREATE.
 /// A new array is flat, mode 0600, and is initialised under a temporary
 /// name before it is linked under name, so no process ever opens a
 /// half-initialised array. On success *out receives a new handle, owned by
 /// the caller and released with mba_close. Thread-safe.
+/// Security (docs/SECURITY.md): the last component of the name is never
+/// followed if it is a symbolic link (MBA_E_PERM); MBA_CREATE without
+/// MBA_EXCL or MBA_REPLACE (open-or-create) refuses an existing object
+/// owned by another user with MBA_E_OWNER unless flags has MBA_FOREIGN;
+/// the open gives up after a bounded number of rounds if the name keeps
+/// appearing and disappearing (MBA_E_EXISTS), never loops.
+/// A file whose data region is sparse (grown with ftruncate by another
+/// program): a read-write open allocates the holes (MBA_E_NOSPACE if the
+/// filesystem is full; nothing changed), a read-only handle sees only the
+/// rows before the first hole.
 /// Handles of one process that open the same file (same device and inode,
-/// checked with stat(2) at every open) with the same access share one
-/// mapping and descriptor: such an open costs a stat instead of a new
-/// mmap, pointers from both handles are equal, and the memory stays mapped
-/// until the last of them (and of their pins) is closed. Each handle keeps
-/// its own lock state, errors and lifetime. Read-only handles share only
-/// with read-only handles; MBA_COW snapshots never share. A file deleted or
-/// replaced under its name is never served from an old mapping.
+/// checked with lstat(2) at every open) with the same access share one
+/// mapping and descriptor: such an open costs an lstat and an fstat (which
+/// re-checks the file size) instead of a new mmap, pointers from both
+/// handles are equal, and the memory stays mapped until the last of them
+/// (and of their pins) is closed. Each handle keeps its own lock state,
+/// errors and lifetime. Read-only handles share only with read-only
+/// handles; MBA_COW snapshots never share. A file deleted or replaced under
+/// its name is never served from an old mapping, nor is one that another
+/// process has shrunk (the open maps the file afresh and validates it).
 /// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
 /// MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
-/// MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_NOSPACE,
-/// MBA_E_NOMEM, MBA_E_IO.
+/// MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_OWNER,
+/// MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_open(
     name: *const c_char,
@@ -461,7 +482,7 @@ pub unsafe extern "C" fn mba_from_fd(
 ) -> c_int {
     run(|| {
         need_out(out_h)?;
-        if flags & (MBA_CREATE | MBA_EXCL | MBA_REPLACE) != 0 {
+        if flags & (MBA_CREATE | MBA_EXCL | MBA_REPLACE | MBA_FOREIGN) != 0 {
             return Err(Error::new(Code::Arg, "mba_from_fd cannot create"));
         }
         publish(Array::from_fd(fd, access(flags)?, elem(elem_type)?)?, out_h)
@@ -476,7 +497,8 @@ pub unsafe extern "C" fn mba_from_fd(
 /// The length never changes: append/extend/insert fail with MBA_E_FULL.
 /// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
 /// MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
-/// MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_IO.
+/// MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
+/// followed), MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_map_raw(
     path: *const c_char,
@@ -576,7 +598,8 @@ pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usi
 /// Appends one row (one element of a flat array) copied from row, which
 /// must hold mba_row_bytes() bytes. Visible to every process when it
 /// returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
-/// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged).
+/// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged), MBA_E_TRUNCATED
+/// (growth found the file shrunk by another process).
 #[no_mangle]
 pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int {
     if !row.is_null() {
@@ -809,7 +832,8 @@ pub extern "C" fn mba_set_f64(h: mba_handle, i: u64, v: f64) -> c_int {
 
 /// Inserts n rows from src before row i (i == length appends). src must
 /// not point into this array. Not crash-atomic. Thread-safe.
-/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE.
+/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+/// MBA_E_TRUNCATED.
 #[no_mangle]
 pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, src: *const c_void, n: u64) -> c_int {
     with(h, |e| {
@@ -830,21 +854,25 @@ pub extern "C" fn mba_remove(h: mba_handle, i: u64, n: u64) -> c_int {
 }
 
 /// Lowers the length to n rows (no effect if it is already n or less).
-/// Never shrinks the file. Thread-safe.
+/// Never shrinks the file. Thread-safe. Errors: MBA_E_READONLY,
+/// MBA_E_TRUNCATED (another process shrank the file below the array's
+/// capacity: checked with fstat first).
 #[no_mangle]
 pub extern "C" fn mba_truncate(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.truncate(n))
 }
 
-/// Sets the length to 0. Thread-safe.
+/// Sets the length to 0. Thread-safe. Errors: those of mba_truncate.
 #[no_mangle]
 pub extern "C" fn mba_clear(h: mba_handle) -> c_int {
     with(h, |e| e.array.clear())
 }
 
 /// Reserves disk or memory space for at least n rows (allocated for real,
-/// so later appends cannot hit SIGBUS). Errors: MBA_E_FULL (above
-/// max_len), MBA_E_NOSPACE, MBA_E_READONLY. Thread-safe.
+/// so later appends cannot hit SIGBUS; holes that another program left
+/// with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
+/// MBA_E_NOSPACE, MBA_E_READONLY, MBA_E_TRUNCATED (the file was shrunk by
+/// another process). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.reserve(n))
@@ -1180,14 +1208,16 @@ fn flush_mode(mode: c_int) -> Result<Flush> {
 
 /// Writes the whole array back to its file: mode MBA_SYNC (data, then the
 /// header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
-/// A no-op for copy-on-write handles. Thread-safe.
+/// A no-op for copy-on-write handles. Thread-safe. Errors: MBA_E_ARG,
+/// MBA_E_TRUNCATED (another process shrank the file: checked with fstat
+/// first), MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_flush(h: mba_handle, mode: c_int) -> c_int {
     with(h, |e| e.array.flush(0, None, flush_mode(mode)?))
 }
 
 /// Writes rows [start, start+n) back (and the header). Errors:
-/// MBA_E_INDEX, MBA_E_ARG. Thread-safe.
+/// MBA_E_INDEX, MBA_E_ARG, MBA_E_TRUNCATED, MBA_E_IO. Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_flush_range(h: mba_handle, start: u64, n: u64, mode: c_int) -> c_int {
     with(h, |e| e.array.flush(start, Some(n), flush_mode(mode)?))
@@ -1263,7 +1293,9 @@ pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
 /// *out_seq (may be NULL). timeout_ns < 0 waits forever; 0 only checks.
 /// Returns MBA_E_TIMEOUT when the time passes, MBA_E_INTR when a signal
 /// handler runs while the call sleeps (so callers can act on it),
-/// MBA_E_NOTSUP for copy-on-write and raw handles. It first polls for a
+/// MBA_E_NOTSUP for copy-on-write and raw handles, MBA_E_TRUNCATED when,
+/// before a sleep, the file turns out shrunk by another process (checked
+/// with fstat before each sleep). It first polls for a
 /// few microseconds; then read-write handles sleep on a futex and wake
 /// within microseconds, while read-only handles, which cannot register as
 /// waiters, sleep in slices of at most 1 ms. A signal that arrives while

@@ -66,6 +66,10 @@ pub const MBA_E_BUSY: c_int = -25;
 pub const MBA_E_NOTLOCKED: c_int = -26;
 /// An internal error (a caught panic); the handle is still usable.
 pub const MBA_E_PANIC: c_int = -27;
+/// The object belongs to another user: MBA_CREATE (open-or-create) found
+/// an existing array whose owner is not this process's effective uid, and
+/// the caller did not pass MBA_FOREIGN. Nothing was opened or changed.
+pub const MBA_E_OWNER: c_int = -28;
 
 /// The C status of an error code.
 pub fn status(code: Code) -> c_int {
@@ -97,6 +101,7 @@ pub fn status(code: Code) -> c_int {
         Code::Busy => MBA_E_BUSY,
         Code::NotLocked => MBA_E_NOTLOCKED,
         Code::Panic => MBA_E_PANIC,
+        Code::Owner => MBA_E_OWNER,
     }
 }
 
@@ -131,6 +136,7 @@ pub fn message(code: c_int) -> &'static str {
         MBA_E_BUSY => "lock is busy\0",
         MBA_E_NOTLOCKED => "lock is not held by this thread\0",
         MBA_E_PANIC => "internal error\0",
+        MBA_E_OWNER => "the object belongs to another user\0",
         _ => "unknown status code\0",
     }
 }
