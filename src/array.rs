@@ -1701,17 +1701,7 @@ fn map_fd(
     let size = st.st_size.max(0) as u64;
     let mut buf = [0u8; HEADER_SIZE as usize];
     let n = sys::pread_full(file.as_raw_fd(), &mut buf, 0)?;
-    let m = n.min(8);
-    if buf[..m] != format::MAGIC[..m] {
-        return Err(Error::new(Code::NotMba, "not an mba array (bad magic)"));
-    }
-    if n < HEADER_SIZE as usize {
-        return Err(Error::new(
-            Code::Truncated,
-            format!("file of {size} bytes is shorter than an mba header"),
-        ));
-    }
-    let (h, w) = Header::decode(&buf)?;
+    let (h, w) = Header::decode(&buf[..n])?;
     if w == Writability::ReadOnly && access == Access::ReadWrite {
         return Err(Error::new(
             Code::Feature,

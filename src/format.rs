@@ -381,18 +381,27 @@ impl Header {
         b
     }
 
-    /// Parses and validates the immutable part. `bytes` must hold at least
-    /// `HEADER_SIZE` bytes copied out of the file. Each violation has its
-    /// own error code.
+    /// Parses and validates the immutable part of the file's first bytes
+    /// (`bytes` may be shorter than a header: the file's whole content when
+    /// it is). The checks run in exactly the order of docs/FORMAT.md,
+    /// "Validation a reader MUST do", steps 1-14; the first failing one
+    /// decides the error code.
     pub fn decode(bytes: &[u8]) -> Result<(Header, Writability)> {
-        if bytes.len() < 16 {
+        // 1. A prefix of the magic (an empty file included) is a truncated
+        //    array, anything else is not an array.
+        let m = bytes.len().min(MAGIC.len());
+        if bytes[..m] != MAGIC[..m] {
+            return Err(Error::new(Code::NotMba, "not an mba array (bad magic)"));
+        }
+        // 2. The whole 512-byte header must be there.
+        if bytes.len() < HEADER_SIZE as usize {
             return Err(Error::new(
                 Code::Truncated,
-                "file is shorter than an mba header",
+                format!(
+                    "file of {} bytes is shorter than an mba header",
+                    bytes.len()
+                ),
             ));
-        }
-        if bytes[..8] != MAGIC {
-            return Err(Error::new(Code::NotMba, "not an mba array (bad magic)"));
         }
         let major = rd_u16(bytes, OFF_MAJOR);
         if major != VERSION_MAJOR {
@@ -406,12 +415,6 @@ impl Header {
             return Err(Error::new(
                 Code::Corrupt,
                 format!("header size {header_size} is invalid"),
-            ));
-        }
-        if bytes.len() < HEADER_SIZE as usize {
-            return Err(Error::new(
-                Code::Truncated,
-                "file is shorter than an mba header",
             ));
         }
         let crc = crc32(&bytes[..CRC_END]);
@@ -463,10 +466,21 @@ impl Header {
                 format!("row shape has {ndim} dimensions"),
             ));
         }
+        if (ndim..MAX_ROW_DIMS).any(|i| rd_u64(bytes, OFF_SHAPE + 8 * i) != 0) {
+            return Err(Error::new(
+                Code::Corrupt,
+                format!("a shape slot past ndim {ndim} is not zero"),
+            ));
+        }
         let shape: Vec<u64> = (0..ndim)
             .map(|i| rd_u64(bytes, OFF_SHAPE + 8 * i))
             .collect();
         let item_size = rd_u64(bytes, OFF_ITEM_SIZE);
+        if item_size == 0 {
+            // Layout::new reads 0 as "the type's own size"; a header must
+            // say it.
+            return Err(Error::new(Code::Corrupt, "item size 0"));
+        }
         let layout = Layout::new(elem, item_size, &shape).map_err(|e| {
             Error::new(
                 if e.code == Code::Overflow {
@@ -634,6 +648,60 @@ mod tests {
         wr_u64(&mut b, OFF_COMPAT, 1 << 3);
         recrc(&mut b);
         assert_eq!(Header::decode(&b).unwrap().1, Writability::ReadWrite);
+    }
+
+    /// The cases FORMAT.md's validation list settles (issue 14, scenario 11).
+    #[test]
+    fn open_questions_have_one_verdict() {
+        let good = sample().encode();
+        let code = |b: &[u8]| Header::decode(b).unwrap_err().code;
+        let recrc = |b: &mut [u8]| {
+            let c = crc32(&b[..CRC_END]);
+            wr_u32(b, OFF_CRC, c);
+        };
+        assert_eq!(code(&[]), Code::Truncated);
+        assert_eq!(code(&good[..5]), Code::Truncated);
+        assert_eq!(code(b"NOTMB"), Code::NotMba);
+        assert_eq!(code(&good[..511]), Code::Truncated);
+        let mut short = good[..16].to_vec();
+        wr_u16(&mut short, OFF_MAJOR, 2);
+        assert_eq!(code(&short), Code::Truncated);
+        let with = |f: &dyn Fn(&mut [u8])| {
+            let mut b = good;
+            f(&mut b);
+            recrc(&mut b);
+            Header::decode(&b).map(|_| ()).map_err(|e| e.code)
+        };
+        // sample() has ndim 2: slot 2 and slot 7 lie past it.
+        assert_eq!(with(&|b| wr_u64(b, OFF_SHAPE + 16, 1)), Err(Code::Corrupt));
+        assert_eq!(with(&|b| wr_u64(b, OFF_SHAPE + 56, 5)), Err(Code::Corrupt));
+        assert_eq!(with(&|b| wr_u64(b, OFF_MAX_LEN, 0)), Err(Code::Corrupt));
+        let limit = Header::max_len_limit(48);
+        assert_eq!(with(&|b| wr_u64(b, OFF_MAX_LEN, limit)), Ok(()));
+        assert_eq!(
+            with(&|b| wr_u64(b, OFF_MAX_LEN, limit + 1)),
+            Err(Code::Corrupt)
+        );
+        assert_eq!(
+            with(&|b| wr_u64(b, OFF_MAX_LEN, u64::MAX)),
+            Err(Code::Corrupt)
+        );
+        let record = |item: u64| {
+            with(&|b| {
+                wr_u32(b, OFF_TYPE, ElemType::Record as u32);
+                b[OFF_NDIM] = 0;
+                wr_u64(b, OFF_SHAPE, 0);
+                wr_u64(b, OFF_SHAPE + 8, 0);
+                wr_u64(b, OFF_ITEM_SIZE, item);
+                wr_u64(b, OFF_ROW_BYTES, item);
+                wr_u64(b, OFF_MAX_LEN, 1);
+            })
+        };
+        assert_eq!(record(MAX_ITEM_SIZE), Ok(()));
+        assert_eq!(record(MAX_ITEM_SIZE + 1), Err(Code::Overflow));
+        assert_eq!(record(0), Err(Code::Corrupt));
+        assert_eq!(with(&|b| wr_u64(b, OFF_ITEM_SIZE, 0)), Err(Code::Corrupt));
+        assert_eq!(with(&|b| wr_u64(b, OFF_ITEM_SIZE, 8)), Err(Code::Corrupt));
     }
 
     #[test]
