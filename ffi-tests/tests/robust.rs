@@ -64,3 +64,13 @@ fn lock_word_naming_no_live_holder_is_recovered() {
     let out = run_c("api_lockword", &[], &[]);
     assert!(out.contains("fresh-bitflip"), "{out}");
 }
+
+/// Scenario 6: 1,000 handles live, one closed, 45,000 open/close cycles:
+/// the closed number stays MBA_E_HANDLE and writes nowhere (before the fix
+/// it was live again at cycle 32,767); more than 4,095 live handles is
+/// MBA_E_NOMEM.
+#[test]
+fn closed_handle_stays_invalid_through_45000_opens() {
+    let out = run_c("api_handles", &[], &[]);
+    assert!(out.contains("stayed invalid through 45000 opens"), "{out}");
+}
