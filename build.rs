@@ -24,7 +24,9 @@ const PREAMBLE: &str = r#"/*
  *   is created by mba_open, mba_open_ex, mba_anon, mba_anon_ex,
  *   mba_from_fd or mba_map_raw, owned by the caller, and released by
  *   mba_close. A closed, stale or invented handle gives MBA_E_HANDLE;
- *   it never crashes.
+ *   it never crashes, and a closed number is not handed out again for at
+ *   least 2^30 opens while at most 1,000 handles are open (see
+ *   mba_handle).
  * - The detailed message of a failure is available three ways: the
  *   thread-local mba_last_error(), the per-handle mba_handle_error()
  *   (any thread), and mba_options.errbuf for the _ex/raw openers (for

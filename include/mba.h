@@ -17,7 +17,9 @@
  *   is created by mba_open, mba_open_ex, mba_anon, mba_anon_ex,
  *   mba_from_fd or mba_map_raw, owned by the caller, and released by
  *   mba_close. A closed, stale or invented handle gives MBA_E_HANDLE;
- *   it never crashes.
+ *   it never crashes, and a closed number is not handed out again for at
+ *   least 2^30 opens while at most 1,000 handles are open (see
+ *   mba_handle).
  * - The detailed message of a failure is available three ways: the
  *   thread-local mba_last_error(), the per-handle mba_handle_error()
  *   (any thread), and mba_options.errbuf for the _ex/raw openers (for
@@ -396,7 +398,12 @@
 
 /**
  * A handle to an open array: a small positive integer, never a pointer.
- * 0 and negative values are never valid handles.
+ * 0 and negative values are never valid handles. A handle is a slot of a
+ * table of 4,096 (4,095 handles open at once at most; one more open is
+ * MBA_E_NOMEM) and a 19-bit generation; slots are reused least recently
+ * freed first, so a closed handle stays invalid (MBA_E_HANDLE, never
+ * another array) for at least 2^30 later opens while at most 1,000
+ * handles are open.
  */
 typedef int32_t mba_handle;
 

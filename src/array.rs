@@ -576,7 +576,7 @@ impl Array {
 
     #[inline(always)]
     fn release(&self) {
-        lock::release(self.w32(format::OFF_LOCK));
+        lock::release(self.w32(format::OFF_LOCK), &self.token);
         if self.w32(format::OFF_WAITERS).load(Relaxed) != 0 {
             sys::futex_wake_all(self.hdr.wrapping_add(format::OFF_SEQ).cast());
         }
@@ -827,11 +827,7 @@ impl Array {
         if bo != 0 && bo == tid() && self.batch_gen.load(Relaxed) == lock::fork_gen() {
             return Some(true);
         }
-        let t = self.token.cached()?;
-        self.w32(format::OFF_LOCK)
-            .compare_exchange(0, t, Acquire, Relaxed)
-            .ok()?;
-        Some(false)
+        lock::try_acquire_fast(self.w32(format::OFF_LOCK), &self.token).then_some(false)
     }
 
     /// The panic-free fast path of an overwrite of row `i` from `src`

@@ -68,6 +68,15 @@ pub struct Token {
     gen: AtomicU64,
     /// Index into `TOKEN_FDS` of this handle's lock descriptor, or usize::MAX.
     slot: GenLock<usize>,
+    /// The handle's in-process lock: 0 = free, else the fork generation of
+    /// the holder. The threads of one handle share its token, so the shared
+    /// lock word alone cannot tell "a thread of this handle holds it" from
+    /// "a stale or forged word that happens to equal our token"; a thread
+    /// takes this word before the shared one, so whoever holds it knows
+    /// that no other thread of the handle holds the shared word (see
+    /// [`acquire`]). A holder from before a fork is not in a child, which
+    /// takes the word over.
+    local: AtomicU64,
 }
 
 impl Default for Token {
@@ -76,6 +85,7 @@ impl Default for Token {
             value: AtomicU32::new(0),
             gen: AtomicU64::new(0),
             slot: GenLock::new(usize::MAX),
+            local: AtomicU64::new(0),
         }
     }
 }
@@ -87,7 +97,50 @@ impl Token {
             value: AtomicU32::new(1),
             gen: AtomicU64::new(u64::MAX),
             slot: GenLock::new(usize::MAX),
+            local: AtomicU64::new(0),
         }
+    }
+
+    /// Takes the in-process lock if it is free (one CAS; panic-free).
+    #[inline(always)]
+    fn local_try(&self) -> bool {
+        self.local
+            .compare_exchange(0, fork_gen(), Acquire, Relaxed)
+            .is_ok()
+    }
+
+    /// Takes the in-process lock if it is free or was held by a thread of
+    /// the parent before a fork; never waits.
+    fn local_try_or_take_over(&self) -> bool {
+        let g = fork_gen();
+        let cur = self.local.load(Relaxed);
+        cur != g
+            && self
+                .local
+                .compare_exchange(cur, g, Acquire, Relaxed)
+                .is_ok()
+    }
+
+    /// Takes the in-process lock, waiting for another thread of this
+    /// handle (spin, yield, then sleep: a batch may hold it for long).
+    #[cold]
+    fn local_lock(&self) {
+        let mut n: u32 = 0;
+        while !self.local_try_or_take_over() {
+            if n < 100 {
+                std::hint::spin_loop();
+            } else if n < 500 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            n = n.saturating_add(1);
+        }
+    }
+
+    #[inline(always)]
+    fn local_release(&self) {
+        self.local.store(0, Release);
     }
 
     fn is_private(&self) -> bool {
@@ -197,12 +250,14 @@ impl Token {
         });
     }
 
-    /// Is the owner of `owner` (a token read from the lock word) alive?
-    fn owner_alive(&self, owner: u32, mine: u32) -> bool {
-        if owner == mine || self.is_private() {
-            return true;
+    /// Is the owner of `owner` (a token read from the lock word, not our
+    /// own) alive? A private array's word is only ever ours: never.
+    fn owner_alive(&self, owner: u32) -> bool {
+        if self.is_private() {
+            return false;
         }
         match self.fd() {
+            // An error (the kernel cannot tell) counts as alive.
             Some(fd) => sys::ofd_is_locked(fd, LOCK_BASE + owner as i64).unwrap_or(true),
             None => true,
         }
@@ -212,35 +267,89 @@ impl Token {
 /// Statistics a test build can read (recoveries performed by this process).
 pub static RECOVERIES: AtomicU64 = AtomicU64::new(0);
 
-/// Takes the lock word for token `t`.
+/// Takes the lock word for token `t` (the handle's token `tok`).
+///
+/// A thread first takes the handle's in-process lock, so while it tries
+/// for the shared word no other thread of this handle holds that word.
+/// Then a word equal to `t` cannot be a holder of ours, nor of another
+/// live process (the kernel's byte lock on `t` is ours): it is stale (a
+/// forged or damaged word, or one left by a dead process whose token we
+/// have since drawn), and is taken as it is. Any other non-zero word is
+/// stolen once its token's byte lock is found free (its owner is dead).
 #[inline]
 pub fn acquire(word: &AtomicU32, t: u32, tok: &Token) {
-    if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
-        return;
+    if tok.local_try() {
+        if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
+            return;
+        }
+    } else {
+        tok.local_lock();
     }
     acquire_slow(word, t, tok)
 }
 
-/// Tries once to take the lock word, stealing it from a dead owner.
-pub fn try_acquire(word: &AtomicU32, t: u32, tok: &Token) -> bool {
-    match word.compare_exchange(0, t, Acquire, Relaxed) {
-        Ok(_) => true,
-        Err(owner) => {
-            !tok.owner_alive(owner, t)
-                && word.compare_exchange(owner, t, Acquire, Relaxed).is_ok()
-                && {
-                    RECOVERIES.fetch_add(1, Relaxed);
-                    true
-                }
-        }
+/// The fast path's lock: the handle's token if it has one valid in this
+/// process, the in-process lock and then the lock word, each with one CAS;
+/// `false` (nothing held) if there is no token yet or either is taken.
+/// Panic-free.
+#[inline(always)]
+pub fn try_acquire_fast(word: &AtomicU32, tok: &Token) -> bool {
+    let g = fork_gen();
+    let tg = tok.gen.load(Acquire);
+    if tg != g && tg != u64::MAX {
+        return false;
     }
+    let t = tok.value.load(Relaxed);
+    if tok.local.compare_exchange(0, g, Acquire, Relaxed).is_err() {
+        return false;
+    }
+    if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
+        return true;
+    }
+    tok.local_release();
+    false
 }
 
+/// Tries once to take the lock word, stealing it from a dead owner (or
+/// taking a stale word equal to our own token, see [`acquire`]).
+pub fn try_acquire(word: &AtomicU32, t: u32, tok: &Token) -> bool {
+    if !tok.local_try_or_take_over() {
+        return false;
+    }
+    let ok = match word.compare_exchange(0, t, Acquire, Relaxed) {
+        Ok(_) => true,
+        Err(owner) => take_stale(word, owner, t, tok),
+    };
+    if !ok {
+        tok.local_release();
+    }
+    ok
+}
+
+/// With the in-process lock held and `owner` (non-zero) read from the
+/// word: takes the word if `owner` is our own token or a dead one.
+fn take_stale(word: &AtomicU32, owner: u32, t: u32, tok: &Token) -> bool {
+    let ok = if owner == t {
+        // Stale: see `acquire`. The word already names us; the acquire
+        // fence orders our accesses after it like a successful CAS.
+        std::sync::atomic::fence(Acquire);
+        true
+    } else {
+        !tok.owner_alive(owner) && word.compare_exchange(owner, t, Acquire, Relaxed).is_ok()
+    };
+    if ok {
+        RECOVERIES.fetch_add(1, Relaxed);
+    }
+    ok
+}
+
+/// The slow path of [`acquire`], with the in-process lock held.
 #[cold]
 fn acquire_slow(word: &AtomicU32, t: u32, tok: &Token) {
     // Phases: 100 spins, then 400 yields checking the owner's liveness
     // every 8th, then 20 us sleeps checking it every time (a check is one
-    // F_OFD_GETLK, ~0.5 us, cheap beside the sleep).
+    // F_OFD_GETLK, ~0.5 us, cheap beside the sleep). A stale word equal to
+    // our own token is taken at once.
     const SPINS: u32 = 100;
     const YIELDS: u32 = 400;
     let mut n: u32 = 0;
@@ -252,18 +361,17 @@ fn acquire_slow(word: &AtomicU32, t: u32, tok: &Token) {
             }
             continue;
         }
+        if cur == t && take_stale(word, cur, t, tok) {
+            return;
+        }
         if n < SPINS {
             n += 1;
             std::hint::spin_loop();
             continue;
         }
         let sleeping = n >= SPINS + YIELDS;
-        if (sleeping || n % 8 == 0) && !tok.owner_alive(cur, t) {
-            if word.compare_exchange(cur, t, Acquire, Relaxed).is_ok() {
-                RECOVERIES.fetch_add(1, Relaxed);
-                return;
-            }
-            continue;
+        if (sleeping || n % 8 == 0) && take_stale(word, cur, t, tok) {
+            return;
         }
         if sleeping {
             std::thread::sleep(Duration::from_micros(20));
@@ -276,11 +384,12 @@ fn acquire_slow(word: &AtomicU32, t: u32, tok: &Token) {
 
 /// Releases the lock word. Returns nothing; the caller wakes waiters.
 #[inline(always)]
-pub fn release(word: &AtomicU32) {
+pub fn release(word: &AtomicU32, tok: &Token) {
     // A full barrier (xchg) so that the change counter stored before is
     // ordered before the caller's load of the waiter count (Dekker pairing
     // with `wait`).
     word.swap(0, SeqCst);
+    tok.local_release();
 }
 
 /// A lock for the process-wide tables of the library (the handle table,
