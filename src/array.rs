@@ -1225,7 +1225,9 @@ impl Array {
         }
         let seq = self.w64(format::OFF_SEQ);
         let word: *const u32 = self.hdr.wrapping_add(format::OFF_SEQ).cast();
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large to add to the clock (Duration::MAX) waits
+        // forever instead of panicking.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // A producer that is mid-batch usually publishes within a few
         // microseconds: poll briefly before paying for a futex sleep and
         // the producer for a wake-up. Bounded by time, not iterations: a
