@@ -370,7 +370,14 @@
 #define MBA_E_NOTSUP -23
 
 /**
- * Out of memory, address space, or handles.
+ * Out of memory, address space, file descriptors or handles. Also
+ * returned, before anything is allocated, when an array whose space is
+ * memory (/dev/shm, tmpfs, a memfd from mba_anon) would grow past the
+ * memory left to this process: its memory cgroup's limit (v1 or v2, and
+ * every ancestor's) or the machine's available memory, keeping 1/8 of the
+ * limit (at most 128 MiB) free, instead of waking the kernel's OOM killer.
+ * An address-space reservation that does not fit RLIMIT_AS also gives
+ * this code (see MBA_RESERVE at mba_open).
  */
 #define MBA_E_NOMEM -24
 
@@ -458,7 +465,8 @@ typedef struct mba_options {
   uint64_t capacity;
   /**
    * Creation: the largest length the array may ever reach; 0 = 64 GiB
-   * worth of rows. Each handle reserves this much address space.
+   * worth of rows (or MBA_RESERVE bytes' worth, see mba_open). Each
+   * handle reserves this much address space.
    */
   uint64_t max_len;
   /**
@@ -720,6 +728,18 @@ int mba_options_init(struct mba_options *opts);
  * program): a read-write open allocates the holes (MBA_E_NOSPACE if the
  * filesystem is full; nothing changed), a read-only handle sees only the
  * rows before the first hole.
+ * Each handle maps the array's whole reservation, data_offset + max_len
+ * x row size bytes of address space (64 GiB for an array created without
+ * max_len). The environment variable MBA_RESERVE sets that default for
+ * arrays this process creates without max_len (mba_open, mba_open_ex,
+ * mba_anon, mba_anon_ex): bytes, optionally followed by K, M, G or T
+ * (powers of 1024), from 4K to 64T, e.g. MBA_RESERVE=1G; read once, at
+ * the first open. Tools that cannot map 64 GiB at once need it (valgrind
+ * refuses such an mmap), and so does a process under an RLIMIT_AS below
+ * it (then the open fails with MBA_E_NOMEM and a message naming both).
+ * An invalid MBA_RESERVE makes every mba_open, mba_open_ex, mba_anon and
+ * mba_anon_ex fail with MBA_E_ARG and a message naming it. An existing
+ * array keeps the max_len it was created with.
  * Handles of one process that open the same file (same device and inode,
  * checked with lstat(2) at every open) with the same access share one
  * mapping and descriptor: such an open costs an lstat and an fstat (which
@@ -822,8 +842,10 @@ int mba_list(char *buf, size_t len, size_t *needed);
  * Appends one row (one element of a flat array) copied from row, which
  * must hold mba_row_bytes() bytes. Visible to every process when it
  * returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
- * MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged), MBA_E_TRUNCATED
- * (growth found the file shrunk by another process).
+ * MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (a memory-backed array, in
+ * /dev/shm or a memfd, would outgrow the memory left: see MBA_E_NOMEM;
+ * the array is unchanged), MBA_E_TRUNCATED (growth found the file shrunk
+ * by another process).
  */
 int mba_append(mba_handle h, const void *row);
 
@@ -962,7 +984,7 @@ int mba_set_f64(mba_handle h, uint64_t i, double v);
  * Inserts n rows from src before row i (i == length appends). src must
  * not point into this array. Not crash-atomic. Thread-safe.
  * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
- * MBA_E_TRUNCATED.
+ * MBA_E_TRUNCATED, MBA_E_NOMEM.
  */
 int mba_insert(mba_handle h, uint64_t i, const void *src, uint64_t n);
 
@@ -989,8 +1011,8 @@ int mba_clear(mba_handle h);
  * Reserves disk or memory space for at least n rows (allocated for real,
  * so later appends cannot hit SIGBUS; holes that another program left
  * with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
- * MBA_E_NOSPACE, MBA_E_READONLY, MBA_E_TRUNCATED (the file was shrunk by
- * another process). Thread-safe.
+ * MBA_E_NOSPACE, MBA_E_NOMEM (see mba_append), MBA_E_READONLY,
+ * MBA_E_TRUNCATED (the file was shrunk by another process). Thread-safe.
  */
 int mba_reserve(mba_handle h, uint64_t n);
 

@@ -77,7 +77,8 @@ pub struct Options {
     pub initial_len: u64,
     /// Rows to reserve on disk at creation.
     pub capacity: u64,
-    /// Largest length the array may ever reach (0 = 64 GiB worth of rows).
+    /// Largest length the array may ever reach (0 = 64 GiB worth of rows,
+    /// or `MBA_RESERVE` bytes' worth: see `reserve.rs`).
     pub max_len: u64,
 }
 
@@ -159,19 +160,22 @@ impl Mapping {
         } else {
             match access {
                 Access::ReadWrite => {
-                    let m = mo.map_raw(&file).map_err(|e| map_err(e, "mmap"))?;
+                    let m = mo
+                        .map_raw(&file)
+                        .map_err(|e| crate::reserve::mmap_error(e, len))?;
                     (m.as_mut_ptr(), Backing::Shared(m))
                 }
                 Access::ReadOnly => {
                     let m = mo
                         .map_raw_read_only(&file)
-                        .map_err(|e| map_err(e, "mmap"))?;
+                        .map_err(|e| crate::reserve::mmap_error(e, len))?;
                     (m.as_mut_ptr(), Backing::Shared(m))
                 }
                 Access::CopyOnWrite => {
                     // SAFETY: a private mapping; its bytes are only accessed
                     // through raw pointers, never as a slice.
-                    let mut m = unsafe { mo.map_copy(&file) }.map_err(|e| map_err(e, "mmap"))?;
+                    let mut m = unsafe { mo.map_copy(&file) }
+                        .map_err(|e| crate::reserve::mmap_error(e, len))?;
                     (m.as_mut_ptr(), Backing::Private(m))
                 }
             }
@@ -318,6 +322,8 @@ impl Array {
     /// (`Owner`), and gives up with `Exists` after [`OPEN_ROUNDS`] rounds of
     /// "not found, then created by someone else first" instead of looping.
     pub fn open(path: &str, o: &Options) -> Result<Array> {
+        // An invalid MBA_RESERVE fails every open, not only a creation.
+        crate::reserve::default_bytes()?;
         if o.replace || (o.create && o.exclusive) {
             return create_named(path, o, o.replace);
         }
@@ -688,13 +694,16 @@ impl Array {
         // Double, in steps of at most 1 GiB, at least 64 KiB.
         let step = cap.clamp((65536 / self.rb).max(1), ((1u64 << 30) / self.rb).max(1));
         let want = need.max(cap.saturating_add(step)).min(self.max_len);
-        // Short of space, halve the extra room down to the exact need, so a
-        // nearly full disk still grows in steps, not one row per call.
+        // Short of space (or of memory, for tmpfs/memfd: see memlimit.rs),
+        // halve the extra room down to the exact need, so a nearly full disk
+        // still grows in steps, not one row per call.
         let mut want = want;
         let got = loop {
             match sys::allocate(self.fd(), self.data_offset + want * self.rb) {
                 Ok(()) => break want,
-                Err(e) if e.code == Code::NoSpace && want > need => want = need + (want - need) / 2,
+                Err(e) if matches!(e.code, Code::NoSpace | Code::NoMem) && want > need => {
+                    want = need + (want - need) / 2
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -1231,7 +1240,9 @@ impl Array {
         }
         let seq = self.w64(format::OFF_SEQ);
         let word: *const u32 = self.hdr.wrapping_add(format::OFF_SEQ).cast();
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large to add to the clock (Duration::MAX) waits
+        // forever instead of panicking.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // A producer that is mid-batch usually publishes within a few
         // microseconds: poll briefly before paying for a futex sleep and
         // the producer for a wake-up. Bounded by time, not iterations: a
@@ -1463,10 +1474,6 @@ unsafe fn copy_row(src: *const u8, dst: *mut u8, rb: u64) {
     }
 }
 
-fn map_err(e: std::io::Error, what: &str) -> Error {
-    Error::os(e.raw_os_error().unwrap_or(libc::EIO), what)
-}
-
 fn regular_stat(fd: &OwnedFd) -> Result<libc::stat> {
     let st = sys::fstat(fd.as_raw_fd())?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
@@ -1484,7 +1491,7 @@ fn init_file(fd: &OwnedFd, layout: &Layout, o: &Options) -> Result<Header> {
     let rb = layout.row_bytes();
     let limit = Header::max_len_limit(rb);
     let max_len = if o.max_len == 0 {
-        (format::DEFAULT_RESERVE_BYTES / rb).max(1)
+        (crate::reserve::default_bytes()? / rb).max(1)
     } else {
         o.max_len
     };

@@ -52,7 +52,8 @@ pub enum Code {
     Empty,
     /// Not supported on this kind of handle.
     NotSup,
-    /// Out of memory or address space.
+    /// Out of memory, address space or file descriptors, or a memory-backed
+    /// array would outgrow the memory left (see `memlimit.rs`).
     NoMem,
     /// The lock is held by someone else (try-lock).
     Busy,
@@ -91,7 +92,9 @@ impl Error {
             libc::EEXIST => Code::Exists,
             libc::ENOENT => Code::NotFound,
             libc::EACCES | libc::EPERM => Code::Perm,
-            libc::ENOMEM => Code::NoMem,
+            // Out of descriptors (per process or system-wide) is a resource
+            // exhausted, like memory: MBA_E_NOMEM says "or handles".
+            libc::ENOMEM | libc::EMFILE | libc::ENFILE => Code::NoMem,
             libc::EROFS => Code::ReadOnly,
             libc::EINTR => Code::Interrupted,
             libc::ENAMETOOLONG

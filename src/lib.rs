@@ -4,7 +4,9 @@
 //!
 //! Layers (imports point downwards only):
 //! - [`format`]: the v1 header bytes (parse, validate, encode; no I/O);
-//! - [`sys`], [`lock`]: system calls and the cross-process writer lock;
+//! - [`sys`], [`lock`], [`memlimit`], [`reserve`]: system calls, the
+//!   cross-process writer lock, the memory check before memory-backed
+//!   growth, the default reservation (`MBA_RESERVE`);
 //! - [`array`], [`shm`]: the safe Rust API ([`Array`]);
 //! - `ffi`: the C ABI (`include/mba.h`).
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -14,6 +16,8 @@ pub mod error;
 pub mod ffi;
 pub mod format;
 pub mod lock;
+pub mod memlimit;
+pub mod reserve;
 pub mod shm;
 pub mod sys;
 pub mod value;

@@ -171,6 +171,7 @@ pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
         return Ok(());
     }
     check_fsize(size)?;
+    crate::memlimit::check_grow(fd, size - cur)?;
     fallocate_range(fd, cur, size, true)
 }
 
@@ -233,6 +234,10 @@ pub unsafe fn write_at(fd: RawFd, src: *const u8, len: usize, offset: u64) -> Re
         .filter(|&e| e <= i64::MAX as u64)
         .ok_or_else(|| Error::os(libc::EFBIG, "file size"))?;
     check_fsize(end)?;
+    let cur = file_size(fd)?;
+    if end > cur {
+        crate::memlimit::check_grow(fd, end - cur)?;
+    }
     with_sigxfsz_blocked(|| {
         let mut done = 0usize;
         while done < len {

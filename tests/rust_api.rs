@@ -285,6 +285,19 @@ fn wait_wakes_on_append_and_times_out() {
     assert!(a.seq() > s1);
 }
 
+/// A timeout too large to add to the clock waits forever instead of
+/// panicking (0.1.3: "overflow when adding duration to instant").
+#[test]
+fn wait_with_duration_max_waits_for_a_change() {
+    let a = Arc::new(Array::anon(&Options::create(ElemType::U32)).unwrap());
+    let s0 = a.seq();
+    let a2 = a.clone();
+    let t = std::thread::spawn(move || a2.wait(s0, Some(Duration::MAX)));
+    std::thread::sleep(Duration::from_millis(20));
+    a.append_int(1).unwrap();
+    assert!(t.join().unwrap().unwrap() > s0);
+}
+
 #[test]
 fn corrupt_headers_are_refused_without_damage() {
     use mba::format::*;

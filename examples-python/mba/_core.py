@@ -15,6 +15,7 @@ from ctypes import byref, c_int, c_int32, c_uint64, c_ubyte
 
 from . import _lib as L
 from . import _bridge
+from . import _guard
 
 _index = operator.index
 _append_int_fast = L.append_int_fast
@@ -1352,11 +1353,14 @@ class mmaparray(_bridge.Base):
     def wait(self, seen=None, timeout=None):
         """Block until the change counter differs from seen (default: its
         current value), then return the new counter. Returns seen unchanged
-        when timeout (seconds) passes. Ctrl-C raises KeyboardInterrupt."""
+        when timeout (seconds) passes. Ctrl-C raises KeyboardInterrupt.
+        As threading.Event.wait: a negative timeout only checks; None or
+        inf waits forever (so does one too large to add to the clock); NaN
+        is a ValueError."""
+        deadline = _guard.wait_deadline(timeout, time.monotonic())
         own, h = self._hold()
         if seen is None:
             seen = self.seq
-        deadline = None if timeout is None else time.monotonic() + timeout
         out = c_uint64()
         while True:
             # Wait in slices of at most _WAIT_SLICE seconds and run Python's
@@ -1468,7 +1472,7 @@ class _MmapArray(mmaparray):
     user-provided mmap.mmap (no header). Pure Python; grows only where the
     mmap can be resized; an ACCESS_READ mmap gives a read-only array."""
 
-    __slots__ = ("_mm", "_lenarr")
+    __slots__ = ("_mm", "_lenarr", "_backed")
 
     # No handle: straight to the Python methods (not through the bridge).
     __getitem__ = mmaparray._py_getitem
@@ -1494,6 +1498,8 @@ class _MmapArray(mmaparray):
         except ValueError:
             raise L.ClosedError("the mmap is closed")
         self._lenarr = _array.array("Q", [len(mmap) // self._isz])
+        # Bytes of the mmap known to have memory behind them (see _resize).
+        self._backed = len(mmap)
         self._closed = False
         self._len = memoryview(self._lenarr)
         self._remap()
@@ -1548,9 +1554,42 @@ class _MmapArray(mmaparray):
                     pass  # an mmap cannot shrink to 0 bytes: keep the bytes
                 else:
                     raise L.FullError("this mmap cannot grow or shrink: %s" % e)
+            if n > old:
+                self._check_grown(old, n)
+            else:
+                self._backed = min(self._backed, n * self._isz)
             self._lenarr[0] = n
         finally:
             self._remap()
+
+    def _check_grown(self, old, n):
+        """After the mmap grew from old to n elements: every new page must
+        have memory behind it before Python touches it, or the first store
+        raises SIGBUS (CPython's mmap.resize of a shared anonymous mapping
+        leaves the grown part unbacked, gh-110243; a full filesystem under a
+        file mapping has no space for it). Else shrink back and raise."""
+        isz = self._isz
+        hi = n * isz
+        bad, what = _guard.writable_prefix(self._mm, max(self._backed, old * isz), hi)
+        if what is None:
+            self._backed = max(self._backed, hi)
+            return
+        try:
+            self._mm.resize(max(old * isz, 1))
+        except Exception:
+            pass
+        try:
+            self._mm.size()  # the file's size; OSError for an anonymous mmap
+            file_backed = True
+        except OSError:
+            file_backed = False
+        if not file_backed:
+            raise L.FullError(
+                "this mmap cannot grow: its grown part (from byte %d) has no memory "
+                "behind it (CPython's mmap.resize of a shared anonymous mmap, gh-110243); "
+                "use mba.anon() or an mmap of a file" % bad)
+        raise L.NoSpaceError(
+            "no space for the grown part of the mmap's file (from byte %d)" % bad)
 
     def _p_extend(self, obj, n):
         if not n:
@@ -1703,7 +1742,7 @@ def _opts(flags=0, tc=None, shape=(), perm=0, capacity=0, max_len=0):
 
 def _open_ex(name, o):
     h = c_int32()
-    rc = L.open_ex(name.encode(), byref(o), byref(h))
+    rc = L.open_ex(_guard.cname(name), byref(o), byref(h))
     if rc:
         raise L.error(rc, o._keep.value.decode("utf-8", "replace") or None)
     return h.value
@@ -1731,7 +1770,7 @@ def attach(name, dtype=None, readonly=False):
 
 def _attach(name, tc, flags, uuid=None):
     h = c_int32()
-    rc = _raw.mba_open(name.encode(), flags, L.ANY if tc is None else _TC_TYPE[tc], byref(h))
+    rc = _raw.mba_open(_guard.cname(name), flags, L.ANY if tc is None else _TC_TYPE[tc], byref(h))
     if rc:
         raise L.error(rc)
     return mmaparray._from_handle(h.value, tc, ("open", name, flags & L.RDONLY), name, uuid)
@@ -1740,7 +1779,7 @@ def _attach(name, tc, flags, uuid=None):
 def delete(name):
     """Remove the name of an array: new attaches fail, existing
     attachments stay valid."""
-    L.check(L.unlink(_norm_name(name).encode()))
+    L.check(L.unlink(_guard.cname(_norm_name(name))))
 
 
 def list_arrays():
@@ -1826,9 +1865,9 @@ def map_raw(path, dtype, shape=-1, offset=0, mode="r"):
             raise ValueError("map_raw needs at least one row (or -1 for all)")
         o.initial_len = rows
     o.offset = offset
-    path = os.path.abspath(os.fspath(path))
+    path = os.path.abspath(os.fsdecode(os.fspath(path)))
     h = c_int32()
-    rc = L.map_raw(path.encode(), byref(o), byref(h))
+    rc = L.map_raw(_guard.cname(path), byref(o), byref(h))
     if rc:
         raise L.error(rc, o._keep.value.decode("utf-8", "replace") or None)
     ref = None

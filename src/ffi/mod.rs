@@ -154,7 +154,8 @@ pub struct mba_options {
     /// Creation: rows of space to reserve on disk at once.
     pub capacity: u64,
     /// Creation: the largest length the array may ever reach; 0 = 64 GiB
-    /// worth of rows. Each handle reserves this much address space.
+    /// worth of rows (or MBA_RESERVE bytes' worth, see mba_open). Each
+    /// handle reserves this much address space.
     pub max_len: u64,
     /// mba_map_raw: byte offset of the first element in the file.
     pub offset: u64,
@@ -391,6 +392,18 @@ pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
 /// program): a read-write open allocates the holes (MBA_E_NOSPACE if the
 /// filesystem is full; nothing changed), a read-only handle sees only the
 /// rows before the first hole.
+/// Each handle maps the array's whole reservation, data_offset + max_len
+/// x row size bytes of address space (64 GiB for an array created without
+/// max_len). The environment variable MBA_RESERVE sets that default for
+/// arrays this process creates without max_len (mba_open, mba_open_ex,
+/// mba_anon, mba_anon_ex): bytes, optionally followed by K, M, G or T
+/// (powers of 1024), from 4K to 64T, e.g. MBA_RESERVE=1G; read once, at
+/// the first open. Tools that cannot map 64 GiB at once need it (valgrind
+/// refuses such an mmap), and so does a process under an RLIMIT_AS below
+/// it (then the open fails with MBA_E_NOMEM and a message naming both).
+/// An invalid MBA_RESERVE makes every mba_open, mba_open_ex, mba_anon and
+/// mba_anon_ex fail with MBA_E_ARG and a message naming it. An existing
+/// array keeps the max_len it was created with.
 /// Handles of one process that open the same file (same device and inode,
 /// checked with lstat(2) at every open) with the same access share one
 /// mapping and descriptor: such an open costs an lstat and an fstat (which
@@ -603,8 +616,10 @@ pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usi
 /// Appends one row (one element of a flat array) copied from row, which
 /// must hold mba_row_bytes() bytes. Visible to every process when it
 /// returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
-/// MBA_E_FULL, MBA_E_NOSPACE (the array is unchanged), MBA_E_TRUNCATED
-/// (growth found the file shrunk by another process).
+/// MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (a memory-backed array, in
+/// /dev/shm or a memfd, would outgrow the memory left: see MBA_E_NOMEM;
+/// the array is unchanged), MBA_E_TRUNCATED (growth found the file shrunk
+/// by another process).
 #[no_mangle]
 pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int {
     if !row.is_null() {
@@ -838,7 +853,7 @@ pub extern "C" fn mba_set_f64(h: mba_handle, i: u64, v: f64) -> c_int {
 /// Inserts n rows from src before row i (i == length appends). src must
 /// not point into this array. Not crash-atomic. Thread-safe.
 /// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
-/// MBA_E_TRUNCATED.
+/// MBA_E_TRUNCATED, MBA_E_NOMEM.
 #[no_mangle]
 pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, src: *const c_void, n: u64) -> c_int {
     with(h, |e| {
@@ -876,8 +891,8 @@ pub extern "C" fn mba_clear(h: mba_handle) -> c_int {
 /// Reserves disk or memory space for at least n rows (allocated for real,
 /// so later appends cannot hit SIGBUS; holes that another program left
 /// with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
-/// MBA_E_NOSPACE, MBA_E_READONLY, MBA_E_TRUNCATED (the file was shrunk by
-/// another process). Thread-safe.
+/// MBA_E_NOSPACE, MBA_E_NOMEM (see mba_append), MBA_E_READONLY,
+/// MBA_E_TRUNCATED (the file was shrunk by another process). Thread-safe.
 #[no_mangle]
 pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.reserve(n))

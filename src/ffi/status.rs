@@ -58,7 +58,14 @@ pub const MBA_E_EMPTY: c_int = -22;
 /// Not supported by this kind of handle (e.g. mba_wait on a copy-on-write
 /// or raw handle).
 pub const MBA_E_NOTSUP: c_int = -23;
-/// Out of memory, address space, or handles.
+/// Out of memory, address space, file descriptors or handles. Also
+/// returned, before anything is allocated, when an array whose space is
+/// memory (/dev/shm, tmpfs, a memfd from mba_anon) would grow past the
+/// memory left to this process: its memory cgroup's limit (v1 or v2, and
+/// every ancestor's) or the machine's available memory, keeping 1/8 of the
+/// limit (at most 128 MiB) free, instead of waking the kernel's OOM killer.
+/// An address-space reservation that does not fit RLIMIT_AS also gives
+/// this code (see MBA_RESERVE at mba_open).
 pub const MBA_E_NOMEM: c_int = -24;
 /// The lock is held by another writer (mba_trylock), or already by this thread.
 pub const MBA_E_BUSY: c_int = -25;
