@@ -17,6 +17,7 @@ pub mod ffi;
 pub mod format;
 pub mod lock;
 pub mod memlimit;
+pub(crate) mod protocol;
 pub mod reserve;
 pub mod shm;
 pub mod sys;
