@@ -19,6 +19,7 @@
 use crate::error::{Code, Error, Result};
 use crate::format::{self, ElemType, Header, Layout, Writability, HEADER_SIZE};
 use crate::lock::{self, Token};
+use crate::protocol::{self, Native, Words};
 use crate::sys;
 use crate::value::{self, Cell};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -306,6 +307,32 @@ fn tid() -> usize {
     }
 }
 
+/// The protocol's header words (`crate::protocol`): std atomics over the
+/// mapped (or private) header.
+impl Words for Array {
+    type M = Native;
+    #[inline(always)]
+    fn lock_word(&self) -> &AtomicU32 {
+        self.w32(format::OFF_LOCK)
+    }
+    #[inline(always)]
+    fn waiters_word(&self) -> &AtomicU32 {
+        self.w32(format::OFF_WAITERS)
+    }
+    #[inline(always)]
+    fn len_word(&self) -> &AtomicU64 {
+        self.w64(format::OFF_LEN)
+    }
+    #[inline(always)]
+    fn cap_word(&self) -> &AtomicU64 {
+        self.w64(format::OFF_CAPACITY)
+    }
+    #[inline(always)]
+    fn seq_word(&self) -> &AtomicU64 {
+        self.w64(format::OFF_SEQ)
+    }
+}
+
 /// What a locked operation changed.
 enum Change {
     Nothing,
@@ -516,10 +543,7 @@ impl Array {
     /// Capacity in rows, verified against the file size.
     #[inline]
     pub fn capacity(&self) -> u64 {
-        let hc = self
-            .w64(format::OFF_CAPACITY)
-            .load(Acquire)
-            .min(self.max_len);
+        let hc = protocol::published_capacity(self).min(self.max_len);
         let v = self.verified.load(Relaxed);
         if hc <= v {
             hc
@@ -537,7 +561,7 @@ impl Array {
     /// Length in rows (clamped to the verified capacity).
     #[inline]
     pub fn len(&self) -> u64 {
-        let l = self.w64(format::OFF_LEN).load(Acquire);
+        let l = protocol::published_len(self);
         if l <= self.verified.load(Relaxed) {
             l
         } else {
@@ -582,8 +606,7 @@ impl Array {
 
     #[inline(always)]
     fn release(&self) {
-        lock::release(self.w32(format::OFF_LOCK), &self.token);
-        if self.w32(format::OFF_WAITERS).load(Relaxed) != 0 {
+        if protocol::release(self, &self.token) {
             sys::futex_wake_all(self.hdr.wrapping_add(format::OFF_SEQ).cast());
         }
     }
@@ -610,12 +633,10 @@ impl Array {
         let len = self.w64(format::OFF_LEN).load(Relaxed).min(self.capacity());
         let (r, change) = f(len)?;
         match change {
-            Change::Nothing => return Ok(r),
-            Change::Len(n) => self.w64(format::OFF_LEN).store(n, Release),
-            Change::Data => {}
+            Change::Nothing => {}
+            Change::Len(n) => protocol::publish(self, Some(n)),
+            Change::Data => protocol::publish(self, None),
         }
-        let seq = self.w64(format::OFF_SEQ);
-        seq.store(seq.load(Relaxed).wrapping_add(1), Release);
         Ok(r)
     }
 
@@ -707,7 +728,7 @@ impl Array {
                 Err(e) => return Err(e),
             }
         };
-        self.w64(format::OFF_CAPACITY).store(got, Release);
+        protocol::publish_capacity(self, got);
         self.verified.fetch_max(got, Relaxed);
         Ok(())
     }
@@ -769,7 +790,7 @@ impl Array {
                 };
                 if need > self.capacity() {
                     // The file now holds `need` rows: capacity before length.
-                    self.w64(format::OFF_CAPACITY).store(need, Release);
+                    protocol::publish_capacity(self, need);
                     self.verified.fetch_max(need, Relaxed);
                 }
                 return Ok(((), Change::Len(need)));
@@ -801,16 +822,18 @@ impl Array {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
-        let lenw = self.w64(format::OFF_LEN);
-        let len = lenw.load(Relaxed);
-        let cap = self.w64(format::OFF_CAPACITY).load(Relaxed);
-        if len < cap && cap <= self.verified.load(Relaxed) {
-            // SAFETY: row `len` is below the verified capacity, so inside
-            // the mapping and the file; the caller guarantees `src`.
-            unsafe { copy_row(src, self.row_ptr(len), self.rb) };
-            lenw.store(len.wrapping_add(1), Release);
-            let seq = self.w64(format::OFF_SEQ);
-            seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+        let ok = protocol::append_one(
+            self,
+            || self.verified.load(Relaxed),
+            |len| {
+                // SAFETY: row `len` is below the verified capacity, so inside
+                // the mapping and the file; the caller guarantees `src`.
+                unsafe { copy_row(src, self.row_ptr(len), self.rb) }
+            },
+        );
+        // One release per outcome: a shared tail would keep `ok` (and the
+        // caller's registers) alive across the copy (measurably slower).
+        if ok {
             if !batch {
                 self.release();
             }
@@ -858,8 +881,7 @@ impl Array {
             // verified capacity: inside the mapping and the file; the
             // caller guarantees `src`.
             unsafe { copy_row(src, self.row_ptr(i), self.rb) };
-            let seq = self.w64(format::OFF_SEQ);
-            seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+            protocol::publish(self, None);
         }
         if !batch {
             self.release();
@@ -871,7 +893,7 @@ impl Array {
     /// [`Array::len`]).
     #[inline(always)]
     pub fn try_len_fast(&self) -> Option<u64> {
-        let l = self.w64(format::OFF_LEN).load(Acquire);
+        let l = protocol::published_len(self);
         (l <= self.verified.load(Relaxed)).then_some(l)
     }
 
@@ -909,16 +931,16 @@ impl Array {
         if !batch {
             self.acquire()?;
         }
-        let lenw = self.w64(format::OFF_LEN);
-        let len = lenw.load(Relaxed);
-        let cap = self.w64(format::OFF_CAPACITY).load(Relaxed);
-        if len < cap && cap <= self.verified.load(Relaxed) {
-            // SAFETY: row `len` is below the verified capacity, so inside
-            // the mapping and the file; the caller guarantees `src`.
-            unsafe { copy_row(src, self.row_ptr(len), self.rb) };
-            lenw.store(len + 1, Release);
-            let seq = self.w64(format::OFF_SEQ);
-            seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+        let ok = protocol::append_one(
+            self,
+            || self.verified.load(Relaxed),
+            |len| {
+                // SAFETY: row `len` is below the verified capacity, so inside
+                // the mapping and the file; the caller guarantees `src`.
+                unsafe { copy_row(src, self.row_ptr(len), self.rb) }
+            },
+        );
+        if ok {
             if !batch {
                 self.release();
             }
@@ -1284,15 +1306,9 @@ impl Array {
             // header page may be gone next time).
             self.recheck_size()?;
             let r = if self.writable {
-                let waiters = self.w32(format::OFF_WAITERS);
-                waiters.fetch_add(1, SeqCst);
-                let r = if seq.load(SeqCst) == seen {
-                    sys::futex_wait(word, seen as u32, left)
-                } else {
-                    sys::Wake::Woken
-                };
-                waiters.fetch_sub(1, SeqCst);
-                r
+                // Registered: the Dekker handshake with `release`.
+                protocol::sleep_registered(self, seen, || sys::futex_wait(word, seen as u32, left))
+                    .unwrap_or(sys::Wake::Woken)
             } else {
                 let slice = Duration::from_millis(1);
                 sys::futex_wait(
@@ -1789,8 +1805,8 @@ fn attach(
     };
     // Length first, then capacity: a writer raises the capacity before the
     // length, so this order never sees len > cap in a healthy array.
-    let len = a.w64(format::OFF_LEN).load(Acquire);
-    let cap = a.w64(format::OFF_CAPACITY).load(Acquire);
+    let len = protocol::published_len(&a);
+    let cap = protocol::published_capacity(&a);
     if cap > a.max_len {
         return Err(Error::new(
             Code::Corrupt,

@@ -15,13 +15,13 @@
 
 use crate::error::{Code, Error, Result};
 use crate::format::LOCK_BASE;
+use crate::protocol::{self, Holder, LocalLock, Native};
 use crate::sys;
 use std::cell::UnsafeCell;
 use std::os::fd::{IntoRawFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::Once;
-use std::time::Duration;
 
 /// Fork generation: bumped in every child. Starts at 1 so that 0 means
 /// "never had a token".
@@ -68,15 +68,9 @@ pub struct Token {
     gen: AtomicU64,
     /// Index into `TOKEN_FDS` of this handle's lock descriptor, or usize::MAX.
     slot: GenLock<usize>,
-    /// The handle's in-process lock: 0 = free, else the fork generation of
-    /// the holder. The threads of one handle share its token, so the shared
-    /// lock word alone cannot tell "a thread of this handle holds it" from
-    /// "a stale or forged word that happens to equal our token"; a thread
-    /// takes this word before the shared one, so whoever holds it knows
-    /// that no other thread of the handle holds the shared word (see
-    /// [`acquire`]). A holder from before a fork is not in a child, which
-    /// takes the word over.
-    local: AtomicU64,
+    /// The handle's in-process lock (taken with the fork generation; see
+    /// [`LocalLock`]).
+    local: LocalLock<Native>,
 }
 
 impl Default for Token {
@@ -85,7 +79,7 @@ impl Default for Token {
             value: AtomicU32::new(0),
             gen: AtomicU64::new(0),
             slot: GenLock::new(usize::MAX),
-            local: AtomicU64::new(0),
+            local: LocalLock::default(),
         }
     }
 }
@@ -97,50 +91,8 @@ impl Token {
             value: AtomicU32::new(1),
             gen: AtomicU64::new(u64::MAX),
             slot: GenLock::new(usize::MAX),
-            local: AtomicU64::new(0),
+            local: LocalLock::default(),
         }
-    }
-
-    /// Takes the in-process lock if it is free (one CAS; panic-free).
-    #[inline(always)]
-    fn local_try(&self) -> bool {
-        self.local
-            .compare_exchange(0, fork_gen(), Acquire, Relaxed)
-            .is_ok()
-    }
-
-    /// Takes the in-process lock if it is free or was held by a thread of
-    /// the parent before a fork; never waits.
-    fn local_try_or_take_over(&self) -> bool {
-        let g = fork_gen();
-        let cur = self.local.load(Relaxed);
-        cur != g
-            && self
-                .local
-                .compare_exchange(cur, g, Acquire, Relaxed)
-                .is_ok()
-    }
-
-    /// Takes the in-process lock, waiting for another thread of this
-    /// handle (spin, yield, then sleep: a batch may hold it for long).
-    #[cold]
-    fn local_lock(&self) {
-        let mut n: u32 = 0;
-        while !self.local_try_or_take_over() {
-            if n < 100 {
-                std::hint::spin_loop();
-            } else if n < 500 {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(Duration::from_micros(20));
-            }
-            n = n.saturating_add(1);
-        }
-    }
-
-    #[inline(always)]
-    fn local_release(&self) {
-        self.local.store(0, Release);
     }
 
     fn is_private(&self) -> bool {
@@ -249,9 +201,25 @@ impl Token {
             self.gen.store(0, Release);
         });
     }
+}
 
+/// The lock protocol (`crate::protocol`) on the real machine: the handle's
+/// in-process lock, the fork generation, and the kernel's byte locks.
+impl Holder for Token {
+    type M = Native;
+    #[inline(always)]
+    fn local(&self) -> &LocalLock<Native> {
+        &self.local
+    }
+    #[inline(always)]
+    fn generation(&self) -> u64 {
+        fork_gen()
+    }
     /// Is the owner of `owner` (a token read from the lock word, not our
-    /// own) alive? A private array's word is only ever ours: never.
+    /// own) alive? A private array's word is only ever ours: never. Found
+    /// dead, its byte lock was dropped by the kernel after the owner's last
+    /// store, and `F_OFD_GETLK` saw that under the kernel's lock: the
+    /// acquire `Holder::owner_alive` requires.
     fn owner_alive(&self, owner: u32) -> bool {
         if self.is_private() {
             return false;
@@ -262,30 +230,20 @@ impl Token {
             None => true,
         }
     }
+    fn recovered(&self) {
+        RECOVERIES.fetch_add(1, Relaxed);
+    }
 }
 
 /// Statistics a test build can read (recoveries performed by this process).
 pub static RECOVERIES: AtomicU64 = AtomicU64::new(0);
 
-/// Takes the lock word for token `t` (the handle's token `tok`).
-///
-/// A thread first takes the handle's in-process lock, so while it tries
-/// for the shared word no other thread of this handle holds that word.
-/// Then a word equal to `t` cannot be a holder of ours, nor of another
-/// live process (the kernel's byte lock on `t` is ours): it is stale (a
-/// forged or damaged word, or one left by a dead process whose token we
-/// have since drawn), and is taken as it is. Any other non-zero word is
-/// stolen once its token's byte lock is found free (its owner is dead).
+/// Takes the lock word for token `t` (the handle's token `tok`), waiting
+/// as long as it takes and stealing it from a dead owner
+/// ([`protocol::acquire`]).
 #[inline]
 pub fn acquire(word: &AtomicU32, t: u32, tok: &Token) {
-    if tok.local_try() {
-        if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
-            return;
-        }
-    } else {
-        tok.local_lock();
-    }
-    acquire_slow(word, t, tok)
+    protocol::acquire(word, t, tok)
 }
 
 /// The fast path's lock: the handle's token if it has one valid in this
@@ -300,96 +258,13 @@ pub fn try_acquire_fast(word: &AtomicU32, tok: &Token) -> bool {
         return false;
     }
     let t = tok.value.load(Relaxed);
-    if tok.local.compare_exchange(0, g, Acquire, Relaxed).is_err() {
-        return false;
-    }
-    if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
-        return true;
-    }
-    tok.local_release();
-    false
+    protocol::try_acquire_now(word, t, g, tok)
 }
 
 /// Tries once to take the lock word, stealing it from a dead owner (or
-/// taking a stale word equal to our own token, see [`acquire`]).
+/// taking a stale word equal to our own token, see [`protocol::acquire`]).
 pub fn try_acquire(word: &AtomicU32, t: u32, tok: &Token) -> bool {
-    if !tok.local_try_or_take_over() {
-        return false;
-    }
-    let ok = match word.compare_exchange(0, t, Acquire, Relaxed) {
-        Ok(_) => true,
-        Err(owner) => take_stale(word, owner, t, tok),
-    };
-    if !ok {
-        tok.local_release();
-    }
-    ok
-}
-
-/// With the in-process lock held and `owner` (non-zero) read from the
-/// word: takes the word if `owner` is our own token or a dead one.
-fn take_stale(word: &AtomicU32, owner: u32, t: u32, tok: &Token) -> bool {
-    let ok = if owner == t {
-        // Stale: see `acquire`. The word already names us; the acquire
-        // fence orders our accesses after it like a successful CAS.
-        std::sync::atomic::fence(Acquire);
-        true
-    } else {
-        !tok.owner_alive(owner) && word.compare_exchange(owner, t, Acquire, Relaxed).is_ok()
-    };
-    if ok {
-        RECOVERIES.fetch_add(1, Relaxed);
-    }
-    ok
-}
-
-/// The slow path of [`acquire`], with the in-process lock held.
-#[cold]
-fn acquire_slow(word: &AtomicU32, t: u32, tok: &Token) {
-    // Phases: 100 spins, then 400 yields checking the owner's liveness
-    // every 8th, then 20 us sleeps checking it every time (a check is one
-    // F_OFD_GETLK, ~0.5 us, cheap beside the sleep). A stale word equal to
-    // our own token is taken at once.
-    const SPINS: u32 = 100;
-    const YIELDS: u32 = 400;
-    let mut n: u32 = 0;
-    loop {
-        let cur = word.load(Relaxed);
-        if cur == 0 {
-            if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
-                return;
-            }
-            continue;
-        }
-        if cur == t && take_stale(word, cur, t, tok) {
-            return;
-        }
-        if n < SPINS {
-            n += 1;
-            std::hint::spin_loop();
-            continue;
-        }
-        let sleeping = n >= SPINS + YIELDS;
-        if (sleeping || n % 8 == 0) && take_stale(word, cur, t, tok) {
-            return;
-        }
-        if sleeping {
-            std::thread::sleep(Duration::from_micros(20));
-        } else {
-            n += 1;
-            std::thread::yield_now();
-        }
-    }
-}
-
-/// Releases the lock word. Returns nothing; the caller wakes waiters.
-#[inline(always)]
-pub fn release(word: &AtomicU32, tok: &Token) {
-    // A full barrier (xchg) so that the change counter stored before is
-    // ordered before the caller's load of the waiter count (Dekker pairing
-    // with `wait`).
-    word.swap(0, SeqCst);
-    tok.local_release();
+    protocol::try_acquire(word, t, tok)
 }
 
 /// A lock for the process-wide tables of the library (the handle table,

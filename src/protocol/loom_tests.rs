@@ -213,7 +213,7 @@ impl Proc {
     fn append_locked(&self, v: u64) {
         let f = &*self.file;
         let verified = self.verified.load(Relaxed);
-        if append_one(f, verified, |i| f.write_row(i, v)) {
+        if append_one(f, || verified, |i| f.write_row(i, v)) {
             return;
         }
         let len = f.len.load(Relaxed);
@@ -221,7 +221,7 @@ impl Proc {
         f.file_rows.store(need, Relaxed); // fallocate
         publish_capacity(f, need);
         self.verified.store(need, Relaxed);
-        assert!(append_one(f, need, |i| f.write_row(i, v)));
+        assert!(append_one(f, || need, |i| f.write_row(i, v)));
     }
 
     /// `mba_append`: lock, append, unlock.

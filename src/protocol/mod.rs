@@ -39,7 +39,6 @@ pub(crate) trait Word<T: Copy>: Send + Sync {
     fn new(v: T) -> Self;
     fn load(&self, o: Ordering) -> T;
     fn store(&self, v: T, o: Ordering);
-    fn swap(&self, v: T, o: Ordering) -> T;
     fn compare_exchange(&self, cur: T, new: T, ok: Ordering, err: Ordering) -> Result<T, T>;
     fn fetch_add(&self, v: T, o: Ordering) -> T;
     fn fetch_sub(&self, v: T, o: Ordering) -> T;
@@ -64,10 +63,6 @@ macro_rules! forward_word {
                 <$atomic>::store(self, v, o)
             }
             #[inline(always)]
-            fn swap(&self, v: $t, o: ::std::sync::atomic::Ordering) -> $t {
-                <$atomic>::swap(self, v, o)
-            }
-            #[inline(always)]
             fn compare_exchange(
                 &self,
                 cur: $t,
@@ -88,6 +83,7 @@ macro_rules! forward_word {
         }
     };
 }
+#[cfg(all(test, loom))]
 pub(crate) use forward_word;
 
 forward_word!(AtomicU32, u32);

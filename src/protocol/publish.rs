@@ -11,22 +11,38 @@ use super::{Mem, Word, Words};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
 /// With the writer lock held: appends one row if row `len` lies below both
-/// the header's capacity and `verified` (the capacity this handle checked
-/// against the file): `write(len)` stores the row's bytes, then
-/// [`publish`] makes it visible. `false`, having changed nothing, if it
-/// does not fit (the caller grows and retries). Panic-free if `write` is.
+/// the header's capacity and `verified()` (the capacity this handle checked
+/// against the file, read only when needed): `write(len)` stores the row's
+/// bytes, then [`publish`] makes it visible. `false`, having changed
+/// nothing, if it does not fit (the caller grows and retries). Panic-free
+/// if `write` and `verified` are.
 #[inline(always)]
-pub(crate) fn append_one<W: Words>(w: &W, verified: u64, write: impl FnOnce(u64)) -> bool {
+pub(crate) fn append_one<W: Words>(
+    w: &W,
+    verified: impl FnOnce() -> u64,
+    write: impl FnOnce(u64),
+) -> bool {
+    // The words are located before `write`, which may store anywhere
+    // (the compiler would otherwise reload the header pointer after it).
+    let (lenw, seqw) = (w.len_word(), w.seq_word());
     // Relaxed: only the lock holder stores these words, and taking the
     // lock (acquire) ordered the previous holder's stores before us.
-    let len = w.len_word().load(Relaxed);
+    let len = lenw.load(Relaxed);
     let cap = w.cap_word().load(Relaxed);
-    if len < cap && cap <= verified {
+    if len < cap && cap <= verified() {
         write(len);
-        publish(w, Some(len.wrapping_add(1)));
+        // The orderings of `publish`.
+        lenw.store(len.wrapping_add(1), Release);
+        bump::<W::M>(seqw);
         return true;
     }
     false
+}
+
+/// `seq + 1` (release; see [`publish`]).
+#[inline(always)]
+fn bump<M: Mem>(seq: &M::U64) {
+    seq.store(seq.load(Relaxed).wrapping_add(1), Release);
 }
 
 /// With the writer lock held, after the rows are written: stores the new
@@ -44,8 +60,7 @@ pub(crate) fn publish<W: Words>(w: &W, new_len: Option<u64>) {
     if let Some(n) = new_len {
         w.len_word().store(n, Release);
     }
-    let seq = w.seq_word();
-    seq.store(seq.load(Relaxed).wrapping_add(1), Release);
+    bump::<W::M>(w.seq_word());
 }
 
 /// With the writer lock held, after the file has room for `cap` rows
