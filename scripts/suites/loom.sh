@@ -16,7 +16,10 @@ if ! "${cargo[@]}" --no-run 2>&1 | tail -20; then
     echo "0 passed, 1 failed"
     exit 1
 fi
-mapfile -t tests < <("${cargo[@]}" loom_ -- --list 2>/dev/null | sed -n 's/: test$//p')
+# Every model but the ignored ones (a known limit kept as a demonstration).
+mapfile -t tests < <(comm -23 \
+    <("${cargo[@]}" loom_ -- --list 2>/dev/null | sed -n 's/: test$//p' | sort) \
+    <("${cargo[@]}" loom_ -- --list --ignored 2>/dev/null | sed -n 's/: test$//p' | sort))
 if [ ${#tests[@]} -eq 0 ]; then
     echo "no loom models found"
     echo "0 passed, 1 failed"

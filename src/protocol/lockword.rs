@@ -145,11 +145,12 @@ pub(crate) fn try_acquire<H: Holder>(word: &W32<H::M>, t: u32, h: &H) -> bool {
 /// With the in-process lock held and `owner` (non-zero) read from the
 /// word: takes the word if `owner` is our own token or a dead one.
 ///
-/// Known limit (not modelled: the loom models draw each token once): the
-/// steal is a CAS on the token's value, so if the dead token is drawn
-/// again (`next_token` wrapped after 2^32 draws, or a forged header) and
-/// its new owner takes the word between our liveness check and our CAS,
-/// both hold it. Closing that needs a tag in the word (a format change).
+/// Known limit: the steal is a CAS on the token's value, so if the dead
+/// token is drawn again (`next_token` wrapped after 2^32 draws, or a
+/// forged header) and its new owner takes the word between our liveness
+/// check and our CAS, both hold it (the ignored loom model
+/// `loom_known_limit_redrawn_token_double_holder` shows it). Closing that
+/// needs more than the token in the word (a format change).
 fn take_stale<H: Holder>(word: &W32<H::M>, owner: u32, t: u32, h: &H) -> bool {
     let ok = if owner == t {
         // Stale (see `acquire`): the word already names us. Whoever wrote
