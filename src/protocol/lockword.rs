@@ -149,8 +149,11 @@ pub(crate) fn try_acquire<H: Holder>(word: &W32<H::M>, t: u32, h: &H) -> bool {
 /// token is drawn again (`next_token` wrapped after 2^32 draws, or a
 /// forged header) and its new owner takes the word between our liveness
 /// check and our CAS, both hold it (the ignored loom model
-/// `loom_known_limit_redrawn_token_double_holder` shows it). Closing that
-/// needs more than the token in the word (a format change).
+/// `loom_known_limit_redrawn_token_double_holder` shows it). Only a
+/// damaged or forged header, or 2^32 draws inside that window, brings a
+/// dead token back, and whoever can write the header can damage the rows
+/// anyway (docs/SECURITY.md: wrong data, never a crash or a hang); closing
+/// it would need more than the token in the word (a format change).
 fn take_stale<H: Holder>(word: &W32<H::M>, owner: u32, t: u32, h: &H) -> bool {
     let ok = if owner == t {
         // Stale (see `acquire`): the word already names us. Whoever wrote
