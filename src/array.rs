@@ -18,6 +18,7 @@
 
 use crate::error::{Code, Error, Result};
 use crate::format::{self, ElemType, Header, Layout, Writability, HEADER_SIZE};
+use crate::guard;
 use crate::lock::{self, Token};
 use crate::sys;
 use crate::value::{self, Cell};
@@ -117,6 +118,8 @@ pub struct Mapping {
     /// (size and allocation), lowered when a handle finds the file shrunk:
     /// an open that finds the file shorter than this maps it afresh.
     verified: AtomicU64,
+    /// What the SIGBUS guard needs: bounds, protection, poisoned flag.
+    zone: guard::Zone,
 }
 
 enum Backing {
@@ -144,6 +147,13 @@ impl Mapping {
     /// True if nothing is mapped.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+    /// True once the SIGBUS guard has repaired a fault in this mapping
+    /// (the file was truncated under it): its memory no longer mirrors the
+    /// file, every access through it fails with `Code::Truncated`, and it
+    /// must not be handed to new handles (the mapping cache skips it).
+    pub fn is_poisoned(&self) -> bool {
+        self.zone.is_poisoned()
     }
 
     /// Maps `len` bytes of `file` from `offset` (nothing if `len` is 0):
@@ -186,6 +196,7 @@ impl Mapping {
             _keep: keep,
             file,
             verified: AtomicU64::new(0),
+            zone: guard::Zone::new(base, len, access != Access::ReadOnly),
         })
     }
 }
@@ -513,9 +524,21 @@ impl Array {
         unsafe { &*(self.hdr.add(off) as *const AtomicU32) }
     }
 
-    /// Capacity in rows, verified against the file size.
+    /// Capacity in rows, verified against the file size (0 if the mapping
+    /// is poisoned, see [`Array::check`]).
     #[inline]
     pub fn capacity(&self) -> u64 {
+        guard::scope(self.zone(), || self.capacity_raw()).unwrap_or(0)
+    }
+
+    /// [`Array::capacity`], or `Code::Truncated` if the mapping is poisoned.
+    pub fn try_capacity(&self) -> Result<u64> {
+        self.guarded(|| Ok(self.capacity_raw()))
+    }
+
+    /// The capacity, inside a guarded scope.
+    #[inline]
+    fn capacity_raw(&self) -> u64 {
         let hc = self
             .w64(format::OFF_CAPACITY)
             .load(Acquire)
@@ -534,14 +557,27 @@ impl Array {
         self.verify_capacity(hc)
     }
 
-    /// Length in rows (clamped to the verified capacity).
+    /// Length in rows (clamped to the verified capacity; 0 if the mapping
+    /// is poisoned, see [`Array::check`]).
     #[inline]
     pub fn len(&self) -> u64 {
+        guard::scope(self.zone(), || self.len_raw()).unwrap_or(0)
+    }
+
+    /// [`Array::len`], or `Code::Truncated` if the mapping is poisoned.
+    #[inline]
+    pub fn try_len(&self) -> Result<u64> {
+        self.guarded(|| Ok(self.len_raw()))
+    }
+
+    /// The length, inside a guarded scope.
+    #[inline]
+    fn len_raw(&self) -> u64 {
         let l = self.w64(format::OFF_LEN).load(Acquire);
         if l <= self.verified.load(Relaxed) {
             l
         } else {
-            l.min(self.capacity())
+            l.min(self.capacity_raw())
         }
     }
 
@@ -550,9 +586,63 @@ impl Array {
         self.len() == 0
     }
 
-    /// The change counter: grows by at least one with every change.
+    /// The change counter: grows by at least one with every change (0 if
+    /// the mapping is poisoned, see [`Array::check`]).
     pub fn seq(&self) -> u64 {
-        self.w64(format::OFF_SEQ).load(Acquire)
+        self.try_seq().unwrap_or(0)
+    }
+
+    /// [`Array::seq`], or `Code::Truncated` if the mapping is poisoned.
+    pub fn try_seq(&self) -> Result<u64> {
+        self.guarded(|| Ok(self.w64(format::OFF_SEQ).load(Acquire)))
+    }
+
+    // ------------------------------------------------------- the guard
+
+    fn zone(&self) -> &guard::Zone {
+        &self.map.zone
+    }
+
+    /// Runs `f` as a guarded access to this array's mapping (see
+    /// [`guard`]): `Code::Truncated` if the mapping is, or becomes during
+    /// `f`, poisoned.
+    #[inline(always)]
+    fn guarded<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        guard::scope(self.zone(), f).unwrap_or_else(|| Err(guard::truncated()))
+    }
+
+    /// Inside a guarded scope: `Code::Truncated` if a fault has poisoned the
+    /// mapping (checked before the library writes the file or publishes a
+    /// length). One relaxed load while the guard is off.
+    #[inline(always)]
+    fn check_poison(&self) -> Result<()> {
+        if guard::active() && self.zone().is_poisoned() {
+            Err(guard::truncated())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `f`, which reads or writes this array's mapped bytes (through
+    /// [`Array::as_ptr`]), as a library access for the SIGBUS guard:
+    /// `None` if the mapping is, or became during `f` (a fault the guard
+    /// repaired with a zero page: `f` may have read zeros), poisoned. For
+    /// the library's own bindings (the CPython bridge).
+    #[inline(always)]
+    pub fn guard_scope<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        guard::scope(self.zone(), f)
+    }
+
+    /// `Code::Truncated` if the SIGBUS guard has caught a fault in this
+    /// handle's mapping (another process truncated the file under it):
+    /// every later access fails so; close the handle (and open the array
+    /// again, which validates the file anew).
+    pub fn check(&self) -> Result<()> {
+        if self.zone().is_poisoned() {
+            Err(guard::truncated())
+        } else {
+            Ok(())
+        }
     }
 
     // ------------------------------------------------------------- locking
@@ -594,6 +684,11 @@ impl Array {
     #[inline]
     fn locked<R>(&self, f: impl FnOnce(u64) -> Result<(R, Change)>) -> Result<R> {
         self.check_writable()?;
+        self.guarded(|| self.locked_in_scope(f))
+    }
+
+    #[inline]
+    fn locked_in_scope<R>(&self, f: impl FnOnce(u64) -> Result<(R, Change)>) -> Result<R> {
         let batch = self.holds_batch();
         if !batch {
             self.acquire()?;
@@ -607,8 +702,15 @@ impl Array {
             }
         }
         let _g = Unlock(self, batch);
-        let len = self.w64(format::OFF_LEN).load(Relaxed).min(self.capacity());
+        self.check_poison()?;
+        let len = self
+            .w64(format::OFF_LEN)
+            .load(Relaxed)
+            .min(self.capacity_raw());
         let (r, change) = f(len)?;
+        // Rows copied onto a zero page put there by the guard must not be
+        // published.
+        self.check_poison()?;
         match change {
             Change::Nothing => return Ok(r),
             Change::Len(n) => self.w64(format::OFF_LEN).store(n, Release),
@@ -627,10 +729,16 @@ impl Array {
         if self.holds_batch() {
             return Err(Error::new(Code::Busy, "this thread already holds the lock"));
         }
-        self.acquire()?;
-        self.batch_gen.store(lock::fork_gen(), Relaxed);
-        self.batch_owner.store(tid(), Relaxed);
-        Ok(())
+        self.guarded(|| {
+            self.acquire()?;
+            if let Err(e) = self.check_poison() {
+                self.release();
+                return Err(e);
+            }
+            self.batch_gen.store(lock::fork_gen(), Relaxed);
+            self.batch_owner.store(tid(), Relaxed);
+            Ok(())
+        })
     }
 
     /// Like [`Array::lock`] but fails with `Busy` instead of waiting.
@@ -639,15 +747,21 @@ impl Array {
         if self.holds_batch() {
             return Err(Error::new(Code::Busy, "this thread already holds the lock"));
         }
-        let t = self
-            .token
-            .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
-        if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
-            return Err(Error::new(Code::Busy, "the lock is held by another writer"));
-        }
-        self.batch_gen.store(lock::fork_gen(), Relaxed);
-        self.batch_owner.store(tid(), Relaxed);
-        Ok(())
+        self.guarded(|| {
+            let t = self
+                .token
+                .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
+            if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
+                return Err(Error::new(Code::Busy, "the lock is held by another writer"));
+            }
+            if let Err(e) = self.check_poison() {
+                self.release();
+                return Err(e);
+            }
+            self.batch_gen.store(lock::fork_gen(), Relaxed);
+            self.batch_owner.store(tid(), Relaxed);
+            Ok(())
+        })
     }
 
     /// Ends a batch started by [`Array::lock`].
@@ -659,18 +773,22 @@ impl Array {
             ));
         }
         self.batch_owner.store(0, Relaxed);
-        self.release();
-        Ok(())
+        self.guarded(|| {
+            self.release();
+            Ok(())
+        })
     }
 
     // ------------------------------------------------------------- growth
 
     /// Makes room for `need` rows (under the lock).
     fn ensure(&self, need: u64) -> Result<()> {
-        let cap = self.capacity();
+        let cap = self.capacity_raw();
         if need <= cap {
             return Ok(());
         }
+        // Never grow a file whose mapping the guard has found truncated.
+        self.check_poison()?;
         if self.kind != Kind::Shared {
             return Err(Error::new(
                 Code::Full,
@@ -752,6 +870,7 @@ impl Array {
                 .checked_add(n)
                 .ok_or_else(|| Error::new(Code::Overflow, "length overflows"))?;
             if bytes >= PREFAULT_BYTES && self.kind == Kind::Shared && need <= self.max_len {
+                self.check_poison()?;
                 // Large: through the file (pwrite). Growth and copy in one
                 // step, with no zeroing of new pages and no page-table work
                 // in this process; other processes see the same page cache
@@ -767,7 +886,7 @@ impl Array {
                         self.data_offset + len * self.rb,
                     )?
                 };
-                if need > self.capacity() {
+                if need > self.capacity_raw() {
                     // The file now holds `need` rows: capacity before length.
                     self.w64(format::OFF_CAPACITY).store(need, Release);
                     self.verified.fetch_max(need, Relaxed);
@@ -798,6 +917,19 @@ impl Array {
     /// `src` must be valid for reads of one row.
     #[inline(always)]
     pub unsafe fn try_append_fast(&self, src: *const u8) -> bool {
+        // SAFETY: forwarded caller guarantee.
+        guard::scope(self.zone(), || unsafe {
+            self.try_append_fast_in_scope(src)
+        })
+        .unwrap_or(false)
+    }
+
+    /// [`Array::try_append_fast`] inside a guarded scope.
+    ///
+    /// # Safety
+    /// As for [`Array::try_append_fast`].
+    #[inline(always)]
+    unsafe fn try_append_fast_in_scope(&self, src: *const u8) -> bool {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
@@ -808,6 +940,13 @@ impl Array {
             // SAFETY: row `len` is below the verified capacity, so inside
             // the mapping and the file; the caller guarantees `src`.
             unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+            if guard::active() && self.zone().is_poisoned() {
+                // Copied onto the guard's zero page: publish nothing.
+                if !batch {
+                    self.release();
+                }
+                return false;
+            }
             lenw.store(len.wrapping_add(1), Release);
             let seq = self.w64(format::OFF_SEQ);
             seq.store(seq.load(Relaxed).wrapping_add(1), Release);
@@ -848,6 +987,19 @@ impl Array {
     /// `src` must be valid for reads of one row.
     #[inline(always)]
     pub unsafe fn try_set_fast(&self, i: u64, src: *const u8) -> bool {
+        // SAFETY: forwarded caller guarantee.
+        guard::scope(self.zone(), || unsafe {
+            self.try_set_fast_in_scope(i, src)
+        })
+        .unwrap_or(false)
+    }
+
+    /// [`Array::try_set_fast`] inside a guarded scope.
+    ///
+    /// # Safety
+    /// As for [`Array::try_set_fast`].
+    #[inline(always)]
+    unsafe fn try_set_fast_in_scope(&self, i: u64, src: *const u8) -> bool {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
@@ -864,6 +1016,7 @@ impl Array {
         if !batch {
             self.release();
         }
+        // (A poisoned mapping makes the guarded scope answer `false`.)
         ok
     }
 
@@ -871,8 +1024,11 @@ impl Array {
     /// [`Array::len`]).
     #[inline(always)]
     pub fn try_len_fast(&self) -> Option<u64> {
-        let l = self.w64(format::OFF_LEN).load(Acquire);
-        (l <= self.verified.load(Relaxed)).then_some(l)
+        guard::scope(self.zone(), || {
+            let l = self.w64(format::OFF_LEN).load(Acquire);
+            (l <= self.verified.load(Relaxed)).then_some(l)
+        })
+        .flatten()
     }
 
     /// Element bits for a typed append, if the array is flat and numeric.
@@ -905,6 +1061,16 @@ impl Array {
         if !self.writable {
             return self.check_writable();
         }
+        // SAFETY: forwarded caller guarantee.
+        self.guarded(|| unsafe { self.append_raw_in_scope(src) })
+    }
+
+    /// [`Array::append_raw`] inside a guarded scope.
+    ///
+    /// # Safety
+    /// As for [`Array::append_raw`].
+    #[inline]
+    unsafe fn append_raw_in_scope(&self, src: *const u8) -> Result<()> {
         let batch = self.batch_owner.load(Relaxed) != 0 && self.holds_batch();
         if !batch {
             self.acquire()?;
@@ -916,6 +1082,12 @@ impl Array {
             // SAFETY: row `len` is below the verified capacity, so inside
             // the mapping and the file; the caller guarantees `src`.
             unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+            if let Err(e) = self.check_poison() {
+                if !batch {
+                    self.release();
+                }
+                return Err(e);
+            }
             lenw.store(len + 1, Release);
             let seq = self.w64(format::OFF_SEQ);
             seq.store(seq.load(Relaxed).wrapping_add(1), Release);
@@ -1184,11 +1356,13 @@ impl Array {
     /// # Safety
     /// `dst` must be valid for writes of `n * row_bytes()` bytes.
     pub unsafe fn read_raw(&self, start: u64, n: u64, dst: *mut u8) -> Result<()> {
-        Self::range(start, n, self.len())?;
-        // SAFETY: the range is below the clamped length, so inside the
-        // mapping and the file; the caller guarantees `dst`.
-        unsafe { ptr::copy(self.row_ptr(start), dst, (n * self.rb) as usize) };
-        Ok(())
+        self.guarded(|| {
+            Self::range(start, n, self.len_raw())?;
+            // SAFETY: the range is below the clamped length, so inside the
+            // mapping and the file; the caller guarantees `dst`.
+            unsafe { ptr::copy(self.row_ptr(start), dst, (n * self.rb) as usize) };
+            Ok(())
+        })
     }
 
     /// Copies whole rows starting at `start` into `dst`.
@@ -1238,6 +1412,10 @@ impl Array {
                 "only shared arrays can wait (not copy-on-write or raw)",
             ));
         }
+        self.guarded(|| self.wait_in_scope(seen, timeout))
+    }
+
+    fn wait_in_scope(&self, seen: u64, timeout: Option<Duration>) -> Result<u64> {
         let seq = self.w64(format::OFF_SEQ);
         let word: *const u32 = self.hdr.wrapping_add(format::OFF_SEQ).cast();
         // A timeout too large to add to the clock (Duration::MAX) waits
@@ -1321,7 +1499,11 @@ impl Array {
             return Ok(());
         }
         self.recheck_size()?;
-        let len = self.len();
+        self.guarded(|| self.flush_in_scope(start, n, mode))
+    }
+
+    fn flush_in_scope(&self, start: u64, n: Option<u64>, mode: Flush) -> Result<()> {
+        let len = self.len_raw();
         let n = n.unwrap_or(len.saturating_sub(start));
         Self::range(start, n, len)?;
         let flags = match mode {
@@ -1415,7 +1597,7 @@ impl Drop for Array {
     fn drop(&mut self) {
         if self.holds_batch() {
             self.batch_owner.store(0, Relaxed);
-            self.release();
+            let _ = guard::scope(self.zone(), || self.release());
         }
         self.token.release();
     }
@@ -1658,6 +1840,11 @@ fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
     let Some((map, h)) = MapCache::find(st.st_dev, st.st_ino, writable) else {
         return Ok(None);
     };
+    // SIGBUS guard: a mapping the guard repaired no longer mirrors the file.
+    if map.is_poisoned() {
+        MapCache::evict(&map);
+        return Ok(None);
+    }
     let Ok(now) = regular_stat(&map.file) else {
         return Ok(None);
     };
@@ -1789,8 +1976,13 @@ fn attach(
     };
     // Length first, then capacity: a writer raises the capacity before the
     // length, so this order never sees len > cap in a healthy array.
-    let len = a.w64(format::OFF_LEN).load(Acquire);
-    let cap = a.w64(format::OFF_CAPACITY).load(Acquire);
+    // (SIGBUS guard: a reused mapping may have lost its header page since
+    // the caller's fstat.)
+    let (len, cap) = guard::scope(&a.map.zone, || {
+        let len = a.w64(format::OFF_LEN).load(Acquire);
+        (len, a.w64(format::OFF_CAPACITY).load(Acquire))
+    })
+    .ok_or_else(guard::truncated)?;
     if cap > a.max_len {
         return Err(Error::new(
             Code::Corrupt,

@@ -8,10 +8,12 @@
 pub(crate) mod boundary;
 pub(crate) mod handles;
 mod python;
+mod sigbus;
 pub mod status;
 
 use self::boundary::{buf, copy_str, out, run, str_arg, with};
 pub use self::python::mba_py_api;
+pub use self::sigbus::mba_sigbus_guard;
 pub use self::status::*;
 use crate::array::{Access, Array, Flush, Kind, Options};
 use crate::error::{Code, Error, Result};
@@ -979,13 +981,13 @@ pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
             return MBA_OK;
         }
     }
-    with(h, |e| out(out_n, e.array.len()))
+    with(h, |e| out(out_n, e.array.try_len()?))
 }
 
 /// Stores the capacity in rows (space really allocated) in *out. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_capacity(h: mba_handle, out_n: *mut u64) -> c_int {
-    with(h, |e| out(out_n, e.array.capacity()))
+    with(h, |e| out(out_n, e.array.try_capacity()?))
 }
 
 /// Stores the largest length the array can reach in *out. Thread-safe.
@@ -1306,7 +1308,7 @@ pub extern "C" fn mba_unlock(h: mba_handle) -> c_int {
 /// Pass it to mba_wait. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
-    with(h, |e| out(out_s, e.array.seq()))
+    with(h, |e| out(out_s, e.array.try_seq()?))
 }
 
 /// Blocks until the change counter differs from seen, then stores it in
