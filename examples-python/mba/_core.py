@@ -1782,6 +1782,19 @@ def delete(name):
     L.check(L.unlink(_guard.cname(_norm_name(name))))
 
 
+def sigbus_guard(enable=True):
+    """Turn libmba's process-wide SIGBUS guard on (or off): a library call
+    on an array that another process truncated under us then raises
+    FormatError (MBA_E_TRUNCATED) instead of killing the process. Only the
+    library's own accesses are covered: the library calls behind append,
+    extend, insert, the bridge's a[i] for a flat array, wait, len of a
+    named array... not reads through memoryviews, numpy views, slices or
+    iteration (raw-pointer accesses: their fault reaches the previous
+    handler, e.g. faulthandler). Call it after faulthandler.enable() and
+    other signal setup: it chains to what it finds. See mba.h."""
+    L.check(L.sigbus_guard(1 if enable else 0))
+
+
 def list_arrays():
     """The names of the arrays in /dev/shm, as "shm://NAME"."""
     need = ctypes.c_size_t()
