@@ -3,8 +3,9 @@ scripts/suites/sigbus.sh.
 
 usage: python sigbus_faulthandler.py MODE NAME
   guard  faulthandler on, then mba.sigbus_guard(): another process
-         (coreutils truncate) cuts the array; a.append and the library's
-         reads raise mba.FormatError (MBA_E_TRUNCATED); prints "ok".
+         (coreutils truncate) cuts the array; a.append, a[i] and the
+         library's reads raise mba.FormatError (MBA_E_TRUNCATED), later
+         calls too; prints "ok".
   off    the same without the guard: the process dies of SIGBUS, and
          faulthandler reports it (proves the case can fail).
   raw    guard on, then a read through a numpy view (a raw pointer: not a
@@ -67,6 +68,21 @@ def main():
         pass
     del view
     a.close()
+    mba.delete("shm://" + name)
+    # a[i]: the bridge reads the element inside the guard; afterwards every
+    # a[...] raises (its fallback checks the mapping before any view).
+    b = mba.create("shm://" + name, ROWS, "Q", capacity=2 * ROWS)
+    b[ROWS - 1] = 7
+    subprocess.run(["truncate", "-s", "73728", "/dev/shm/" + name], check=True)
+    for i in (ROWS - 1, ROWS // 2, 0):
+        try:
+            print("FAIL b[%d] -> %r" % (i, b[i]), flush=True)
+            failures += 1
+        except mba.FormatError as e:
+            if e.code != L.E_TRUNCATED:
+                print("FAIL b[%d]: %r" % (i, e), flush=True)
+                failures += 1
+    b.close()
     mba.delete("shm://" + name)
     print("failed %d" % failures if failures else "ok", flush=True)
     sys.exit(1 if failures else 0)
