@@ -37,7 +37,7 @@
 //! stores of the marker and a load of the zone's flag.
 
 use crate::error::{Code, Error, Result};
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{
@@ -136,24 +136,18 @@ static SLOTS: [Slot; NSLOTS] = [const {
 }; NSLOTS];
 
 thread_local! {
-    /// This thread's slot (null until its first guarded access).
-    static MINE: Cell<*const Slot> = const { Cell::new(ptr::null()) };
-    /// Frees the slot when the thread exits.
+    /// Frees this thread's slot when the thread exits (registered at its
+    /// first guarded access).
     static RELEASE: SlotRelease = const { SlotRelease };
 }
 
 struct SlotRelease;
 impl Drop for SlotRelease {
     fn drop(&mut self) {
-        let _ = MINE.try_with(|m| {
-            let s = m.replace(ptr::null());
-            if !s.is_null() {
-                // SAFETY: slots are 'static.
-                let s = unsafe { &*s };
-                s.zone.store(ptr::null_mut(), Relaxed);
-                s.owner.store(0, Release);
-            }
-        });
+        if let Some(s) = find(thread_key()) {
+            s.zone.store(ptr::null_mut(), Relaxed);
+            s.owner.store(0, Release);
+        }
     }
 }
 
@@ -179,40 +173,61 @@ fn thread_key() -> usize {
     }
 }
 
+/// Where a thread's search for its slot starts: the top bits of a
+/// Fibonacci hash of its key (thread pointers are spaced by stack sizes,
+/// so their low bits alone would crowd a few slots).
 #[inline(always)]
 fn start_of(key: usize) -> usize {
-    (key >> 4).wrapping_mul(0x9E37_79B9) % NSLOTS
+    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52) as usize % NSLOTS
 }
 
-/// Claims a slot for this thread (outside any signal handler), or null if
-/// the table is full or the thread is exiting.
-#[cold]
-#[inline(never)]
-fn claim() -> *const Slot {
-    // Registers the exit-time release first; refused while exiting.
-    if RELEASE.try_with(|_| ()).is_err() {
-        return ptr::null();
-    }
-    let key = thread_key();
+/// Slots probed inline before the full search.
+const NEAR: usize = 4;
+
+/// The slot `key` owns, if any. No allocation, no lock, no thread-local
+/// storage: usable in the signal handler.
+#[inline(always)]
+fn find(key: usize) -> Option<&'static Slot> {
     let s0 = start_of(key);
-    // A slot still marked with our key belonged to a dead thread whose
-    // thread pointer we inherited without its release running: ours now.
-    let found = (0..NSLOTS)
+    (0..NSLOTS)
         .map(|k| &SLOTS[(s0 + k) % NSLOTS])
         .find(|s| s.owner.load(Relaxed) == key)
-        .or_else(|| {
-            (0..NSLOTS)
-                .map(|k| &SLOTS[(s0 + k) % NSLOTS])
-                .find(|s| s.owner.compare_exchange(0, key, AcqRel, Relaxed).is_ok())
-        });
-    match found {
-        Some(s) => {
-            s.zone.store(ptr::null_mut(), Relaxed);
-            let _ = MINE.try_with(|m| m.set(s));
-            s
+}
+
+/// The calling thread's slot: usually its home slot or one of the next
+/// few (a load and a compare each), else searched for or claimed.
+#[inline(always)]
+fn my_slot() -> Option<&'static Slot> {
+    let key = thread_key();
+    let s0 = start_of(key);
+    for k in 0..NEAR {
+        let s = &SLOTS[(s0 + k) % NSLOTS];
+        if s.owner.load(Relaxed) == key {
+            return Some(s);
         }
-        None => ptr::null(),
     }
+    claim(key)
+}
+
+/// Finds or claims a slot for this thread (outside any signal handler):
+/// `None` if the table is full or the thread is exiting.
+#[cold]
+#[inline(never)]
+fn claim(key: usize) -> Option<&'static Slot> {
+    // Registers the exit-time release first; refused while exiting.
+    if RELEASE.try_with(|_| ()).is_err() {
+        return None;
+    }
+    // A slot still marked with our key belonged to a dead thread whose
+    // thread pointer we inherited without its release running: ours now.
+    let s0 = start_of(key);
+    let s = find(key).or_else(|| {
+        (0..NSLOTS)
+            .map(|k| &SLOTS[(s0 + k) % NSLOTS])
+            .find(|s| s.owner.compare_exchange(0, key, AcqRel, Relaxed).is_ok())
+    })?;
+    s.zone.store(ptr::null_mut(), Relaxed);
+    Some(s)
 }
 
 #[inline(never)]
@@ -220,23 +235,11 @@ fn scope_slow<R>(z: &Zone, f: impl FnOnce() -> R) -> Option<R> {
     if z.is_poisoned() {
         return None;
     }
-    let slot = MINE
-        .try_with(|m| {
-            let s = m.get();
-            if s.is_null() {
-                claim()
-            } else {
-                s
-            }
-        })
-        .unwrap_or(ptr::null());
-    if slot.is_null() {
+    let Some(slot) = my_slot() else {
         // No slot: unguarded (a fault here reaches the previous handler).
         let r = f();
         return (!z.is_poisoned()).then_some(r);
-    }
-    // SAFETY: slots are 'static.
-    let slot = unsafe { &*slot };
+    };
     struct Restore<'a>(&'a Slot, *mut Zone);
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
@@ -297,12 +300,7 @@ unsafe fn repair(info: *mut libc::siginfo_t) -> bool {
     if code != libc::BUS_ADRERR {
         return false;
     }
-    let key = thread_key();
-    let s0 = start_of(key);
-    let Some(slot) = (0..NSLOTS)
-        .map(|k| &SLOTS[(s0 + k) % NSLOTS])
-        .find(|s| s.owner.load(Relaxed) == key)
-    else {
+    let Some(slot) = find(thread_key()) else {
         return false;
     };
     let z = slot.zone.load(Relaxed);
@@ -498,4 +496,70 @@ pub fn uninstall() -> Result<()> {
 /// True while the guard is installed and on.
 pub fn is_installed() -> bool {
     STATE.load(Relaxed) & INSTALLED != 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn disposition() -> usize {
+        current().unwrap().sa_sigaction
+    }
+
+    /// One test (the guard is process-wide): install/uninstall restore the
+    /// previous disposition and are idempotent; a fault inside a scope on a
+    /// file truncated under its mapping is repaired and poisons the zone,
+    /// on several threads at once.
+    #[test]
+    fn install_scope_repair() {
+        let before = disposition();
+        install().unwrap();
+        install().unwrap();
+        assert!(is_installed());
+        assert_eq!(disposition(), on_sigbus as *const () as usize);
+
+        let page = crate::sys::page_size();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    let fd = crate::sys::memfd("mba-guard-test").unwrap();
+                    // SAFETY: plain calls on a fresh descriptor; the
+                    // mapping is private to this test and unmapped below.
+                    unsafe {
+                        assert_eq!(libc::ftruncate(fd.as_raw_fd(), (4 * page) as i64), 0);
+                        let p = libc::mmap(
+                            ptr::null_mut(),
+                            4 * page,
+                            libc::PROT_READ | libc::PROT_WRITE,
+                            libc::MAP_SHARED,
+                            fd.as_raw_fd(),
+                            0,
+                        ) as *mut u8;
+                        assert_ne!(p as isize, -1);
+                        p.add(3 * page).write_volatile(7);
+                        let z = Zone::new(p, 4 * page, true);
+                        assert_eq!(scope(&z, || p.add(3 * page).read_volatile()), Some(7));
+                        // Another process would do this; the kernel does not
+                        // care who truncates.
+                        assert_eq!(libc::ftruncate(fd.as_raw_fd(), page as i64), 0);
+                        assert_eq!(scope(&z, || p.read_volatile()), Some(0));
+                        assert_eq!(scope(&z, || p.add(3 * page).read_volatile()), None);
+                        assert!(z.is_poisoned());
+                        // Poisoned for good, even for the page still in the file.
+                        assert_eq!(scope(&z, || p.read_volatile()), None);
+                        libc::munmap(p.cast(), 4 * page);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+
+        uninstall().unwrap();
+        uninstall().unwrap();
+        assert!(!is_installed());
+        assert_eq!(disposition(), before);
+    }
 }
