@@ -608,6 +608,14 @@ impl Array {
     /// `f`, poisoned.
     #[inline(always)]
     fn guarded<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        if !guard::active() {
+            return f();
+        }
+        self.guarded_slow(f)
+    }
+
+    #[inline(never)]
+    fn guarded_slow<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
         guard::scope(self.zone(), f).unwrap_or_else(|| Err(guard::truncated()))
     }
 
@@ -917,19 +925,24 @@ impl Array {
     /// `src` must be valid for reads of one row.
     #[inline(always)]
     pub unsafe fn try_append_fast(&self, src: *const u8) -> bool {
+        if !guard::active() {
+            // SAFETY: forwarded caller guarantee.
+            return unsafe { self.try_append_fast_in_scope::<false>(src) };
+        }
         // SAFETY: forwarded caller guarantee.
         guard::scope(self.zone(), || unsafe {
-            self.try_append_fast_in_scope(src)
+            self.try_append_fast_in_scope::<true>(src)
         })
         .unwrap_or(false)
     }
 
-    /// [`Array::try_append_fast`] inside a guarded scope.
+    /// [`Array::try_append_fast`] inside a guarded scope (`GUARD`: the
+    /// SIGBUS guard is active, so check for poisoning before publishing).
     ///
     /// # Safety
     /// As for [`Array::try_append_fast`].
     #[inline(always)]
-    unsafe fn try_append_fast_in_scope(&self, src: *const u8) -> bool {
+    unsafe fn try_append_fast_in_scope<const GUARD: bool>(&self, src: *const u8) -> bool {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
@@ -940,7 +953,7 @@ impl Array {
             // SAFETY: row `len` is below the verified capacity, so inside
             // the mapping and the file; the caller guarantees `src`.
             unsafe { copy_row(src, self.row_ptr(len), self.rb) };
-            if guard::active() && self.zone().is_poisoned() {
+            if GUARD && self.zone().is_poisoned() {
                 // Copied onto the guard's zero page: publish nothing.
                 if !batch {
                     self.release();
@@ -1355,6 +1368,7 @@ impl Array {
     ///
     /// # Safety
     /// `dst` must be valid for writes of `n * row_bytes()` bytes.
+    #[inline]
     pub unsafe fn read_raw(&self, start: u64, n: u64, dst: *mut u8) -> Result<()> {
         self.guarded(|| {
             Self::range(start, n, self.len_raw())?;
