@@ -282,6 +282,9 @@ static PREV: Prev = Prev(UnsafeCell::new(
     // SAFETY: an all-zero sigaction is SIG_DFL with an empty mask.
     unsafe { std::mem::zeroed() },
 ));
+/// The previous disposition was a one-shot handler (`SA_RESETHAND`) and
+/// has been called: it now counts as `SIG_DFL`.
+static PREV_SPENT: AtomicBool = AtomicBool::new(false);
 /// Our handler is the installed disposition (it may be disabled).
 static OURS: AtomicBool = AtomicBool::new(false);
 static INSTALL_LOCK: AtomicBool = AtomicBool::new(false);
@@ -366,7 +369,13 @@ unsafe fn repair(info: *mut libc::siginfo_t) -> bool {
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     // SAFETY: PREV is not written while our handler is installed.
     let prev = unsafe { &*PREV.0.get() };
-    let h = prev.sa_sigaction;
+    // A one-shot (SA_RESETHAND) previous handler that already ran: the
+    // kernel would have reset it to the default action by now.
+    let h = if PREV_SPENT.load(Relaxed) {
+        libc::SIG_DFL
+    } else {
+        prev.sa_sigaction
+    };
     // SAFETY: the kernel's siginfo.
     let code = if info.is_null() {
         0
@@ -394,13 +403,21 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut c_void) 
         }
         return;
     }
-    // A handler: run it with the mask it asked for.
+    // A handler: run it with the mask it asked for. It may siglongjmp out
+    // (a program's own fault recovery): that skips `on_sigbus` and this
+    // function, whose frames own nothing with a destructor. (Faults we
+    // chain come from outside library accesses, except the impossible
+    // case of a library access faulting outside its own mapping; a jump
+    // out of that would skip library frames, as it would without us.)
     // SAFETY: sigset and sigprocmask calls on local data; the function
     // pointer is the one the previous owner installed, with the signature
     // its flags declare.
     unsafe {
         let mut mask = prev.sa_mask;
         let mut old: libc::sigset_t = std::mem::zeroed();
+        if prev.sa_flags & libc::SA_RESETHAND != 0 {
+            PREV_SPENT.store(true, Relaxed);
+        }
         if prev.sa_flags & libc::SA_NODEFER == 0 {
             libc::sigaddset(&mut mask, sig);
         }
@@ -467,6 +484,7 @@ pub fn install() -> Result<()> {
         let before = current()?;
         // SAFETY: our handler is not installed: nothing reads PREV.
         unsafe { *PREV.0.get() = before };
+        PREV_SPENT.store(false, Relaxed);
         // SAFETY: a valid sigaction for a plain extern "C" handler.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
