@@ -1018,13 +1018,15 @@ int mba_reserve(mba_handle h, uint64_t n);
 
 /**
  * Copies row i into out (mba_row_bytes() bytes). Errors: MBA_E_INDEX,
- * MBA_E_NULL. Thread-safe.
+ * MBA_E_NULL, MBA_E_TRUNCATED (with the SIGBUS guard on, another process
+ * truncated the file under this mapping: see mba_sigbus_guard).
+ * Thread-safe.
  */
 int mba_get(mba_handle h, uint64_t i, void *out_row);
 
 /**
- * Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL.
- * Thread-safe.
+ * Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL,
+ * MBA_E_TRUNCATED (as for mba_get). Thread-safe.
  */
 int mba_read(mba_handle h, uint64_t start, uint64_t n, void *dst);
 
@@ -1050,12 +1052,17 @@ int mba_get_f64(mba_handle h, uint64_t i, double *out_v);
 /**
  * Stores the length in rows in *out. Another process may change it at any
  * moment; it never exceeds the capacity this handle has verified against
- * the file size. Thread-safe.
+ * the file size. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (the
+ * SIGBUS guard, see mba_sigbus_guard, caught a fault in this mapping: the
+ * same for every call below that reads or writes the array's memory).
+ * Thread-safe.
  */
 int mba_len(mba_handle h, uint64_t *out_n);
 
 /**
- * Stores the capacity in rows (space really allocated) in *out. Thread-safe.
+ * Stores the capacity in rows (space really allocated) in *out.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (see mba_len).
+ * Thread-safe.
  */
 int mba_capacity(mba_handle h, uint64_t *out_n);
 
@@ -1098,7 +1105,8 @@ int mba_flags(mba_handle h, uint32_t *out_f);
  * maximum length, identity, element pointer, length word and descriptor:
  * what a binding needs after an open, in one call. The caller sets
  * out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
- * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
+ * guard caught a fault in this mapping). Thread-safe.
  */
 int mba_describe(mba_handle h, struct mba_info *out_i);
 
@@ -1200,7 +1208,8 @@ int mba_unlock(mba_handle h);
 /**
  * Stores the array's change counter in *out: a 64-bit count that grows
  * with every change (append, set, pop, truncate...) and never goes back.
- * Pass it to mba_wait. Thread-safe.
+ * Pass it to mba_wait. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED
+ * (see mba_len). Thread-safe.
  */
 int mba_seq(mba_handle h, uint64_t *out_s);
 
