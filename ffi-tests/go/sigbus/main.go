@@ -44,9 +44,9 @@ func expect(what string, got C.int, want C.int) {
 	}
 }
 
-// One array of rows u64 values (room for twice as many), truncated to two
-// pages (the header page and the first rows) by another process (coreutils
-// truncate).
+// One array of rows u64 values (room for twice as many), truncated by
+// another process (coreutils truncate) to 72 KiB: the 64 KiB header region
+// and the first 1,024 rows.
 func makeTruncated(name string) C.mba_handle {
 	cname := C.CString("shm://" + name)
 	defer C.free(unsafe.Pointer(cname))
