@@ -1018,13 +1018,15 @@ int mba_reserve(mba_handle h, uint64_t n);
 
 /**
  * Copies row i into out (mba_row_bytes() bytes). Errors: MBA_E_INDEX,
- * MBA_E_NULL. Thread-safe.
+ * MBA_E_NULL, MBA_E_TRUNCATED (with the SIGBUS guard on, another process
+ * truncated the file under this mapping: see mba_sigbus_guard).
+ * Thread-safe.
  */
 int mba_get(mba_handle h, uint64_t i, void *out_row);
 
 /**
- * Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL.
- * Thread-safe.
+ * Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL,
+ * MBA_E_TRUNCATED (as for mba_get). Thread-safe.
  */
 int mba_read(mba_handle h, uint64_t start, uint64_t n, void *dst);
 
@@ -1050,12 +1052,17 @@ int mba_get_f64(mba_handle h, uint64_t i, double *out_v);
 /**
  * Stores the length in rows in *out. Another process may change it at any
  * moment; it never exceeds the capacity this handle has verified against
- * the file size. Thread-safe.
+ * the file size. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (the
+ * SIGBUS guard, see mba_sigbus_guard, caught a fault in this mapping: the
+ * same for every call below that reads or writes the array's memory).
+ * Thread-safe.
  */
 int mba_len(mba_handle h, uint64_t *out_n);
 
 /**
- * Stores the capacity in rows (space really allocated) in *out. Thread-safe.
+ * Stores the capacity in rows (space really allocated) in *out.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (see mba_len).
+ * Thread-safe.
  */
 int mba_capacity(mba_handle h, uint64_t *out_n);
 
@@ -1098,7 +1105,8 @@ int mba_flags(mba_handle h, uint32_t *out_f);
  * maximum length, identity, element pointer, length word and descriptor:
  * what a binding needs after an open, in one call. The caller sets
  * out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
- * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
+ * guard caught a fault in this mapping). Thread-safe.
  */
 int mba_describe(mba_handle h, struct mba_info *out_i);
 
@@ -1200,7 +1208,8 @@ int mba_unlock(mba_handle h);
 /**
  * Stores the array's change counter in *out: a 64-bit count that grows
  * with every change (append, set, pop, truncate...) and never goes back.
- * Pass it to mba_wait. Thread-safe.
+ * Pass it to mba_wait. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED
+ * (see mba_len). Thread-safe.
  */
 int mba_seq(mba_handle h, uint64_t *out_s);
 
@@ -1245,6 +1254,52 @@ int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq)
  * implausible).
  */
 int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
+
+/**
+ * Turns the process-wide SIGBUS guard on (enable != 0) or off (0).
+ * Idempotent and thread-safe (calls are serialised); off by default.
+ *
+ * Without the guard, a process that another process truncates an array
+ * under (ftruncate of a named array or its file while it is mapped here)
+ * dies of SIGBUS at its next access to the lost pages: no size check can
+ * close the window between the check and the access. With the guard on,
+ * a fault inside the library's own access to one of its mappings (any
+ * call that reads or writes elements or header words: mba_get, mba_read,
+ * mba_get_i64/_u64/_f64, mba_append*, mba_extend, mba_set*, mba_write,
+ * mba_insert, mba_remove, mba_pop, mba_len, mba_capacity, mba_seq,
+ * mba_wait, mba_lock, ...) makes that call return MBA_E_TRUNCATED: the
+ * handler maps anonymous zero pages over the faulting page, marks the
+ * mapping poisoned and returns; nothing is published from the zero page
+ * and no longjmp is involved. Every later call on any handle sharing that
+ * mapping returns MBA_E_TRUNCATED too (mba_close it; a new mba_open maps
+ * the file afresh and validates it, and mba_try_append* return
+ * MBA_E_BUSY, sending the caller to mba_append, which reports it).
+ *
+ * The handler acts on nothing else: a SIGBUS outside a library access
+ * (in particular a fault through a pointer from mba_get_ptr, mba_len_ptr
+ * or mba_describe: those accesses are yours and the guard does not cover
+ * them), a fault at an address outside the mapping being accessed, or a
+ * SIGBUS sent by kill(), goes to the disposition that was installed when
+ * the guard was first enabled: that handler is called (sa_sigaction or
+ * sa_handler, with its sa_mask and SA_NODEFER honoured), SIG_IGN ignores
+ * a sent signal, and SIG_DFL is restored so that the fault kills the
+ * process as it would have without libmba. Enable the guard after
+ * installing your own SIGBUS handlers (Python's faulthandler, a crash
+ * reporter): it chains to what it finds. The handler is installed with
+ * SA_SIGINFO | SA_ONSTACK (the Go runtime requires SA_ONSTACK of every
+ * handler in a cgo program) and without SA_NODEFER.
+ *
+ * Disabling restores the previous disposition if the guard's handler is
+ * still the installed one; if a handler was installed over it since (and
+ * may chain to it), the guard's handler stays installed but only forwards.
+ * Mappings already poisoned stay poisoned. Works under AddressSanitizer
+ * (its SIGBUS handler becomes the previous disposition).
+ *
+ * Cost: with the guard off, one relaxed load and a branch per access; on,
+ * a few nanoseconds (a thread-local marker set and cleared around each
+ * access). Errors: MBA_E_ARG (sigaction refused, errno in the message).
+ */
+int mba_sigbus_guard(int enable);
 
 #ifdef __cplusplus
 }  // extern "C"

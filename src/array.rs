@@ -18,6 +18,7 @@
 
 use crate::error::{Code, Error, Result};
 use crate::format::{self, ElemType, Header, Layout, Writability, HEADER_SIZE};
+use crate::guard;
 use crate::lock::{self, Token};
 use crate::protocol::{self, Native, Words};
 use crate::sys;
@@ -118,6 +119,8 @@ pub struct Mapping {
     /// (size and allocation), lowered when a handle finds the file shrunk:
     /// an open that finds the file shorter than this maps it afresh.
     verified: AtomicU64,
+    /// What the SIGBUS guard needs: bounds, protection, poisoned flag.
+    zone: guard::Zone,
 }
 
 enum Backing {
@@ -145,6 +148,13 @@ impl Mapping {
     /// True if nothing is mapped.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+    /// True once the SIGBUS guard has repaired a fault in this mapping
+    /// (the file was truncated under it): its memory no longer mirrors the
+    /// file, every access through it fails with `Code::Truncated`, and it
+    /// must not be handed to new handles (the mapping cache skips it).
+    pub fn is_poisoned(&self) -> bool {
+        self.zone.is_poisoned()
     }
 
     /// Maps `len` bytes of `file` from `offset` (nothing if `len` is 0):
@@ -187,6 +197,7 @@ impl Mapping {
             _keep: keep,
             file,
             verified: AtomicU64::new(0),
+            zone: guard::Zone::new(base, len, access != Access::ReadOnly),
         })
     }
 }
@@ -540,9 +551,21 @@ impl Array {
         unsafe { &*(self.hdr.add(off) as *const AtomicU32) }
     }
 
-    /// Capacity in rows, verified against the file size.
+    /// Capacity in rows, verified against the file size (0 if the mapping
+    /// is poisoned, see [`Array::check`]).
     #[inline]
     pub fn capacity(&self) -> u64 {
+        guard::scope(self.zone(), || self.capacity_raw()).unwrap_or(0)
+    }
+
+    /// [`Array::capacity`], or `Code::Truncated` if the mapping is poisoned.
+    pub fn try_capacity(&self) -> Result<u64> {
+        self.guarded(|| Ok(self.capacity_raw()))
+    }
+
+    /// The capacity, inside a guarded scope.
+    #[inline]
+    fn capacity_raw(&self) -> u64 {
         let hc = protocol::published_capacity(self).min(self.max_len);
         let v = self.verified.load(Relaxed);
         if hc <= v {
@@ -558,14 +581,27 @@ impl Array {
         self.verify_capacity(hc)
     }
 
-    /// Length in rows (clamped to the verified capacity).
+    /// Length in rows (clamped to the verified capacity; 0 if the mapping
+    /// is poisoned, see [`Array::check`]).
     #[inline]
     pub fn len(&self) -> u64 {
+        guard::scope(self.zone(), || self.len_raw()).unwrap_or(0)
+    }
+
+    /// [`Array::len`], or `Code::Truncated` if the mapping is poisoned.
+    #[inline]
+    pub fn try_len(&self) -> Result<u64> {
+        self.guarded(|| Ok(self.len_raw()))
+    }
+
+    /// The length, inside a guarded scope.
+    #[inline]
+    fn len_raw(&self) -> u64 {
         let l = protocol::published_len(self);
         if l <= self.verified.load(Relaxed) {
             l
         } else {
-            l.min(self.capacity())
+            l.min(self.capacity_raw())
         }
     }
 
@@ -574,9 +610,71 @@ impl Array {
         self.len() == 0
     }
 
-    /// The change counter: grows by at least one with every change.
+    /// The change counter: grows by at least one with every change (0 if
+    /// the mapping is poisoned, see [`Array::check`]).
     pub fn seq(&self) -> u64 {
-        self.w64(format::OFF_SEQ).load(Acquire)
+        self.try_seq().unwrap_or(0)
+    }
+
+    /// [`Array::seq`], or `Code::Truncated` if the mapping is poisoned.
+    pub fn try_seq(&self) -> Result<u64> {
+        self.guarded(|| Ok(self.w64(format::OFF_SEQ).load(Acquire)))
+    }
+
+    // ------------------------------------------------------- the guard
+
+    fn zone(&self) -> &guard::Zone {
+        &self.map.zone
+    }
+
+    /// Runs `f` as a guarded access to this array's mapping (see
+    /// [`guard`]): `Code::Truncated` if the mapping is, or becomes during
+    /// `f`, poisoned.
+    #[inline(always)]
+    fn guarded<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        if !guard::active() {
+            return f();
+        }
+        self.guarded_slow(f)
+    }
+
+    #[inline(never)]
+    fn guarded_slow<R>(&self, f: impl FnOnce() -> Result<R>) -> Result<R> {
+        guard::scope(self.zone(), f).unwrap_or_else(|| Err(guard::truncated()))
+    }
+
+    /// Inside a guarded scope: `Code::Truncated` if a fault has poisoned the
+    /// mapping (checked before the library writes the file or publishes a
+    /// length). One relaxed load while the guard is off.
+    #[inline(always)]
+    fn check_poison(&self) -> Result<()> {
+        if guard::active() && self.zone().is_poisoned() {
+            Err(guard::truncated())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `f`, which reads or writes this array's mapped bytes (through
+    /// [`Array::as_ptr`]), as a library access for the SIGBUS guard:
+    /// `None` if the mapping is, or became during `f` (a fault the guard
+    /// repaired with a zero page: `f` may have read zeros), poisoned. For
+    /// the library's own bindings (the CPython bridge).
+    #[inline(always)]
+    pub fn guard_scope<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        guard::scope(self.zone(), f)
+    }
+
+    /// `Code::Truncated` if the SIGBUS guard has caught a fault in this
+    /// handle's mapping (another process truncated the file under it):
+    /// every later access fails so; close the handle (and open the array
+    /// again, which validates the file anew).
+    pub fn check(&self) -> Result<()> {
+        if self.zone().is_poisoned() {
+            Err(guard::truncated())
+        } else {
+            Ok(())
+        }
     }
 
     // ------------------------------------------------------------- locking
@@ -617,6 +715,11 @@ impl Array {
     #[inline]
     fn locked<R>(&self, f: impl FnOnce(u64) -> Result<(R, Change)>) -> Result<R> {
         self.check_writable()?;
+        self.guarded(|| self.locked_in_scope(f))
+    }
+
+    #[inline]
+    fn locked_in_scope<R>(&self, f: impl FnOnce(u64) -> Result<(R, Change)>) -> Result<R> {
         let batch = self.holds_batch();
         if !batch {
             self.acquire()?;
@@ -630,8 +733,15 @@ impl Array {
             }
         }
         let _g = Unlock(self, batch);
-        let len = self.w64(format::OFF_LEN).load(Relaxed).min(self.capacity());
+        self.check_poison()?;
+        let len = self
+            .w64(format::OFF_LEN)
+            .load(Relaxed)
+            .min(self.capacity_raw());
         let (r, change) = f(len)?;
+        // Rows copied onto a zero page put there by the guard must not be
+        // published.
+        self.check_poison()?;
         match change {
             Change::Nothing => {}
             Change::Len(n) => protocol::publish(self, Some(n)),
@@ -648,10 +758,16 @@ impl Array {
         if self.holds_batch() {
             return Err(Error::new(Code::Busy, "this thread already holds the lock"));
         }
-        self.acquire()?;
-        self.batch_gen.store(lock::fork_gen(), Relaxed);
-        self.batch_owner.store(tid(), Relaxed);
-        Ok(())
+        self.guarded(|| {
+            self.acquire()?;
+            if let Err(e) = self.check_poison() {
+                self.release();
+                return Err(e);
+            }
+            self.batch_gen.store(lock::fork_gen(), Relaxed);
+            self.batch_owner.store(tid(), Relaxed);
+            Ok(())
+        })
     }
 
     /// Like [`Array::lock`] but fails with `Busy` instead of waiting.
@@ -660,15 +776,21 @@ impl Array {
         if self.holds_batch() {
             return Err(Error::new(Code::Busy, "this thread already holds the lock"));
         }
-        let t = self
-            .token
-            .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
-        if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
-            return Err(Error::new(Code::Busy, "the lock is held by another writer"));
-        }
-        self.batch_gen.store(lock::fork_gen(), Relaxed);
-        self.batch_owner.store(tid(), Relaxed);
-        Ok(())
+        self.guarded(|| {
+            let t = self
+                .token
+                .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
+            if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
+                return Err(Error::new(Code::Busy, "the lock is held by another writer"));
+            }
+            if let Err(e) = self.check_poison() {
+                self.release();
+                return Err(e);
+            }
+            self.batch_gen.store(lock::fork_gen(), Relaxed);
+            self.batch_owner.store(tid(), Relaxed);
+            Ok(())
+        })
     }
 
     /// Ends a batch started by [`Array::lock`].
@@ -680,18 +802,22 @@ impl Array {
             ));
         }
         self.batch_owner.store(0, Relaxed);
-        self.release();
-        Ok(())
+        self.guarded(|| {
+            self.release();
+            Ok(())
+        })
     }
 
     // ------------------------------------------------------------- growth
 
     /// Makes room for `need` rows (under the lock).
     fn ensure(&self, need: u64) -> Result<()> {
-        let cap = self.capacity();
+        let cap = self.capacity_raw();
         if need <= cap {
             return Ok(());
         }
+        // Never grow a file whose mapping the guard has found truncated.
+        self.check_poison()?;
         if self.kind != Kind::Shared {
             return Err(Error::new(
                 Code::Full,
@@ -773,6 +899,7 @@ impl Array {
                 .checked_add(n)
                 .ok_or_else(|| Error::new(Code::Overflow, "length overflows"))?;
             if bytes >= PREFAULT_BYTES && self.kind == Kind::Shared && need <= self.max_len {
+                self.check_poison()?;
                 // Large: through the file (pwrite). Growth and copy in one
                 // step, with no zeroing of new pages and no page-table work
                 // in this process; other processes see the same page cache
@@ -788,7 +915,7 @@ impl Array {
                         self.data_offset + len * self.rb,
                     )?
                 };
-                if need > self.capacity() {
+                if need > self.capacity_raw() {
                     // The file now holds `need` rows: capacity before length.
                     protocol::publish_capacity(self, need);
                     self.verified.fetch_max(need, Relaxed);
@@ -819,21 +946,41 @@ impl Array {
     /// `src` must be valid for reads of one row.
     #[inline(always)]
     pub unsafe fn try_append_fast(&self, src: *const u8) -> bool {
+        if !guard::active() {
+            // SAFETY: forwarded caller guarantee.
+            return unsafe { self.try_append_fast_in_scope::<false>(src) };
+        }
+        // SAFETY: forwarded caller guarantee.
+        guard::scope(self.zone(), || unsafe {
+            self.try_append_fast_in_scope::<true>(src)
+        })
+        .unwrap_or(false)
+    }
+
+    /// [`Array::try_append_fast`] inside a guarded scope (`GUARD`: the
+    /// SIGBUS guard is active, so check for poisoning before publishing).
+    ///
+    /// # Safety
+    /// As for [`Array::try_append_fast`].
+    #[inline(always)]
+    unsafe fn try_append_fast_in_scope<const GUARD: bool>(&self, src: *const u8) -> bool {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
-        let ok = protocol::append_one(
+        let r = protocol::append_one(
             self,
             || self.verified.load(Relaxed),
             |len| {
                 // SAFETY: row `len` is below the verified capacity, so inside
                 // the mapping and the file; the caller guarantees `src`.
-                unsafe { copy_row(src, self.row_ptr(len), self.rb) }
+                unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+                // Bytes copied onto the guard's zero page are not published.
+                !(GUARD && self.zone().is_poisoned())
             },
         );
-        // One release per outcome: a shared tail would keep `ok` (and the
+        // One release per outcome: a shared tail would keep `r` (and the
         // caller's registers) alive across the copy (measurably slower).
-        if ok {
+        if r == protocol::Append::Done {
             if !batch {
                 self.release();
             }
@@ -871,6 +1018,19 @@ impl Array {
     /// `src` must be valid for reads of one row.
     #[inline(always)]
     pub unsafe fn try_set_fast(&self, i: u64, src: *const u8) -> bool {
+        // SAFETY: forwarded caller guarantee.
+        guard::scope(self.zone(), || unsafe {
+            self.try_set_fast_in_scope(i, src)
+        })
+        .unwrap_or(false)
+    }
+
+    /// [`Array::try_set_fast`] inside a guarded scope.
+    ///
+    /// # Safety
+    /// As for [`Array::try_set_fast`].
+    #[inline(always)]
+    unsafe fn try_set_fast_in_scope(&self, i: u64, src: *const u8) -> bool {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
@@ -886,6 +1046,7 @@ impl Array {
         if !batch {
             self.release();
         }
+        // (A poisoned mapping makes the guarded scope answer `false`.)
         ok
     }
 
@@ -893,8 +1054,11 @@ impl Array {
     /// [`Array::len`]).
     #[inline(always)]
     pub fn try_len_fast(&self) -> Option<u64> {
-        let l = protocol::published_len(self);
-        (l <= self.verified.load(Relaxed)).then_some(l)
+        guard::scope(self.zone(), || {
+            let l = protocol::published_len(self);
+            (l <= self.verified.load(Relaxed)).then_some(l)
+        })
+        .flatten()
     }
 
     /// Element bits for a typed append, if the array is flat and numeric.
@@ -927,20 +1091,38 @@ impl Array {
         if !self.writable {
             return self.check_writable();
         }
+        // SAFETY: forwarded caller guarantee.
+        self.guarded(|| unsafe { self.append_raw_in_scope(src) })
+    }
+
+    /// [`Array::append_raw`] inside a guarded scope.
+    ///
+    /// # Safety
+    /// As for [`Array::append_raw`].
+    #[inline]
+    unsafe fn append_raw_in_scope(&self, src: *const u8) -> Result<()> {
         let batch = self.batch_owner.load(Relaxed) != 0 && self.holds_batch();
         if !batch {
             self.acquire()?;
         }
-        let ok = protocol::append_one(
+        let r = protocol::append_one(
             self,
             || self.verified.load(Relaxed),
             |len| {
                 // SAFETY: row `len` is below the verified capacity, so inside
                 // the mapping and the file; the caller guarantees `src`.
-                unsafe { copy_row(src, self.row_ptr(len), self.rb) }
+                unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+                // Bytes copied onto the guard's zero page are not published.
+                !self.zone().is_poisoned()
             },
         );
-        if ok {
+        if r == protocol::Append::Discarded {
+            if !batch {
+                self.release();
+            }
+            return Err(guard::truncated());
+        }
+        if r == protocol::Append::Done {
             if !batch {
                 self.release();
             }
@@ -1205,12 +1387,15 @@ impl Array {
     ///
     /// # Safety
     /// `dst` must be valid for writes of `n * row_bytes()` bytes.
+    #[inline]
     pub unsafe fn read_raw(&self, start: u64, n: u64, dst: *mut u8) -> Result<()> {
-        Self::range(start, n, self.len())?;
-        // SAFETY: the range is below the clamped length, so inside the
-        // mapping and the file; the caller guarantees `dst`.
-        unsafe { ptr::copy(self.row_ptr(start), dst, (n * self.rb) as usize) };
-        Ok(())
+        self.guarded(|| {
+            Self::range(start, n, self.len_raw())?;
+            // SAFETY: the range is below the clamped length, so inside the
+            // mapping and the file; the caller guarantees `dst`.
+            unsafe { ptr::copy(self.row_ptr(start), dst, (n * self.rb) as usize) };
+            Ok(())
+        })
     }
 
     /// Copies whole rows starting at `start` into `dst`.
@@ -1260,6 +1445,10 @@ impl Array {
                 "only shared arrays can wait (not copy-on-write or raw)",
             ));
         }
+        self.guarded(|| self.wait_in_scope(seen, timeout))
+    }
+
+    fn wait_in_scope(&self, seen: u64, timeout: Option<Duration>) -> Result<u64> {
         let seq = self.w64(format::OFF_SEQ);
         let word: *const u32 = self.hdr.wrapping_add(format::OFF_SEQ).cast();
         // A timeout too large to add to the clock (Duration::MAX) waits
@@ -1337,7 +1526,11 @@ impl Array {
             return Ok(());
         }
         self.recheck_size()?;
-        let len = self.len();
+        self.guarded(|| self.flush_in_scope(start, n, mode))
+    }
+
+    fn flush_in_scope(&self, start: u64, n: Option<u64>, mode: Flush) -> Result<()> {
+        let len = self.len_raw();
         let n = n.unwrap_or(len.saturating_sub(start));
         Self::range(start, n, len)?;
         let flags = match mode {
@@ -1431,7 +1624,7 @@ impl Drop for Array {
     fn drop(&mut self) {
         if self.holds_batch() {
             self.batch_owner.store(0, Relaxed);
-            self.release();
+            let _ = guard::scope(self.zone(), || self.release());
         }
         self.token.release();
     }
@@ -1674,6 +1867,11 @@ fn open_mapped(path: &str, o: &Options) -> Result<Option<Array>> {
     let Some((map, h)) = MapCache::find(st.st_dev, st.st_ino, writable) else {
         return Ok(None);
     };
+    // SIGBUS guard: a mapping the guard repaired no longer mirrors the file.
+    if map.is_poisoned() {
+        MapCache::evict(&map);
+        return Ok(None);
+    }
     let Ok(now) = regular_stat(&map.file) else {
         return Ok(None);
     };
@@ -1805,8 +2003,13 @@ fn attach(
     };
     // Length first, then capacity: a writer raises the capacity before the
     // length, so this order never sees len > cap in a healthy array.
-    let len = protocol::published_len(&a);
-    let cap = protocol::published_capacity(&a);
+    // (SIGBUS guard: a reused mapping may have lost its header page since
+    // the caller's fstat.)
+    let (len, cap) = guard::scope(&a.map.zone, || {
+        let len = protocol::published_len(&a);
+        (len, protocol::published_capacity(&a))
+    })
+    .ok_or_else(guard::truncated)?;
     if cap > a.max_len {
         return Err(Error::new(
             Code::Corrupt,

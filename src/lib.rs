@@ -7,6 +7,8 @@
 //! - [`sys`], [`lock`], [`memlimit`], [`reserve`]: system calls, the
 //!   cross-process writer lock, the memory check before memory-backed
 //!   growth, the default reservation (`MBA_RESERVE`);
+//! - [`guard`]: the opt-in SIGBUS guard (a mapping truncated by another
+//!   process gives `Code::Truncated`, not a crash);
 //! - [`array`], [`shm`]: the safe Rust API ([`Array`]);
 //! - `ffi`: the C ABI (`include/mba.h`).
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -15,6 +17,7 @@ pub mod array;
 pub mod error;
 pub mod ffi;
 pub mod format;
+pub mod guard;
 pub mod lock;
 pub mod memlimit;
 pub(crate) mod protocol;

@@ -18,7 +18,7 @@ from ._lib import (  # noqa: F401
 )
 from ._core import (  # noqa: F401
     mmaparray, typecodes, typecode_of, create, attach, delete, list_arrays,
-    open, anon, from_fd, map_raw,
+    open, anon, from_fd, map_raw, sigbus_guard,
 )
 
 __version__ = "0.1.3"
@@ -39,4 +39,5 @@ __all__ = [
     "ExistsError", "ElementTypeError", "ArgumentError", "FormatError",
     "NoSpaceError", "NotSupportedError", "EmptyError", "BusyError",
     "OwnerError", "typecode_of", "list_arrays", "library_version", "library_path",
+    "sigbus_guard",
 ]

@@ -668,12 +668,22 @@ class mmaparray(_bridge.Base):
         return self._refresh()
 
     def _py_getitem(self, i):
+        if L.guard_on:
+            self._check_guard()
         try:
             if i < self._len[0] and i >= 0:
                 return self._mv[i]
         except (TypeError, IndexError):
             pass
         return self._getitem(i)
+
+    def _check_guard(self):
+        # The SIGBUS guard is on: the bridge's guarded read may have found
+        # this mapping truncated by another process (and sent us here); the
+        # views below would read its zero pages, or fault. One library call.
+        n = ctypes.c_uint64()
+        if L.len_(self._h, byref(n)) == L.E_TRUNCATED:
+            raise L.error(L.E_TRUNCATED)
 
     def _getitem(self, i):
         if isinstance(i, slice):
@@ -1780,6 +1790,22 @@ def delete(name):
     """Remove the name of an array: new attaches fail, existing
     attachments stay valid."""
     L.check(L.unlink(_guard.cname(_norm_name(name))))
+
+
+def sigbus_guard(enable=True):
+    """Turn libmba's process-wide SIGBUS guard on (or off): a library call
+    on an array that another process truncated under us then raises
+    FormatError (MBA_E_TRUNCATED) instead of killing the process. Only the
+    library's own accesses are covered: the library calls behind append,
+    extend, insert, pop, wait..., and a[i] with an int i on a flat array
+    (read by the library; once it has found the mapping truncated, every
+    a[...] raises). Reads through memoryviews, numpy views, slices and
+    iteration are raw-pointer accesses: their fault reaches the previous
+    handler (e.g. faulthandler's) as without the guard. Call it after
+    faulthandler.enable() and other signal setup: it chains to what it
+    finds. See mba_sigbus_guard in mba.h."""
+    L.check(L.sigbus_guard(1 if enable else 0))
+    L.guard_on = bool(enable)
 
 
 def list_arrays():

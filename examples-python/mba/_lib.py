@@ -263,6 +263,9 @@ trylock = _fn("mba_trylock", H)
 unlock = _fn("mba_unlock", H)
 seq = _pyfn("mba_seq", H, PU64)
 wait = _fn("mba_wait", H, c_uint64, c_int64, PU64)
+sigbus_guard = _fn("mba_sigbus_guard", c_int)
+# Set by mba.sigbus_guard(): fallback reads then check the mapping first.
+guard_on = False
 
 
 # ------------------------------------------------------------- errors

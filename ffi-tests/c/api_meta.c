@@ -5,6 +5,7 @@
 #include "api_test.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 static void test_version(void)
 {
@@ -233,6 +234,35 @@ static void test_error_messages(void)
     OK(mba_close(h));
 }
 
+/* mba_sigbus_guard: idempotent on and off, any nonzero value turns it on,
+ * and off restores exactly the disposition it found (here a handler of our
+ * own). Its effect on truncated arrays: sigbus_victim.c (tests/sigbus.rs). */
+static void own_sigbus(int sig)
+{
+    (void)sig;
+}
+
+static void test_sigbus_guard(void)
+{
+    struct sigaction mine, cur;
+    memset(&mine, 0, sizeof mine);
+    mine.sa_handler = own_sigbus;
+    sigemptyset(&mine.sa_mask);
+    struct sigaction before;
+    REQUIRE(sigaction(SIGBUS, &mine, &before) == 0);
+    OK(mba_sigbus_guard(1));
+    OK(mba_sigbus_guard(7));
+    REQUIRE(sigaction(SIGBUS, NULL, &cur) == 0);
+    CHECK(cur.sa_handler != own_sigbus);
+    CHECK((cur.sa_flags & SA_ONSTACK) != 0);
+    CHECK((cur.sa_flags & SA_SIGINFO) != 0);
+    OK(mba_sigbus_guard(0));
+    OK(mba_sigbus_guard(0));
+    REQUIRE(sigaction(SIGBUS, NULL, &cur) == 0);
+    CHECK(cur.sa_handler == own_sigbus);
+    REQUIRE(sigaction(SIGBUS, &before, NULL) == 0);
+}
+
 int main(int argc, char **argv)
 {
     t_init(argc, argv);
@@ -240,5 +270,6 @@ int main(int argc, char **argv)
     test_strerror();
     test_options_init();
     test_error_messages();
+    test_sigbus_guard();
     return t_done("api_meta");
 }

@@ -429,6 +429,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_version() -> u32;
         mba_version_string() -> *const c_char;
         mba_strerror(c_int) -> *const c_char;
+        mba_sigbus_guard(c_int) -> c_int;
         mba_last_error(*mut c_char, usize) -> c_int;
         mba_handle_error(mba_handle, *mut c_char, usize) -> c_int;
         mba_options_init(*mut mba_options) -> c_int;

@@ -8,10 +8,12 @@
 pub(crate) mod boundary;
 pub(crate) mod handles;
 mod python;
+mod sigbus;
 pub mod status;
 
 use self::boundary::{buf, copy_str, out, run, str_arg, with};
 pub use self::python::mba_py_api;
+pub use self::sigbus::mba_sigbus_guard;
 pub use self::status::*;
 use crate::array::{Access, Array, Flush, Kind, Options};
 use crate::error::{Code, Error, Result};
@@ -903,7 +905,9 @@ pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
 // Reads never take the lock; they are clamped to the current length.
 
 /// Copies row i into out (mba_row_bytes() bytes). Errors: MBA_E_INDEX,
-/// MBA_E_NULL. Thread-safe.
+/// MBA_E_NULL, MBA_E_TRUNCATED (with the SIGBUS guard on, another process
+/// truncated the file under this mapping: see mba_sigbus_guard).
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_get(h: mba_handle, i: u64, out_row: *mut c_void) -> c_int {
     with(h, |e| {
@@ -913,8 +917,8 @@ pub unsafe extern "C" fn mba_get(h: mba_handle, i: u64, out_row: *mut c_void) ->
     })
 }
 
-/// Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL.
-/// Thread-safe.
+/// Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL,
+/// MBA_E_TRUNCATED (as for mba_get). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_read(h: mba_handle, start: u64, n: u64, dst: *mut c_void) -> c_int {
     with(h, |e| {
@@ -969,7 +973,10 @@ pub unsafe extern "C" fn mba_get_f64(h: mba_handle, i: u64, out_v: *mut f64) -> 
 
 /// Stores the length in rows in *out. Another process may change it at any
 /// moment; it never exceeds the capacity this handle has verified against
-/// the file size. Thread-safe.
+/// the file size. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (the
+/// SIGBUS guard, see mba_sigbus_guard, caught a fault in this mapping: the
+/// same for every call below that reads or writes the array's memory).
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
     if !out_n.is_null() {
@@ -979,13 +986,15 @@ pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
             return MBA_OK;
         }
     }
-    with(h, |e| out(out_n, e.array.len()))
+    with(h, |e| out(out_n, e.array.try_len()?))
 }
 
-/// Stores the capacity in rows (space really allocated) in *out. Thread-safe.
+/// Stores the capacity in rows (space really allocated) in *out.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (see mba_len).
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_capacity(h: mba_handle, out_n: *mut u64) -> c_int {
-    with(h, |e| out(out_n, e.array.capacity()))
+    with(h, |e| out(out_n, e.array.try_capacity()?))
 }
 
 /// Stores the largest length the array can reach in *out. Thread-safe.
@@ -1095,7 +1104,8 @@ pub struct mba_info {
 /// maximum length, identity, element pointer, length word and descriptor:
 /// what a binding needs after an open, in one call. The caller sets
 /// out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
-/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
+/// guard caught a fault in this mapping). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_int {
     with(h, |e| {
@@ -1124,7 +1134,7 @@ pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_
                 item_size: l.item_size,
                 row_bytes: a.row_bytes(),
                 shape,
-                capacity: a.capacity(),
+                capacity: a.try_capacity()?,
                 max_len: a.max_len(),
                 uuid: a.uuid(),
                 data: a.as_ptr().cast(),
@@ -1303,10 +1313,11 @@ pub extern "C" fn mba_unlock(h: mba_handle) -> c_int {
 
 /// Stores the array's change counter in *out: a 64-bit count that grows
 /// with every change (append, set, pop, truncate...) and never goes back.
-/// Pass it to mba_wait. Thread-safe.
+/// Pass it to mba_wait. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED
+/// (see mba_len). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
-    with(h, |e| out(out_s, e.array.seq()))
+    with(h, |e| out(out_s, e.array.try_seq()?))
 }
 
 /// Blocks until the change counter differs from seen, then stores it in

@@ -441,35 +441,60 @@ unsafe fn element(a: &Api, slf: Obj, i: i64) -> Option<Obj> {
         if !arr.layout().row_shape.is_empty() {
             return None;
         }
-        let n = arr.try_len_fast()?;
-        let j = if i < 0 {
-            i.checked_add(i64::try_from(n).ok()?)?
-        } else {
-            i
-        };
-        let j = u64::try_from(j).ok()?;
-        if j >= n {
-            return None;
-        }
-        // Row j is below the length, which is below the verified capacity:
-        // inside the mapping. Unaligned reads: a raw map may start at any
-        // byte offset. Other processes may write the element meanwhile, as
-        // for any reader of shared memory; the read is of plain bytes.
-        let p = arr
-            .as_ptr()
-            .wrapping_add((j as usize).wrapping_mul(arr.row_bytes() as usize));
+        // The length and the element are read inside a SIGBUS-guard scope
+        // (see guard.rs), boxed after it: a poisoned mapping answers
+        // `None`, and the Python method then reports the error.
         // (A NULL from CPython, out of memory, comes with MemoryError set.)
+        Some(match arr.guard_scope(|| read_element(arr, i)).flatten()? {
+            Val::I(v) => (a.from_ll)(v),
+            Val::U(v) => (a.from_ull)(v),
+            Val::F(v) => (a.from_double)(v),
+        })
+    }
+}
+
+/// An element read from the mapping, before boxing.
+enum Val {
+    I(i64),
+    U(u64),
+    F(f64),
+}
+
+/// Element `i` of flat `arr` (negative: from the end), if in range and of
+/// a numeric type; run inside a SIGBUS-guard scope.
+#[inline(always)]
+fn read_element(arr: &crate::array::Array, i: i64) -> Option<Val> {
+    let n = arr.try_len_fast()?;
+    let j = if i < 0 {
+        i.checked_add(i64::try_from(n).ok()?)?
+    } else {
+        i
+    };
+    let j = u64::try_from(j).ok()?;
+    if j >= n {
+        return None;
+    }
+    // Row j is below the length, which is below the verified capacity:
+    // inside the mapping. Unaligned reads: a raw map may start at any
+    // byte offset. Other processes may write the element meanwhile, as
+    // for any reader of shared memory; the read is of plain bytes.
+    let p = arr
+        .as_ptr()
+        .wrapping_add((j as usize).wrapping_mul(arr.row_bytes() as usize));
+    // SAFETY: `p` is inside the mapping and the file (above); each read is
+    // of the element's own size.
+    unsafe {
         Some(match arr.layout().elem {
-            ElemType::I8 => (a.from_ll)(i64::from(p.cast::<i8>().read_unaligned())),
-            ElemType::U8 => (a.from_ll)(i64::from(p.read_unaligned())),
-            ElemType::I16 => (a.from_ll)(i64::from(p.cast::<i16>().read_unaligned())),
-            ElemType::U16 => (a.from_ll)(i64::from(p.cast::<u16>().read_unaligned())),
-            ElemType::I32 => (a.from_ll)(i64::from(p.cast::<i32>().read_unaligned())),
-            ElemType::U32 => (a.from_ll)(i64::from(p.cast::<u32>().read_unaligned())),
-            ElemType::I64 => (a.from_ll)(p.cast::<i64>().read_unaligned()),
-            ElemType::U64 => (a.from_ull)(p.cast::<u64>().read_unaligned()),
-            ElemType::F32 => (a.from_double)(f64::from(p.cast::<f32>().read_unaligned())),
-            ElemType::F64 => (a.from_double)(p.cast::<f64>().read_unaligned()),
+            ElemType::I8 => Val::I(i64::from(p.cast::<i8>().read_unaligned())),
+            ElemType::U8 => Val::I(i64::from(p.read_unaligned())),
+            ElemType::I16 => Val::I(i64::from(p.cast::<i16>().read_unaligned())),
+            ElemType::U16 => Val::I(i64::from(p.cast::<u16>().read_unaligned())),
+            ElemType::I32 => Val::I(i64::from(p.cast::<i32>().read_unaligned())),
+            ElemType::U32 => Val::I(i64::from(p.cast::<u32>().read_unaligned())),
+            ElemType::I64 => Val::I(p.cast::<i64>().read_unaligned()),
+            ElemType::U64 => Val::U(p.cast::<u64>().read_unaligned()),
+            ElemType::F32 => Val::F(f64::from(p.cast::<f32>().read_unaligned())),
+            ElemType::F64 => Val::F(p.cast::<f64>().read_unaligned()),
             _ => return None,
         })
     }

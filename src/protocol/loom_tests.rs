@@ -22,7 +22,7 @@
 
 use super::{
     acquire, append_one, publish, publish_capacity, published_capacity, published_len, release,
-    sleep_registered, try_acquire, Holder, LocalLock, Mem, Pause, Words,
+    sleep_registered, try_acquire, Append, Holder, LocalLock, Mem, Pause, Words,
 };
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
@@ -213,7 +213,15 @@ impl Proc {
     fn append_locked(&self, v: u64) {
         let f = &*self.file;
         let verified = self.verified.load(Relaxed);
-        if append_one(f, || verified, |i| f.write_row(i, v)) {
+        if append_one(
+            f,
+            || verified,
+            |i| {
+                f.write_row(i, v);
+                true
+            },
+        ) == Append::Done
+        {
             return;
         }
         let len = f.len.load(Relaxed);
@@ -221,7 +229,17 @@ impl Proc {
         f.file_rows.store(need, Relaxed); // fallocate
         publish_capacity(f, need);
         self.verified.store(need, Relaxed);
-        assert!(append_one(f, || need, |i| f.write_row(i, v)));
+        assert_eq!(
+            append_one(
+                f,
+                || need,
+                |i| {
+                    f.write_row(i, v);
+                    true
+                }
+            ),
+            Append::Done
+        );
     }
 
     /// `mba_append`: lock, append, unlock.

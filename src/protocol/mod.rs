@@ -31,6 +31,7 @@ mod loom_tests;
 pub(crate) use lockword::{acquire, release, try_acquire, try_acquire_now, LocalLock};
 pub(crate) use publish::{
     append_one, publish, publish_capacity, published_capacity, published_len, sleep_registered,
+    Append,
 };
 
 /// One atomic word of type `T`: the operations the protocol uses, with

@@ -10,18 +10,29 @@
 use super::{Mem, Word, Words};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 
+/// What [`append_one`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Append {
+    /// The row was written and published.
+    Done,
+    /// It does not fit: nothing changed (the caller grows and retries).
+    NoRoom,
+    /// `write` refused to publish the bytes it wrote (the SIGBUS guard
+    /// replaced the page under them): nothing was published.
+    Discarded,
+}
+
 /// With the writer lock held: appends one row if row `len` lies below both
 /// the header's capacity and `verified()` (the capacity this handle checked
 /// against the file, read only when needed): `write(len)` stores the row's
-/// bytes, then [`publish`] makes it visible. `false`, having changed
-/// nothing, if it does not fit (the caller grows and retries). Panic-free
-/// if `write` and `verified` are.
+/// bytes and says whether they may be published, then [`publish`] makes
+/// them visible. Panic-free if `write` and `verified` are.
 #[inline(always)]
 pub(crate) fn append_one<W: Words>(
     w: &W,
     verified: impl FnOnce() -> u64,
-    write: impl FnOnce(u64),
-) -> bool {
+    write: impl FnOnce(u64) -> bool,
+) -> Append {
     // The words are located before `write`, which may store anywhere
     // (the compiler would otherwise reload the header pointer after it).
     let (lenw, seqw) = (w.len_word(), w.seq_word());
@@ -30,13 +41,15 @@ pub(crate) fn append_one<W: Words>(
     let len = lenw.load(Relaxed);
     let cap = w.cap_word().load(Relaxed);
     if len < cap && cap <= verified() {
-        write(len);
+        if !write(len) {
+            return Append::Discarded;
+        }
         // The orderings of `publish`.
         lenw.store(len.wrapping_add(1), Release);
         bump::<W::M>(seqw);
-        return true;
+        return Append::Done;
     }
-    false
+    Append::NoRoom
 }
 
 /// `seq + 1` (release; see [`publish`]).

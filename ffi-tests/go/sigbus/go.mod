@@ -1,0 +1,3 @@
+module mba.test/sigbus
+
+go 1.19
