@@ -8,6 +8,8 @@
 //!   cross-process writer lock, the memory check before memory-backed
 //!   growth, the default reservation (`MBA_RESERVE`);
 //! - [`array`], [`shm`]: the safe Rust API ([`Array`]);
+//! - [`gc`]: finding and removing leaked names (interrupted creations,
+//!   unused arrays);
 //! - `ffi`: the C ABI (`include/mba.h`).
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -15,6 +17,7 @@ pub mod array;
 pub mod error;
 pub mod ffi;
 pub mod format;
+pub mod gc;
 pub mod lock;
 pub mod memlimit;
 pub mod reserve;
