@@ -1266,8 +1266,9 @@ int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq)
 int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
 
 /**
- * Removes leaked names from the directory dir (NULL: /dev/shm, where the
- * shm:// names live): the temporary files ".NAME.mba-tmp.PID.HEX" that a
+ * Removes leaked names of the caller's effective uid (never another
+ * user's files, even as root) from the directory dir (NULL: /dev/shm,
+ * where the shm:// names live): the temporary files ".NAME.mba-tmp.PID.HEX" that a
  * creator killed mid-creation left behind, and, with MBA_GC_UNUSED, the
  * named arrays that no visible process maps or has open. *removed (may be
  * NULL) receives the number of files removed.
@@ -1285,9 +1286,8 @@ int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
  * inspected, an array it could use (not owned by the caller, or whose mode
  * grants group or other access) is never removed. A process attaching
  * between the scan and the removal keeps its memory, but the name is gone.
- * Files of other users that the directory's permissions (the sticky bit
- * of /dev/shm) forbid removing, and files that vanish meanwhile, are
- * skipped; the first such refusal is returned after the others were
+ * Files that vanish meanwhile are skipped; a removal the directory's
+ * permissions refuse is returned (MBA_E_PERM) after the others were
  * removed.
  *
  * Thread-safe; it may run concurrently with creations in any process.
