@@ -244,6 +244,25 @@
 #define MBA_ADVISE_WILLNEED 3
 
 /**
+ * mba_gc flag: also remove named arrays that no process maps or has open.
+ */
+#define MBA_GC_UNUSED 1
+
+/**
+ * mba_gc flag: no grace period: also remove unlocked temporary files (and,
+ * with MBA_GC_UNUSED, unused arrays) changed less than 5 s ago. A creator
+ * between its open and its lock could lose its file: use it only when no
+ * creator can be running.
+ */
+#define MBA_GC_FORCE 2
+
+/**
+ * mba_gc flag: remove nothing; *removed receives how many files would be
+ * removed.
+ */
+#define MBA_GC_DRY_RUN 4
+
+/**
  * Success.
  */
 #define MBA_OK 0
@@ -1254,6 +1273,39 @@ int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq)
  * implausible).
  */
 int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
+
+/**
+ * Removes leaked names of the caller's effective uid (never another
+ * user's files, even as root) from the directory dir (NULL: /dev/shm,
+ * where the shm:// names live): the temporary files ".NAME.mba-tmp.PID.HEX" that a
+ * creator killed mid-creation left behind, and, with MBA_GC_UNUSED, the
+ * named arrays that no visible process maps or has open. *removed (may be
+ * NULL) receives the number of files removed.
+ *
+ * Never removes a temporary file whose creator is alive: a creator holds
+ * an OFD write lock on byte 0 of its temporary file until it publishes or
+ * removes it, and mba_gc asks for that lock with F_OFD_GETLK on a read-only
+ * descriptor (it takes no lock and writes to no file). Files changed less
+ * than 5 s ago are left alone (a creator may be between its open and its
+ * lock) unless MBA_GC_FORCE is given.
+ *
+ * "Unused" is judged from /proc/PID/maps and /proc/PID/fd of the processes
+ * the caller may inspect: as root all processes of its PID namespace, as
+ * another user only that user's own. When some process could not be
+ * inspected, an array it could use (not owned by the caller, or whose mode
+ * grants group or other access) is never removed. A process attaching
+ * between the scan and the removal keeps its memory, but the name is gone.
+ * Files that vanish meanwhile are skipped; a removal the directory's
+ * permissions refuse is returned (MBA_E_PERM) after the others were
+ * removed.
+ *
+ * Thread-safe; it may run concurrently with creations in any process.
+ * Errors: MBA_E_ARG (unknown flag bits, dir not a directory or not UTF-8),
+ * MBA_E_NOTFOUND (no such directory), MBA_E_PERM (the directory cannot be
+ * read, or a leftover could not be removed: *removed is then not written),
+ * MBA_E_IO.
+ */
+int mba_gc(const char *dir, uint32_t flags, uint64_t *removed);
 
 /**
  * Turns the process-wide SIGBUS guard on (enable != 0) or off (0).

@@ -10,6 +10,8 @@
 //! - [`guard`]: the opt-in SIGBUS guard (a mapping truncated by another
 //!   process gives `Code::Truncated`, not a crash);
 //! - [`array`], [`shm`]: the safe Rust API ([`Array`]);
+//! - [`gc`]: finding and removing leaked names (interrupted creations,
+//!   unused arrays);
 //! - `ffi`: the C ABI (`include/mba.h`).
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -17,6 +19,7 @@ pub mod array;
 pub mod error;
 pub mod ffi;
 pub mod format;
+pub mod gc;
 pub mod guard;
 pub mod lock;
 pub mod memlimit;

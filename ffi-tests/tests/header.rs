@@ -494,6 +494,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_unlock(mba_handle) -> c_int;
         mba_seq(mba_handle, *mut u64) -> c_int;
         mba_wait(mba_handle, u64, i64, *mut u64) -> c_int;
+        mba_gc(*const c_char, u32, *mut u64) -> c_int;
     }
 }
 
@@ -574,6 +575,9 @@ fn rust_side_consts() -> Vec<(&'static str, i64)> {
         MBA_ADVISE_RANDOM,
         MBA_ADVISE_SEQUENTIAL,
         MBA_ADVISE_WILLNEED,
+        MBA_GC_UNUSED,
+        MBA_GC_FORCE,
+        MBA_GC_DRY_RUN,
         MBA_OK,
         MBA_E_NULL,
         MBA_E_HANDLE,

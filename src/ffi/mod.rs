@@ -6,12 +6,14 @@
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
 pub(crate) mod boundary;
+mod gc;
 pub(crate) mod handles;
 mod python;
 mod sigbus;
 pub mod status;
 
 use self::boundary::{buf, copy_str, out, run, str_arg, with};
+pub use self::gc::*;
 pub use self::python::mba_py_api;
 pub use self::sigbus::mba_sigbus_guard;
 pub use self::status::*;
