@@ -1758,10 +1758,28 @@ def _open_ex(name, o):
     return h.value
 
 
-def create(name, shape, dtype="d", perm=0o600, capacity=0, max_len=0):
+_DEFAULT = object()
+
+
+def _looks_like_dtype(x):
+    return isinstance(x, str) or isinstance(x, type) or hasattr(x, "kind")
+
+
+def create(name, shape=0, dtype=_DEFAULT, perm=0o600, capacity=0, max_len=0):
     """Create a named array (SharedArray.create): zero-filled, length
     shape[0], row shape shape[1:]; FileExistsError if the name exists.
-    name: "shm://NAME" (a bare NAME means that), or "file://PATH"."""
+    name: "shm://NAME" (a bare NAME means that), or "file://PATH".
+    create(name, 'd') (no shape) makes an empty, growable flat array of
+    doubles; dtype defaults to 'd'."""
+    if _looks_like_dtype(shape):
+        if dtype is not _DEFAULT:
+            raise TypeError(
+                "create(): shape must be an int or a tuple of ints, not %r; "
+                "the element type is the dtype argument, e.g. "
+                "create(%r, 10, %r)" % (shape, name, dtype))
+        shape, dtype = 0, shape
+    if dtype is _DEFAULT:
+        dtype = "d"
     tc = typecode_of(dtype)
     name = _norm_name(name)
     o = _opts(L.CREATE | L.EXCL, tc, shape, perm, capacity, max_len)

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import errno as _errno
 import os
+import re
 
 from ctypes import (POINTER, byref, c_char_p, c_double, c_int, c_int32,
                     c_int64, c_size_t, c_uint32, c_uint64, c_void_p)
@@ -93,8 +94,11 @@ def _candidates():
     for n in ("libmba.so", "libmba.so.0"):
         out.append(("package directory", os.path.join(here, n)))
     repo = os.path.dirname(os.path.dirname(here))
-    out.append(("repository target/release",
-                os.path.join(repo, "target", "release", "libmba.so")))
+    # Only a package used from the source tree has a repository around it
+    # (an installed one lives in site-packages: no target/ to look in).
+    if os.path.exists(os.path.join(repo, "Cargo.toml")):
+        out.append(("repository target/release",
+                    os.path.join(repo, "target", "release", "libmba.so")))
     found = ctypes.util.find_library("mba")
     if found:
         out.append(("system (find_library)", found))
@@ -142,8 +146,11 @@ def _load():
                 what, path, ver[0], ver[1], ver[2], ", ".join(missing)))
             continue
         return lib, path, ver
-    hint = ("set MBA_LIBRARY to the path of libmba.so, or build it with "
-            "'cargo build --release' in the repository")
+    hint = ("build the library first: run 'make' (or 'cargo build --release') "
+            "in the libmba repository, then reinstall this package with "
+            "'pip install --force-reinstall ./examples-python' so that it "
+            "bundles target/release/libmba.so; or set MBA_LIBRARY to the path "
+            "of a libmba.so")
     if explicit:
         hint = "MBA_LIBRARY is set, so no other place was tried"
     raise ImportError("mba: cannot load a supported libmba. Tried:\n  " +
@@ -334,10 +341,47 @@ def message(rc):
     return msg
 
 
+# The library names element types as Rust does; a Python user wrote a
+# typecode or a numpy dtype, so messages say both.
+_PY_TYPE = {"i8": "'b' (int8)", "u8": "'B' (uint8)", "i16": "'h' (int16)",
+            "u16": "'H' (uint16)", "i32": "'i' (int32)", "u32": "'I' (uint32)",
+            "i64": "'q' (int64)", "u64": "'Q' (uint64)", "f32": "'f' (float32)",
+            "f64": "'d' (float64)"}
+_RUST_TYPE = re.compile(r"\b(" + "|".join(_PY_TYPE) + r")(?= elements| element\b|,|\)|$)")
+
+# What to do, by status: appended to the library's message.
+_HINTS = {
+    E_TYPE: "attach without a dtype to accept any element type, or ask for "
+            "the type the array holds",
+    E_NOTFOUND: "create it first (mba.create), or see the existing names "
+                "with mba.list()",
+    E_EXISTS: "attach to it (mba.attach), or remove it first (mba.delete)",
+    E_PERM: "the file's owner or mode does not allow this; check "
+            "ls -l /dev/shm (or the file) and the perm= used at creation",
+    E_OWNER: "another user created this name first; use another name, or "
+             "remove theirs",
+    E_NOSPACE: "the filesystem is full: free space, or for /dev/shm mount a "
+               "larger one (Docker: --shm-size)",
+    E_READONLY: "attach without readonly=True to write",
+    E_HANDLE: "the array was closed; attach again",
+}
+
+
+def pythonize(rc, msg):
+    """msg with Rust type names replaced by typecodes and dtypes, and what
+    to do appended."""
+    msg = _RUST_TYPE.sub(lambda m: _PY_TYPE[m.group(1)], msg)
+    hint = _HINTS.get(rc)
+    if hint and hint not in msg:
+        msg = "%s (%s)" % (msg, hint)
+    return msg
+
+
 def error(rc, msg=None):
     """The exception for status rc (not raised)."""
     if msg is None:
         msg = message(rc)
+    msg = pythonize(rc, msg)
     cls = _CLASSES.get(rc, MBAError)
     if issubclass(cls, OSError) and rc in _ERRNO:
         e = cls(_ERRNO[rc], msg)

@@ -84,7 +84,7 @@ def test_attach_by_describe_keeps_every_property(shm_name, tmp_path):
     a = mba.create(shm_name, (2, 3), "f")
     b = mba.attach(shm_name)
     assert (b.typecode, b.row_shape, b.shape, b.readonly) == ("f", (3,), (2, 3), False)
-    with pytest.raises(TypeError, match="holds f32 elements"):
+    with pytest.raises(TypeError, match=r"holds 'f' \(float32\) elements"):
         mba.attach(shm_name, "d")
     a.append([1, 2, 3])
     assert b[2] == [1.0, 2.0, 3.0]
