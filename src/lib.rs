@@ -15,6 +15,16 @@
 //! - `ffi`: the C ABI (`include/mba.h`).
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// The header's mutable words (len, capacity, seq, lock, waiters, ...) are
+// little-endian in the file (docs/FORMAT.md) and are accessed in place as
+// native atomics, which is only correct on a little-endian host.
+#[cfg(not(target_endian = "little"))]
+compile_error!(
+    "libmba supports little-endian targets only: the header's mutable words are \
+     little-endian in the file and are used in place as native atomics \
+     (see docs/FORMAT.md, 'Byte order')"
+);
+
 pub mod array;
 pub mod error;
 pub mod ffi;
