@@ -56,53 +56,36 @@ pub fn f64_bits(t: ElemType, v: f64) -> Option<u64> {
     })
 }
 
-/// Encodes an integer for an integer, bool or float element type.
-pub fn from_int(t: ElemType, v: i128) -> Result<Cell> {
+/// The one encoder's bits as a cell (the first bytes in memory order).
+fn cell(bits: u64) -> Cell {
     let mut c = [0u8; 16];
-    macro_rules! put {
-        ($ty:ty) => {{
-            let x = <$ty>::try_from(v).map_err(|_| range(v, t))?;
-            c[..std::mem::size_of::<$ty>()].copy_from_slice(&x.to_ne_bytes());
-        }};
-    }
-    match t {
-        ElemType::I8 => put!(i8),
-        ElemType::U8 => put!(u8),
-        ElemType::I16 => put!(i16),
-        ElemType::U16 => put!(u16),
-        ElemType::I32 => put!(i32),
-        ElemType::U32 => put!(u32),
-        ElemType::I64 => put!(i64),
-        ElemType::U64 => put!(u64),
-        ElemType::Bool => match v {
-            0 | 1 => c[0] = v as u8,
-            _ => return Err(range(v, t)),
-        },
-        ElemType::F32 | ElemType::F64 => return from_f64(t, v as f64),
-        _ => {
-            return Err(Error::new(
-                Code::Type,
-                format!("cannot store an integer in a {} array", t.name()),
-            ))
-        }
-    }
-    Ok(c)
+    c[..8].copy_from_slice(&bits.to_ne_bytes());
+    c
 }
 
-/// Encodes a double for a float element type.
-pub fn from_f64(t: ElemType, v: f64) -> Result<Cell> {
-    let mut c = [0u8; 16];
-    match t {
-        ElemType::F32 => c[..4].copy_from_slice(&(v as f32).to_ne_bytes()),
-        ElemType::F64 => c[..8].copy_from_slice(&v.to_ne_bytes()),
-        _ => {
-            return Err(Error::new(
-                Code::Type,
-                format!("cannot store a float in a {} array", t.name()),
-            ))
-        }
+/// Encodes an integer for an integer, bool or float element type: the
+/// bytes of [`int_bits`] (one encoder for every entry point, so an integer
+/// stored into a float array is rounded once, to nearest even), or the
+/// error that says why it has none.
+pub fn from_int(t: ElemType, v: i128) -> Result<Cell> {
+    match int_bits(t, v) {
+        Some(b) => Ok(cell(b)),
+        None if t.is_integer() || t == ElemType::Bool => Err(range(v, t)),
+        None => Err(Error::new(
+            Code::Type,
+            format!("cannot store an integer in a {} array", t.name()),
+        )),
     }
-    Ok(c)
+}
+
+/// Encodes a double for a float element type: the bytes of [`f64_bits`].
+pub fn from_f64(t: ElemType, v: f64) -> Result<Cell> {
+    f64_bits(t, v).map(cell).ok_or_else(|| {
+        Error::new(
+            Code::Type,
+            format!("cannot store a float in a {} array", t.name()),
+        )
+    })
 }
 
 /// Decodes an element of an integer or bool type.
