@@ -420,10 +420,12 @@ impl Array {
         rows: Option<u64>,
         access: Access,
     ) -> Result<Array> {
-        let flags = if access == Access::ReadOnly {
-            libc::O_RDONLY
-        } else {
+        // A copy-on-write map never writes to the file: a read-only
+        // descriptor is enough, so a file we may only read can be mapped.
+        let flags = if access == Access::ReadWrite {
             libc::O_RDWR
+        } else {
+            libc::O_RDONLY
         };
         // O_NONBLOCK: never block on a FIFO (refused below as not regular).
         let file = sys::open(path, flags | libc::O_NONBLOCK | libc::O_NOFOLLOW, 0)?;

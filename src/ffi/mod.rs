@@ -515,7 +515,8 @@ pub unsafe extern "C" fn mba_from_fd(
 /// program) as a fixed-length typed array. Uses opts->elem_type (required),
 /// item_size, ndim/shape (the row shape), offset (byte offset of the first
 /// element), initial_len (rows to map; 0 = every complete row), and
-/// flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW.
+/// flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW
+/// (a private copy: the file is opened read-only, so read access suffices).
 /// The length never changes: append/extend/insert fail with MBA_E_FULL.
 /// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
 /// MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
