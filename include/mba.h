@@ -423,6 +423,14 @@
 #define MBA_E_OWNER -28
 
 /**
+ * An extensible struct (mba_options, mba_info) is larger than this
+ * library's and its extra bytes are not all zero: the caller, built
+ * against a newer mba.h, asked for something this library does not know.
+ * Nothing was done. (A smaller struct, from an older mba.h, is fine.)
+ */
+#define MBA_E_NEWER -29
+
+/**
  * A handle to an open array: a small positive integer, never a pointer.
  * 0 and negative values are never valid handles. A handle is a slot of a
  * table of 4,096 (4,095 handles open at once at most; one more open is
@@ -439,8 +447,11 @@ typedef int32_t mba_handle;
  */
 typedef struct mba_options {
   /**
-   * sizeof(mba_options), set by mba_options_init; lets the struct grow
-   * in later versions without breaking old callers.
+   * sizeof(mba_options), set by mba_options_init. The struct grows at
+   * its end in later versions: a library given a smaller struct (a
+   * program built against an older mba.h) reads the missing fields as 0;
+   * a larger one (a newer mba.h) is accepted when the bytes past the
+   * fields it knows are all zero, else MBA_E_NEWER.
    */
   uint32_t struct_size;
   /**
@@ -509,7 +520,10 @@ typedef struct mba_options {
  */
 typedef struct mba_info {
   /**
-   * Set by the caller to sizeof(mba_info) before calling mba_describe.
+   * Set by the caller to sizeof(mba_info) before calling mba_describe,
+   * which fills at most that many bytes (an older caller's smaller
+   * struct gets only the fields it has; a newer caller's larger one
+   * only ours) and sets it to the number of bytes it filled.
    */
   uint32_t struct_size;
   /**
@@ -780,7 +794,8 @@ int mba_open(const char *name, uint32_t flags, int32_t elem_type, mba_handle *ou
  * mba_open with every option: opts->flags, mode, elem_type, item_size,
  * ndim/shape, initial_len, capacity, max_len (see mba_options). On
  * failure the detailed message is also copied into opts->errbuf.
- * Thread-safe. Errors: those of mba_open.
+ * Thread-safe. Errors: those of mba_open, and MBA_E_NEWER (opts from a
+ * newer mba.h sets fields this library does not know).
  */
 int mba_open_ex(const char *name, const struct mba_options *opts, mba_handle *out_h);
 
@@ -796,7 +811,8 @@ int mba_anon(int32_t elem_type, uint64_t capacity, mba_handle *out_h);
 
 /**
  * mba_anon with every option (elem_type, item_size, shape, initial_len,
- * capacity, max_len; flags must be 0). Thread-safe.
+ * capacity, max_len; flags must be 0). Thread-safe. Errors: those of
+ * mba_anon, and MBA_E_NEWER (see mba_options.struct_size).
  */
 int mba_anon_ex(const struct mba_options *opts, mba_handle *out_h);
 
@@ -817,7 +833,7 @@ int mba_from_fd(int fd, uint32_t flags, int32_t elem_type, mba_handle *out_h);
  * flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW
  * (a private copy: the file is opened read-only, so read access suffices).
  * The length never changes: append/extend/insert fail with MBA_E_FULL.
- * Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
+ * Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NEWER,
  * MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
  * MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
  * followed), MBA_E_IO.
@@ -1124,7 +1140,8 @@ int mba_flags(mba_handle h, uint32_t *out_f);
  * Fills *out with the handle's type, shape, sizes, flags, capacity,
  * maximum length, identity, element pointer, length word and descriptor:
  * what a binding needs after an open, in one call. The caller sets
- * out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
+ * out->struct_size = sizeof(mba_info) first (see mba_info.struct_size;
+ * MBA_E_ARG if below 4).
  * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
  * guard caught a fault in this mapping). Thread-safe.
  */

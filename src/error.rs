@@ -64,6 +64,9 @@ pub enum Code {
     /// Open-or-create found an existing object owned by another user (and
     /// the caller did not accept foreign objects).
     Owner,
+    /// An extensible struct from a newer caller sets fields this library
+    /// does not know (its extra bytes are not all zero).
+    Newer,
 }
 
 /// An error with its code and a human-readable explanation.

@@ -676,9 +676,30 @@ static void test_describe_and_try_append(void)
     OK(mba_anon_ex(&o, &h));
     mba_info info;
     memset(&info, 0xAB, sizeof info);
-    info.struct_size = sizeof info - 1;
+    info.struct_size = 3;
     EXPECT(MBA_E_ARG, mba_describe(h, &info));
     EXPECT(MBA_E_NULL, mba_describe(h, NULL));
+    /* An older caller's (smaller) mba_info: only its fields are written,
+     * and struct_size says how many bytes were. */
+    info.struct_size = (uint32_t)offsetof(mba_info, capacity);
+    OK(mba_describe(h, &info));
+    CHECK_U64(info.struct_size, offsetof(mba_info, capacity));
+    CHECK(info.elem_type == MBA_U16 && info.ndim == 2 && info.shape[1] == 3);
+    {
+        const unsigned char *b = (const unsigned char *)&info;
+        for (size_t k = offsetof(mba_info, capacity); k < sizeof info; k++)
+            CHECK(b[k] == 0xAB);
+    }
+    /* A newer caller's (larger) one: our fields, the rest untouched. */
+    struct {
+        mba_info i;
+        unsigned char extra[32];
+    } big;
+    memset(&big, 0xAB, sizeof big);
+    big.i.struct_size = sizeof big;
+    OK(mba_describe(h, &big.i));
+    CHECK_U64(big.i.struct_size, sizeof(mba_info));
+    CHECK(big.extra[0] == 0xAB && big.extra[31] == 0xAB);
     info.struct_size = sizeof info;
     OK(mba_describe(h, &info));
     CHECK(info.struct_size == sizeof info);

@@ -26,8 +26,8 @@ static void test_version(void)
  * gives "unknown status code". */
 static void test_strerror(void)
 {
-    const char *msgs[29];
-    for (int c = 0; c >= MBA_E_OWNER; c--) {
+    const char *msgs[1 - MBA_E_NEWER];
+    for (int c = 0; c >= MBA_E_NEWER; c--) {
         const char *m = mba_strerror(c);
         REQUIRE(m != NULL);
         CHECK(strlen(m) > 0);
@@ -66,7 +66,9 @@ static void test_strerror(void)
     CHECK(strcmp(mba_strerror(MBA_E_NOTLOCKED), "lock is not held by this thread") == 0);
     CHECK(strcmp(mba_strerror(MBA_E_PANIC), "internal error") == 0);
     CHECK(strcmp(mba_strerror(MBA_E_OWNER), "the object belongs to another user") == 0);
-    int unknown[] = {1, 2, 100, MBA_E_OWNER - 1, -1000, INT32_MIN, INT32_MAX};
+    CHECK(strcmp(mba_strerror(MBA_E_NEWER),
+                 "the caller set fields this library version does not know") == 0);
+    int unknown[] = {1, 2, 100, MBA_E_NEWER - 1, -1000, INT32_MIN, INT32_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
         CHECK(strcmp(mba_strerror(unknown[i]), "unknown status code") == 0);
 }
@@ -99,12 +101,57 @@ static void test_options_init(void)
     mba_handle h = 12345;
     EXPECT(MBA_E_ARG, mba_anon_ex(&z, &h));
     CHECK(h == 12345);
-    z.struct_size = sizeof z - 1;
+    z.struct_size = 3;
     EXPECT(MBA_E_ARG, mba_anon_ex(&z, &h));
-    /* A larger struct_size (a newer caller's struct) is accepted. */
-    z.struct_size = sizeof z + 64;
-    OK(mba_anon_ex(&z, &h));
+    CHECK(h == 12345);
+
+    /* An older caller's struct (built against an mba.h whose mba_options
+     * ended before max_len): the fields it has are used, the newer ones
+     * read as zero. The bytes past its end are garbage here (errbuf would
+     * point at address 1): they must never be read. */
+    mba_options old;
+    memset(&old, 0xEE, sizeof old);
+    old.struct_size = (uint32_t)offsetof(mba_options, max_len);
+    old.flags = 0;
+    old.mode = 0;
+    old.elem_type = MBA_U16;
+    old.item_size = 0;
+    old.ndim = 0;
+    old.reserved0 = 0;
+    memset(old.shape, 0, sizeof old.shape);
+    old.initial_len = 3;
+    old.capacity = 10;
+    OK(mba_anon_ex(&old, &h));
+    uint64_t n = 0;
+    OK(mba_len(h, &n));
+    CHECK_U64(n, 3);
     OK(mba_close(h));
+    old.elem_type = 12345;                 /* fails: errbuf must stay unread */
+    EXPECT(MBA_E_ARG, mba_anon_ex(&old, &h));
+
+    /* A newer caller's struct: larger, accepted while its extra bytes are
+     * zero; any non-zero extra byte is MBA_E_NEWER and nothing is done. */
+    struct {
+        mba_options o;
+        unsigned char extra[64];
+    } big;
+    memset(&big, 0, sizeof big);
+    OK(mba_options_init(&big.o));
+    big.o.struct_size = sizeof big;
+    big.o.elem_type = MBA_U8;
+    OK(mba_anon_ex(&big.o, &h));
+    OK(mba_close(h));
+    big.extra[17] = 1;
+    h = 12345;
+    EXPECT(MBA_E_NEWER, mba_anon_ex(&big.o, &h));
+    CHECK(h == 12345);
+    {
+        char msg[256];
+        mba_last_error(msg, sizeof msg);
+        CHECK(strstr(msg, "not zero") != NULL);
+    }
+    big.o.struct_size = 5000;              /* beyond any plausible size */
+    EXPECT(MBA_E_ARG, mba_anon_ex(&big.o, &h));
 }
 
 struct thread_err {

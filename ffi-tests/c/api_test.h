@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -65,6 +66,7 @@ static inline const char *t_code_name(int rc)
     case MBA_E_NOTLOCKED: return "MBA_E_NOTLOCKED";
     case MBA_E_PANIC: return "MBA_E_PANIC";
     case MBA_E_OWNER: return "MBA_E_OWNER";
+    case MBA_E_NEWER: return "MBA_E_NEWER";
     default: return "(not a status code)";
     }
 }

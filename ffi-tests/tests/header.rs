@@ -607,6 +607,7 @@ fn rust_side_consts() -> Vec<(&'static str, i64)> {
         MBA_E_NOTLOCKED,
         MBA_E_PANIC,
         MBA_E_OWNER,
+        MBA_E_NEWER,
     ]
 }
 

@@ -6,6 +6,7 @@
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
 pub(crate) mod boundary;
+mod extensible;
 mod gc;
 pub(crate) mod handles;
 mod python;
@@ -133,8 +134,11 @@ const _: () = {
 /// with mba_options_init() (which sets struct_size), then change fields.
 #[repr(C)]
 pub struct mba_options {
-    /// sizeof(mba_options), set by mba_options_init; lets the struct grow
-    /// in later versions without breaking old callers.
+    /// sizeof(mba_options), set by mba_options_init. The struct grows at
+    /// its end in later versions: a library given a smaller struct (a
+    /// program built against an older mba.h) reads the missing fields as 0;
+    /// a larger one (a newer mba.h) is accepted when the bytes past the
+    /// fields it knows are all zero, else MBA_E_NEWER.
     pub struct_size: u32,
     /// MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE, MBA_FOREIGN.
     pub flags: u32,
@@ -243,21 +247,14 @@ fn options(flags: u32, t: i32, o: Option<&mba_options>) -> Result<Options> {
     })
 }
 
-fn opts_ref<'a>(p: *const mba_options) -> Result<&'a mba_options> {
+/// The caller's options, zero-extended from an older (smaller) struct;
+/// a newer (larger) one only if its extra bytes are zero (`MBA_E_NEWER`).
+fn opts_ref(p: *const mba_options) -> Result<mba_options> {
     if p.is_null() {
         return Err(Error::new(Code::Null, "options pointer is NULL"));
     }
-    // SAFETY: non-NULL; the caller initialised at least struct_size bytes,
-    // which we check before reading the rest.
-    let size = unsafe { std::ptr::addr_of!((*p).struct_size).read() };
-    if (size as usize) < std::mem::size_of::<mba_options>() {
-        return Err(Error::new(
-            Code::Arg,
-            "mba_options.struct_size is too small: call mba_options_init",
-        ));
-    }
-    // SAFETY: as above; the struct is fully initialised.
-    Ok(unsafe { &*p })
+    // SAFETY: non-NULL; the caller's contract: struct_size readable bytes.
+    unsafe { extensible::copy_in(p, "mba_options") }
 }
 
 /// Checks the output handle pointer of an opener *before* it opens,
@@ -439,7 +436,8 @@ pub unsafe extern "C" fn mba_open(
 /// mba_open with every option: opts->flags, mode, elem_type, item_size,
 /// ndim/shape, initial_len, capacity, max_len (see mba_options). On
 /// failure the detailed message is also copied into opts->errbuf.
-/// Thread-safe. Errors: those of mba_open.
+/// Thread-safe. Errors: those of mba_open, and MBA_E_NEWER (opts from a
+/// newer mba.h sets fields this library does not know).
 #[no_mangle]
 pub unsafe extern "C" fn mba_open_ex(
     name: *const c_char,
@@ -451,7 +449,7 @@ pub unsafe extern "C" fn mba_open_ex(
         let n = str_arg(name, "name")?;
         need_out(out_h)?;
         publish(
-            shm::open(n, &options(o.flags, o.elem_type, Some(o))?)?,
+            shm::open(n, &options(o.flags, o.elem_type, Some(&o))?)?,
             out_h,
         )
     })
@@ -474,7 +472,8 @@ pub unsafe extern "C" fn mba_anon(elem_type: i32, capacity: u64, out_h: *mut mba
 }
 
 /// mba_anon with every option (elem_type, item_size, shape, initial_len,
-/// capacity, max_len; flags must be 0). Thread-safe.
+/// capacity, max_len; flags must be 0). Thread-safe. Errors: those of
+/// mba_anon, and MBA_E_NEWER (see mba_options.struct_size).
 #[no_mangle]
 pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_handle) -> c_int {
     run_opts(opts, || {
@@ -484,7 +483,7 @@ pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_h
             return Err(Error::new(Code::Arg, "mba_anon_ex takes no flags"));
         }
         publish(
-            Array::anon(&options(MBA_CREATE, o.elem_type, Some(o))?)?,
+            Array::anon(&options(MBA_CREATE, o.elem_type, Some(&o))?)?,
             out_h,
         )
     })
@@ -518,7 +517,7 @@ pub unsafe extern "C" fn mba_from_fd(
 /// flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW
 /// (a private copy: the file is opened read-only, so read access suffices).
 /// The length never changes: append/extend/insert fail with MBA_E_FULL.
-/// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG,
+/// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NEWER,
 /// MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
 /// MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
 /// followed), MBA_E_IO.
@@ -538,7 +537,7 @@ pub unsafe extern "C" fn mba_map_raw(
                 "mba_map_raw takes only MBA_RDONLY or MBA_COW",
             ));
         }
-        let op = options(o.flags, o.elem_type, Some(o))?;
+        let op = options(o.flags, o.elem_type, Some(&o))?;
         let layout = op
             .layout
             .ok_or_else(|| Error::new(Code::Arg, "mba_map_raw needs an element type"))?;
@@ -1073,7 +1072,10 @@ pub unsafe extern "C" fn mba_flags(h: mba_handle, out_f: *mut u32) -> c_int {
 /// Everything about a handle in one call (filled by mba_describe).
 #[repr(C)]
 pub struct mba_info {
-    /// Set by the caller to sizeof(mba_info) before calling mba_describe.
+    /// Set by the caller to sizeof(mba_info) before calling mba_describe,
+    /// which fills at most that many bytes (an older caller's smaller
+    /// struct gets only the fields it has; a newer caller's larger one
+    /// only ours) and sets it to the number of bytes it filled.
     pub struct_size: u32,
     /// Element type code (MBA_I8 ... MBA_RECORD).
     pub elem_type: i32,
@@ -1106,7 +1108,8 @@ pub struct mba_info {
 /// Fills *out with the handle's type, shape, sizes, flags, capacity,
 /// maximum length, identity, element pointer, length word and descriptor:
 /// what a binding needs after an open, in one call. The caller sets
-/// out->struct_size = sizeof(mba_info) first (MBA_E_ARG if smaller).
+/// out->struct_size = sizeof(mba_info) first (see mba_info.struct_size;
+/// MBA_E_ARG if below 4).
 /// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
 /// guard caught a fault in this mapping). Thread-safe.
 #[no_mangle]
@@ -1115,37 +1118,28 @@ pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_
         if out_i.is_null() {
             return Err(Error::new(Code::Null, "info pointer is NULL"));
         }
-        // SAFETY: non-NULL; the caller set struct_size, checked before the rest.
-        let size = unsafe { std::ptr::addr_of!((*out_i).struct_size).read() };
-        if (size as usize) < std::mem::size_of::<mba_info>() {
-            return Err(Error::new(
-                Code::Arg,
-                "mba_info.struct_size must be sizeof(mba_info)",
-            ));
-        }
         let a = &e.array;
         let l = a.layout();
         let mut shape = [0u64; 8];
         shape[..l.row_shape.len()].copy_from_slice(&l.row_shape);
-        out(
-            out_i,
-            mba_info {
-                struct_size: std::mem::size_of::<mba_info>() as u32,
-                elem_type: l.elem as i32,
-                flags: handle_flags(a),
-                ndim: l.row_shape.len() as u32,
-                item_size: l.item_size,
-                row_bytes: a.row_bytes(),
-                shape,
-                capacity: a.try_capacity()?,
-                max_len: a.max_len(),
-                uuid: a.uuid(),
-                data: a.as_ptr().cast(),
-                len_ptr: a.len_ptr(),
-                fd: a.fd(),
-                reserved0: 0,
-            },
-        )
+        let info = mba_info {
+            struct_size: std::mem::size_of::<mba_info>() as u32,
+            elem_type: l.elem as i32,
+            flags: handle_flags(a),
+            ndim: l.row_shape.len() as u32,
+            item_size: l.item_size,
+            row_bytes: a.row_bytes(),
+            shape,
+            capacity: a.try_capacity()?,
+            max_len: a.max_len(),
+            uuid: a.uuid(),
+            data: a.as_ptr().cast(),
+            len_ptr: a.len_ptr(),
+            fd: a.fd(),
+            reserved0: 0,
+        };
+        // SAFETY: non-NULL; the caller's contract: struct_size writable bytes.
+        unsafe { extensible::copy_out(out_i, &info, "mba_info") }
     })
 }
 

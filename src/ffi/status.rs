@@ -77,6 +77,11 @@ pub const MBA_E_PANIC: c_int = -27;
 /// an existing array whose owner is not this process's effective uid, and
 /// the caller did not pass MBA_FOREIGN. Nothing was opened or changed.
 pub const MBA_E_OWNER: c_int = -28;
+/// An extensible struct (mba_options, mba_info) is larger than this
+/// library's and its extra bytes are not all zero: the caller, built
+/// against a newer mba.h, asked for something this library does not know.
+/// Nothing was done. (A smaller struct, from an older mba.h, is fine.)
+pub const MBA_E_NEWER: c_int = -29;
 
 /// The C status of an error code.
 pub fn status(code: Code) -> c_int {
@@ -109,6 +114,7 @@ pub fn status(code: Code) -> c_int {
         Code::NotLocked => MBA_E_NOTLOCKED,
         Code::Panic => MBA_E_PANIC,
         Code::Owner => MBA_E_OWNER,
+        Code::Newer => MBA_E_NEWER,
     }
 }
 
@@ -144,6 +150,7 @@ pub fn message(code: c_int) -> &'static str {
         MBA_E_NOTLOCKED => "lock is not held by this thread\0",
         MBA_E_PANIC => "internal error\0",
         MBA_E_OWNER => "the object belongs to another user\0",
+        MBA_E_NEWER => "the caller set fields this library version does not know\0",
         _ => "unknown status code\0",
     }
 }
