@@ -61,6 +61,14 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libmba.so.0");
+    // Symbol versions (src/ffi/mba.map). scripts/link-cc, the workspace's
+    // linker (.cargo/config.toml), makes this the only version script.
+    let map = format!(
+        "{}/src/ffi/mba.map",
+        env::var("CARGO_MANIFEST_DIR").unwrap()
+    );
+    println!("cargo:rerun-if-changed=src/ffi/mba.map");
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={map}");
     let crate_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let mut config = cbindgen::Config {
