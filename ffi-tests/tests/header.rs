@@ -624,7 +624,8 @@ pub fn exported_functions(so: &Path) -> BTreeSet<String> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() == 3 && f[1] == "T").then(|| f[2].to_string())
+            // `name@@MBA_0.1`: the name without its symbol version.
+            (f.len() == 3 && f[1] == "T").then(|| f[2].split('@').next().unwrap().to_string())
         })
         .collect()
 }
