@@ -16,7 +16,7 @@ mkdir -p "$logs"
 # actually needs (a file or command), so a package marked installed whose
 # files are gone (or hidden, see scripts/check-fresh.sh) is reinstalled.
 PKGS=(gcc libc6-dev make strace libclang-dev python3-venv valgrind golang-go
-      pypy3 e2fsprogs util-linux mount pkg-config)
+      pypy3 e2fsprogs util-linux mount pkg-config abigail-tools binutils)
 libclang_ok() {  # bindgen's own lookup: libclang.so (not libclang-cpp)
     local f
     for f in /usr/lib/llvm-*/lib/libclang.so /usr/lib/llvm-*/lib/libclang-[0-9]*.so.[0-9]*; do
@@ -39,6 +39,8 @@ works() {  # does what package $1 provides actually work here?
         util-linux) command -v unshare >/dev/null && command -v setpriv >/dev/null ;;
         mount) command -v mount >/dev/null ;;
         pkg-config) command -v pkg-config >/dev/null ;;
+        abigail-tools) command -v abidiff >/dev/null ;;
+        binutils) command -v readelf >/dev/null && command -v nm >/dev/null ;;
         *) return 0 ;;
     esac
 }
