@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "check-fresh.sh: run as root" >&2; exit 2; }
 
 export DEBIAN_FRONTEND=noninteractive
-remove=(libclang-dev 'libclang1-*' valgrind strace golang-go 'golang-1.*-go' pypy3 pkg-config)
+remove=(libclang-dev 'libclang1-*' valgrind strace golang-go 'golang-1.*-go' pypy3 pkg-config abigail-tools)
 echo "== removing: ${remove[*]}"
 apt-get remove -y -qq "${remove[@]}" >/dev/null 2>&1 || true
 if ls /usr/lib/llvm-*/lib/libclang.so >/dev/null 2>&1 || command -v valgrind >/dev/null; then
