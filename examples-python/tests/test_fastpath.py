@@ -73,7 +73,10 @@ def test_describe_agrees_with_the_single_calls(shm_name):
 
 def test_describe_errors():
     a = mba.mmaparray("i", [1])
-    assert _describe(a._h, _lib.INFO_SIZE - 8)[0] == _lib.E_ARG
+    assert _describe(a._h, 3)[0] == _lib.E_ARG
+    # An older caller's smaller struct: filled up to its size (issue 15).
+    rc, info = _describe(a._h, _lib.INFO_SIZE - 8)
+    assert rc == 0 and info.struct_size == _lib.INFO_SIZE - 8 and info.fd == 0
     assert _lib.describe(a._h, None) == _lib.E_NULL
     h = a._h
     a.close()
