@@ -1,8 +1,9 @@
 # C build and install.  `make` builds the release library and the
 # libmba.so.0 (SONAME) link in target/release; `make install PREFIX=/usr/local`
 # installs libmba.so.0.MINOR.PATCH, libmba.so.0, libmba.so, libmba.a,
-# include/mba.h and lib/pkgconfig/mba.pc.
+# include/mba.h, lib/pkgconfig/mba.pc and the `mba` command (bin/mba).
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
@@ -12,11 +13,12 @@ LIBS_PRIVATE ?= -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 
 .PHONY: all install uninstall
 all:
-	cargo build --release
+	cargo build --release -p mba -p mba-cli
 	ln -sf libmba.so $(REL)/libmba.so.0
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(REL)/mba $(DESTDIR)$(BINDIR)/mba
 	install -m 755 $(REL)/libmba.so $(DESTDIR)$(LIBDIR)/libmba.so.$(VERSION)
 	ln -sf libmba.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmba.so.0
 	ln -sf libmba.so.0 $(DESTDIR)$(LIBDIR)/libmba.so
@@ -30,4 +32,5 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libmba.so* $(DESTDIR)$(LIBDIR)/libmba.a \
-	  $(DESTDIR)$(INCLUDEDIR)/mba.h $(DESTDIR)$(LIBDIR)/pkgconfig/mba.pc
+	  $(DESTDIR)$(INCLUDEDIR)/mba.h $(DESTDIR)$(LIBDIR)/pkgconfig/mba.pc \
+	  $(DESTDIR)$(BINDIR)/mba

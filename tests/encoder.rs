@@ -179,7 +179,9 @@ fn int_stores() -> Vec<Store> {
     ]
 }
 
-fn f64_stores() -> Vec<(&'static str, fn(mba_handle, f64) -> i32)> {
+type F64Store = (&'static str, fn(mba_handle, f64) -> i32);
+
+fn f64_stores() -> Vec<F64Store> {
     vec![
         ("mba_append_f64", |h, v| mba_append_f64(h, v)),
         ("mba_set_f64", |h, v| mba_set_f64(h, 0, v)),

@@ -33,7 +33,7 @@ pub(crate) unsafe fn copy_in<T>(p: *const T, what: &str) -> Result<T> {
     // SAFETY: the caller guarantees the first 4 bytes (struct_size).
     let size = unsafe { p.cast::<u32>().read_unaligned() } as usize;
     let ours = size_of::<T>();
-    if size < MIN_SIZE || size > MAX_SIZE {
+    if !(MIN_SIZE..=MAX_SIZE).contains(&size) {
         return Err(Error::new(
             Code::Arg,
             format!(
