@@ -18,7 +18,10 @@ fn dir() -> &'static PathBuf {
     DIR.get_or_init(|| {
         let d = std::env::temp_dir().join(format!("mba-fuzz-open-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
-        fs::DirBuilder::new().mode(0o700).create(&d).expect("private temp dir");
+        fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&d)
+            .expect("private temp dir");
         d
     })
 }
