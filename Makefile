@@ -34,3 +34,10 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libmba.so* $(DESTDIR)$(LIBDIR)/libmba.a \
 	  $(DESTDIR)$(INCLUDEDIR)/mba.h $(DESTDIR)$(LIBDIR)/pkgconfig/mba.pc \
 	  $(DESTDIR)$(BINDIR)/mba
+
+# Every cargo-fuzz target of fuzz/ for FUZZ_SECONDS (>= 60) each; prints the
+# executions per target (installs cargo-fuzz if missing).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)

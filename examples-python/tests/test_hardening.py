@@ -166,8 +166,8 @@ def test_wait_inf_is_interrupted_by_ctrl_c():
     code = textwrap.dedent("""
         import sys, time, mba
         a = mba.anon(0, 'i')
-        print('waiting', flush=True)
         try:
+            print('waiting', flush=True)
             a.wait(timeout=float('inf'))
         except KeyboardInterrupt:
             print('interrupted', flush=True)
@@ -175,7 +175,15 @@ def test_wait_inf_is_interrupted_by_ctrl_c():
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout.readline().strip() == "waiting"
-        time.sleep(0.3)
+        # Send Ctrl-C once the child sleeps in the wait (state S), not
+        # while a loaded machine is still running its Python code.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with open("/proc/%d/stat" % p.pid) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                    break
+            time.sleep(0.01)
+        time.sleep(0.05)
         t0 = time.monotonic()
         p.send_signal(2)
         out, _ = p.communicate(timeout=10)

@@ -149,17 +149,29 @@ static inline int t_done(const char *prog)
     return t_failures == 0 ? 0 : 1;
 }
 
-/* A formatted name, in memory of its own (never freed: tests are short). */
+/* A formatted name, in memory of its own. Never freed (tests are short),
+ * but kept reachable from a list, so that LeakSanitizer and valgrind
+ * (scripts/suites/sanitize.sh) report no leak for it. */
 static inline char *t_name(const char *fmt, ...)
 {
+    static char **all;
+    static size_t n, cap;
     char b[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(b, sizeof b, fmt, ap);
     va_end(ap);
+    if (n == cap) {
+        char **grown = realloc(all, (cap ? 2 * cap : 64) * sizeof *all);
+        if (!grown)
+            abort();
+        all = grown;
+        cap = cap ? 2 * cap : 64;
+    }
     char *s = malloc(strlen(b) + 1);
     if (!s)
         abort();
+    all[n++] = s;
     return strcpy(s, b);
 }
 
