@@ -22,6 +22,10 @@ ls /usr/lib/llvm-*/lib/libclang-cpp*.so* >/dev/null 2>&1 && echo "   (libclang-c
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
+# mktemp makes it 0700; the access-control tests run programs of the clone
+# as a second uid (setpriv 65534), which must be able to reach them, as in
+# any ordinary checkout location.
+chmod 755 "$dir"
 git clone -q . "$dir/libmba"
 cd "$dir/libmba"
 # The README's first fenced block holds the two commands, one per line.
