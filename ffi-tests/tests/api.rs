@@ -523,6 +523,8 @@ fn c_tests_under_sanitizers() {
             .arg(&prefix)
             // t_name's strings are never freed, on purpose.
             .env("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=0")
+            // see api_sync.c: fork while another thread mallocs, under ASan
+            .env("MBA_TEST_ASAN", "1")
             .output()
             .unwrap();
         let left = shm_leftovers(&prefix);

@@ -63,7 +63,7 @@ tests=(api_meta api_open api_data api_sync api_bad)
 for t in "${tests[@]}"; do
     build "$out/$t-asan" "${san[@]}" -- "ffi-tests/c/$t.c" || { result "$t (build)" 1 /dev/null; continue; }
     build "$out/$t" -- "ffi-tests/c/$t.c" || { result "$t (build)" 1 /dev/null; continue; }
-    run_one "$t" asan "$out/$t-asan"
+    MBA_TEST_ASAN=1 run_one "$t" asan "$out/$t-asan"
     [[ $slow == *" $t "* ]] || MBA_RESERVE=256M run_one "$t" valgrind "${vg[@]}" "$out/$t"
 done
 # examples-c: the reader follows the writer's array from another process.
