@@ -46,7 +46,7 @@ works() {  # does what package $1 provides actually work here?
 }
 missing=() broken=()
 for p in "${PKGS[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
         missing+=("$p")
     elif ! works "$p"; then
         broken+=("$p")

@@ -59,10 +59,14 @@ else
     bad "compat.c builds against 0.1.3 and against this tree"
 fi
 # Each build loads its own library.
-if ldd "$work/old" | grep -q "$OLD/lib/libmba.so.0" && ldd "$work/new" | grep -q "$NEW_DIR/libmba.so.0"; then
+# (ldd's output is captured first: under pipefail, `ldd | grep -q` fails
+# whenever grep exits on its match before ldd has written everything.)
+old_deps=$(ldd "$work/old" 2>&1)
+new_deps=$(ldd "$work/new" 2>&1)
+if [[ $old_deps == *"$OLD/lib/libmba.so.0 "* && $new_deps == *"$NEW_DIR/libmba.so.0 "* ]]; then
     ok "each build loads its own libmba.so.0"
 else
-    ldd "$work/old" "$work/new" | sed 's/^/   | /'
+    printf '%s\n%s\n' "$old_deps" "$new_deps" | sed 's/^/   | /'
     bad "each build loads its own libmba.so.0"
 fi
 
