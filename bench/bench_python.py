@@ -133,8 +133,8 @@ def report(what, ns, target=None, peers=(), target_text=None, absolute=True):
 
 
 def calibrate(repeat):
-    """Cost of a ctypes call with no arguments, of mba_append_int (two
-    plain ints, no argtypes), and of mba_try_append_int through the PyDLL
+    """Cost of a ctypes call with no arguments, of mba_append (an int and
+    a bytes row, no argtypes), and of mba_try_append through the PyDLL
     (the same, GIL kept: append's fast path), on this machine."""
     import ctypes
     from mba import _lib
@@ -149,22 +149,23 @@ def calibrate(repeat):
     noarg = min(run(0) for _ in range(max(repeat, 15))) / n * 1e9
     h = ctypes.c_int32()
     _lib.anon(_lib.I64, 0, ctypes.byref(h))
-    ai = _lib.append_int_fast
+    ai = _lib.append_raw_fast
     hv = h.value
+    row = (5).to_bytes(8, sys.byteorder)
 
     def run2(_k):
         t0 = time.perf_counter()
         for _ in range(n):
-            ai(hv, 5)
+            ai(hv, row)
         return time.perf_counter() - t0
     two = min(run2(0) for _ in range(max(repeat, 15))) / n * 1e9
-    ti = getattr(_lib, "try_append_int_fast", None)
+    ti = getattr(_lib, "try_append_raw_fast", None)
     tri = None
     if ti is not None:
         def run3(_k):
             t0 = time.perf_counter()
             for _ in range(n):
-                ti(hv, 5)
+                ti(hv, row)
             return time.perf_counter() - t0
         tri = min(run3(0) for _ in range(max(repeat, 15))) / n * 1e9
     _lib.close(hv)
@@ -686,10 +687,10 @@ def main():
     noarg, two, tri = calibrate(repeat)
     SCALE = max(1.0, noarg / REF_NOARG_NS)
     print("calibration: ctypes call, no args %.1f ns (reference machine: %.0f ns) -> "
-          "scale x%.2f; mba_append_int(h, 5) raw ctypes call %.1f ns%s"
+          "scale x%.2f; mba_append(h, row) raw ctypes call %.1f ns%s"
           % (noarg, REF_NOARG_NS, SCALE, two,
              "" if tri is None else
-             "; mba_try_append_int(h, 5) raw PyDLL call %.1f ns" % tri))
+             "; mba_try_append(h, row) raw PyDLL call %.1f ns" % tri))
     if args.only in (None, "append"):
         # Many short runs: the best one is the least disturbed by the load.
         bench_append(20000 if q else 50000, 10 if q else 25, True)

@@ -18,12 +18,8 @@ from . import _bridge
 from . import _guard
 
 _index = operator.index
-_append_int_fast = L.append_int_fast
 _append_raw_fast = L.append_raw_fast
-_try_append_int = L.try_append_int_fast
 _try_append_raw = L.try_append_raw_fast
-_try_append_u64_halves = L.try_append_u64_halves_fast
-_append_u64 = L.append_u64  # its fallback (argtypes: only on MBA_E_BUSY)
 _E_HANDLE = L.E_HANDLE
 _E_OVERFLOW = L.E_OVERFLOW
 
@@ -781,48 +777,23 @@ class mmaparray(_bridge.Base):
     def _py_append(self, v):
         """Append a new item with value v to the end of the array."""
         # (With the CPython bridge, append is libmba's own, which calls this
-        # for everything but the common case; see _bridge.py.) Each path
-        # first tries a non-blocking call through the PyDLL (GIL
-        # kept: it never waits); anything it cannot do at once (lock held
-        # elsewhere, growth, first write, range or handle errors) it
-        # leaves undone with MBA_E_BUSY, for the matching blocking call
-        # through the CDLL (GIL released), which waits, grows and reports
-        # errors. The try-calls go WITHOUT argtypes (they cost ~350 ns a
-        # call): ctypes then passes a Python int as a C int, masked to 32
-        # bits (hence the range checks), and a bytes object as a pointer.
-        t = type(v)
-        if t is int and -2147483648 <= v <= 2147483647:
-            # The hot path: mba_try_append_int, then mba_append_int (also
-            # without argtypes). The library range-checks the element type
-            # (MBA_E_OVERFLOW).
-            if not _try_append_int(self._h, v):
-                return
-            own, h = self._hold()
-            rc = _append_int_fast(h, v)
-        elif t is int and 0 < v < 18446744073709551616 and not self._isf:
-            # A uint64_t in two halves: v >> 32 is below 2**32 and arrives
-            # exactly; ctypes masks v to its low 32 bits. The library
-            # range-checks it as the uint64_t v (so 2**63 to 'q'
-            # overflows), then mba_append_u64 (argtypes) as the fallback.
-            if not _try_append_u64_halves(self._h, v >> 32, v):
-                return
-            own, h = self._hold()
-            rc = _append_u64(h, v)
-        else:
-            # Anything else (floats, bool, subclasses, numpy scalars, ints
-            # below -2**31 or for a float array, which array.array converts
-            # to a double first) is packed to the element's bytes by a
-            # precompiled struct (which converts like array.array) and
-            # passed as a bytes object to mba_try_append, then to
-            # mba_append (also without argtypes).
-            try:
-                b = self._spack(v)
-            except Exception:
-                return self._append_exact(v)
-            if not _try_append_raw(self._h, b):
-                return
-            own, h = self._hold()
-            rc = _append_raw_fast(h, b)
+        # for everything but the common case; see _bridge.py.) The value is
+        # packed to the element's bytes by a precompiled struct (which
+        # converts like array.array; anything it refuses takes the slow,
+        # exact path) and passed as a bytes object, without argtypes (they
+        # cost ~350 ns a call), first to mba_try_append through the PyDLL
+        # (GIL kept: it never waits), which leaves undone, with
+        # MBA_E_BUSY, whatever it cannot do at once (lock held elsewhere,
+        # growth, first write, errors); then to mba_append through the
+        # CDLL (GIL released), which waits, grows and reports errors.
+        try:
+            b = self._spack(v)
+        except Exception:
+            return self._append_exact(v)
+        if not _try_append_raw(self._h, b):
+            return
+        own, h = self._hold()
+        rc = _append_raw_fast(h, b)
         if rc:
             self._append_failed(rc, v)
 

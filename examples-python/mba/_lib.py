@@ -107,14 +107,12 @@ def _candidates():
     return out, False
 
 
-# Functions this binding calls that older builds lack (mba_describe and
-# mba_try_append_int came with 0.1.1, though some development builds
-# reported 0.1.0 with or without them; mba_try_append came later in 0.1.1
-# development, without a version bump; mba_try_append_u64_halves with
-# 0.1.2): a library without them is refused, so the lookup goes on to the
-# next candidate.
-REQUIRED = ("mba_describe", "mba_try_append_int", "mba_try_append",
-            "mba_try_append_u64_halves")
+# Functions this binding calls that older builds lack (mba_describe came
+# with 0.1.1, though some development builds reported 0.1.0 without it;
+# mba_try_append later in 0.1.1 development, without a version bump): a
+# library without them is refused, so the lookup goes on to the next
+# candidate.
+REQUIRED = ("mba_describe", "mba_try_append")
 
 
 def _version_tuple(v):
@@ -161,33 +159,20 @@ def _load():
 lib, path, version = _load()
 version_string = "%d.%d.%d" % version
 
-# Fast entry points WITHOUT argtypes (ctypes then passes Python ints as C
-# ints): only ever called with values checked to fit a C int. They are the
-# attribute objects of `lib`; everything below gets fresh objects through
-# lib[name], so setting their argtypes never touches these.
-append_int_fast = lib.mba_append_int
-append_raw_fast = lib.mba_append  # only ever called with (int handle, bytes)
+# Fast entry points WITHOUT argtypes: only ever called with (int handle,
+# bytes of one packed row); ctypes passes the bytes object as a char *.
+# They are the attribute objects of `lib` and `pylib`; everything below
+# gets fresh objects through lib[name], so setting their argtypes never
+# touches these.
+append_raw_fast = lib.mba_append
 
-# mba_try_append_int never waits for another thread (it returns MBA_E_BUSY,
-# having changed nothing, whenever mba_append_int would have to lock, grow,
-# or report an error), so it may be called with the GIL held: through a
-# PyDLL (same library handle, no second dlopen), which skips ctypes'
-# GIL release and reacquire. Also without argtypes: only ever called with
-# (int handle, value checked to fit a C int).
+# mba_try_append never waits for another thread (it returns MBA_E_BUSY,
+# having changed nothing, wherever mba_append would lock, grow or report
+# an error), so it may be called with the GIL held: through a PyDLL (same
+# library handle, no second dlopen), which skips ctypes' GIL release and
+# reacquire.
 pylib = ctypes.PyDLL(path, handle=lib._handle)
-try_append_int_fast = pylib.mba_try_append_int
-# mba_try_append is the same for any row (it declines with MBA_E_BUSY,
-# having changed nothing, wherever mba_append would lock, grow or report an
-# error): only ever called with (int handle, bytes of one packed row),
-# without argtypes (ctypes passes a bytes object as a char *).
 try_append_raw_fast = pylib.mba_try_append
-# mba_try_append_u64_halves is the same for the uint64_t v, given as the C
-# ints v >> 32 and v: only ever called with (int handle, v >> 32, v) for
-# 2**31 <= v < 2**64, without argtypes (ctypes masks a Python int to its
-# low 32 bits, as its documentation says; v >> 32 is below 2**32 anyway).
-# (No float counterpart: without argtypes ctypes cannot pass a float, and
-# c_double(v) costs more than packing v for mba_try_append.)
-try_append_u64_halves_fast = pylib.mba_try_append_u64_halves
 
 
 def _fn(name, *argtypes):

@@ -1,6 +1,6 @@
-"""The fast paths built on mba_describe (attach) and mba_try_append_int
+"""The fast paths built on mba_describe (attach) and mba_try_append
 (append through a PyDLL, GIL kept): the struct layout, and that append
-falls back to the blocking, reporting mba_append_int whenever the
+falls back to the blocking, reporting mba_append whenever the
 non-blocking call declines (lock held by another thread or process, a
 dead lock holder, growth, first write after fork, range errors, closed or
 read-only handles) with every behaviour and message unchanged."""
@@ -9,6 +9,7 @@ import array
 import ctypes
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
@@ -181,45 +182,27 @@ print("ok")
 
 # ------------------------------------------------- append via PyDLL, fallback
 
-def test_try_append_is_bound_through_pydll():
-    f = _lib.try_append_int_fast
-    assert f._flags_ & ctypes._FUNCFLAG_PYTHONAPI
-    assert not _lib.append_int_fast._flags_ & ctypes._FUNCFLAG_PYTHONAPI
-    assert f.argtypes is None and _core._try_append_int is f
-
-
-def test_try_append_declines_instead_of_failing():
-    a = mba.mmaparray("b")
-    h = a._h
-    a.append(1)  # the first write of the handle takes the general path
-    assert _lib.try_append_int_fast(h, 2) == _lib.OK
-    assert _lib.try_append_int_fast(h, 1000) == _lib.E_BUSY  # out of range
-    assert _lib.try_append_int_fast(0, 1) == _lib.E_BUSY  # bad handle
-    assert a.tolist() == [1, 2]
-    a.close()
-    assert _lib.try_append_int_fast(h, 1) == _lib.E_BUSY
-
-
 class _Counting(object):
-    """Stands in for the PyDLL function: counts calls, optionally always
-    declines (MBA_E_BUSY) so that every append takes the fallback."""
+    """Stands in for the PyDLL mba_try_append: counts calls, optionally
+    always declines (MBA_E_BUSY) so that every append takes the fallback."""
 
     def __init__(self, decline):
         self.calls = 0
         self.decline = decline
 
-    def __call__(self, h, v):
+    def __call__(self, h, row):
         self.calls += 1
+        assert type(row) is bytes
         if self.decline:
             return _lib.E_BUSY
-        return _lib.try_append_int_fast(h, v)
+        return _lib.try_append_raw_fast(h, row)
 
 
 @pytest.mark.parametrize("decline", [False, True])
 def test_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
     fake = _Counting(decline)
     use_python_append(monkeypatch)
-    monkeypatch.setattr(_core, "_try_append_int", fake)
+    monkeypatch.setattr(_core, "_try_append_raw", fake)
     for tc in "bBhHiIqQfd":
         a, ref = mba.mmaparray(tc), array.array(tc)
         vals = [0, 1, 5, 100, 127]
@@ -238,13 +221,13 @@ def test_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
     assert fake.calls > 0
     n = fake.calls
     a = mba.mmaparray("q")
-    for v in (2 ** 31, -2 ** 31 - 1, 2 ** 40, True, 1.0):  # never on the int fast path
+    for v in (2 ** 31, -2 ** 31 - 1, 2 ** 40, True, 1.0):
         if type(v) is float:
             with pytest.raises(TypeError):
-                a.append(v)
+                a.append(v)  # refused by the struct: no try-call
         else:
             a.append(v)
-    assert fake.calls == n
+    assert fake.calls == n + 4
     assert a.tolist() == [2 ** 31, -2 ** 31 - 1, 2 ** 40, 1]
     a.close()
 
@@ -252,7 +235,7 @@ def test_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
 @pytest.mark.parametrize("decline", [False, True])
 def test_out_of_range_still_raises_arrays_overflow_error(monkeypatch, decline):
     use_python_append(monkeypatch)
-    monkeypatch.setattr(_core, "_try_append_int", _Counting(decline))
+    monkeypatch.setattr(_core, "_try_append_raw", _Counting(decline))
     cases = [("b", 128), ("b", -129), ("B", -1), ("B", 256), ("h", 40000),
              ("H", -1), ("i", 2 ** 31), ("I", -1), ("I", 2 ** 32), ("Q", -1),
              ("q", 2 ** 63), ("Q", 2 ** 64)]
@@ -271,7 +254,7 @@ def test_out_of_range_still_raises_arrays_overflow_error(monkeypatch, decline):
 @pytest.mark.parametrize("decline", [False, True])
 def test_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_name, decline):
     use_python_append(monkeypatch)
-    monkeypatch.setattr(_core, "_try_append_int", _Counting(decline))
+    monkeypatch.setattr(_core, "_try_append_raw", _Counting(decline))
     a = mba.mmaparray("i", [1])
     a.append(2)
     a.close()
@@ -288,24 +271,21 @@ def test_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_name, 
     w.close()
 
 
-@pytest.mark.parametrize("tc,values,path", [
-    ("q", (0, 2, 3), "int"),
-    ("Q", (2 ** 63 + 5, 2 ** 63 + 6, 2 ** 63 + 7), "raw"),
-    ("d", (0.5, 2.5, 3.5), "raw"),
+@pytest.mark.parametrize("tc,values", [
+    ("q", (0, 2, 3)),
+    ("Q", (2 ** 63 + 5, 2 ** 63 + 6, 2 ** 63 + 7)),
+    ("d", (0.5, 2.5, 3.5)),
 ])
-def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py, tc, values, path):
+def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py, tc, values):
     # In a child interpreter: a fast path that blocked with the GIL held
-    # would deadlock, and the timeout turns that into a failure. The C-int
-    # path (mba_try_append_int) and the packed one (mba_try_append).
+    # would deadlock, and the timeout turns that into a failure.
     p = py("""
         import struct, sys, threading, time, mba
         from mba import _lib
-        name, tc, path = sys.argv[1], sys.argv[2], sys.argv[4]
+        name, tc = sys.argv[1], sys.argv[2]
         first, waited, last = eval(sys.argv[3])
 
         def try_append(x):
-            if path == "int":
-                return _lib.try_append_int_fast(a._h, x)
             return _lib.try_append_raw_fast(a._h, struct.pack(tc, x))
 
         a = mba.create(name, 0, tc)
@@ -336,7 +316,7 @@ def test_append_waits_for_a_lock_held_by_another_thread(shm_name, py, tc, values
         assert not t.is_alive() and not errors, errors
         assert try_append(last) == _lib.OK  # free again
         print(a.tolist() == [first, 1, waited, last])
-    """, shm_name, tc, repr(values), path, timeout=30)
+    """, shm_name, tc, repr(values), timeout=30)
     assert p.stdout.split() == ["True"]
 
 
@@ -376,7 +356,7 @@ def test_append_waits_for_a_lock_held_by_another_process(shm_name):
     a.append(0)
     p = _lock_holder(shm_name, "unlock")
     try:
-        assert _lib.try_append_int_fast(a._h, 9) == _lib.E_BUSY
+        assert _lib.try_append_raw_fast(a._h, struct.pack("q", 9)) == _lib.E_BUSY
         p.stdin.write("go\n")
         p.stdin.flush()
         a.append(2)
@@ -389,9 +369,8 @@ def test_append_waits_for_a_lock_held_by_another_process(shm_name):
     a.close()
 
 
-# The C-int path (mba_try_append_int) and the row path (mba_try_append):
-# both decline while a dead writer's lock word is set, and the general path
-# recovers the lock.
+# The fast path (mba_try_append) declines while a dead writer's lock word
+# is set, and the general path recovers the lock.
 @pytest.mark.parametrize("tc,values", [("q", [0, 2, 3]), ("d", [0.5, 1.5, 2.5])])
 def test_append_recovers_the_lock_of_a_killed_holder(shm_name, tc, values):
     a = mba.create(shm_name, 0, tc)
@@ -431,10 +410,8 @@ def test_fork_child_appends_c_ints():
 
 # ------------------------------- other values via mba_try_append, fallback
 #
-# Ints in [2**31, 2**64) to integer arrays go to mba_try_append_u64_halves;
-# other values (floats, negative ints below -2**31, ints to float arrays)
-# are packed by a struct and go to mba_try_append (PyDLL, GIL kept), then
-# on MBA_E_BUSY to the blocking, reporting mba_append_u64 / mba_append
+# Every value is packed by a struct and goes to mba_try_append (PyDLL,
+# GIL kept), then on MBA_E_BUSY to the blocking, reporting mba_append
 # (CDLL): the same results and errors either way. test_append64.py has the
 # full table of typecodes and values.
 
@@ -468,40 +445,15 @@ def test_try_append_raw_declines_instead_of_failing(shm_name):
     w.close()
 
 
-class _CountingRaw(object):
-    """Stands in for the PyDLL mba_try_append: counts calls, optionally
-    always declines (MBA_E_BUSY) so that every append takes the fallback."""
-
-    def __init__(self, decline):
-        self.calls = 0
-        self.decline = decline
-
-    def __call__(self, h, row):
-        self.calls += 1
-        assert type(row) is bytes
-        if self.decline:
-            return _lib.E_BUSY
-        return _lib.try_append_raw_fast(h, row)
-
-
-class _CountingU64(_CountingRaw):
-    """The same for mba_try_append_u64_halves."""
-
-    def __call__(self, h, hi, lo):
-        self.calls += 1
-        assert type(hi) is int and 0 <= hi < 2 ** 32 and type(lo) is int
-        if self.decline:
-            return _lib.E_BUSY
-        return _lib.try_append_u64_halves_fast(h, hi, lo)
+_CountingRaw = _Counting
 
 
 def _count_tries(monkeypatch, decline):
-    """Both try-functions of the non-C-int values replaced by counters."""
-    raw, u64 = _CountingRaw(decline), _CountingU64(decline)
+    """The try-function replaced by a counter."""
+    raw = _CountingRaw(decline)
     use_python_append(monkeypatch)
     monkeypatch.setattr(_core, "_try_append_raw", raw)
-    monkeypatch.setattr(_core, "_try_append_u64_halves", u64)
-    return raw, u64
+    return raw
 
 
 _I64 = [2 ** 63 - 1, -2 ** 63, 2 ** 62 + 3, -2 ** 40 - 7, 2 ** 31, -2 ** 31 - 1]
@@ -517,21 +469,20 @@ for _tc in "lL":
 
 @pytest.mark.parametrize("decline", [False, True])
 def test_raw_append_results_do_not_depend_on_the_fast_path(monkeypatch, decline):
-    raw, u64 = _count_tries(monkeypatch, decline)
+    raw = _count_tries(monkeypatch, decline)
     for tc, vals in sorted(_RAW_VALUES.items()):
         a, ref = mba.mmaparray(tc), array.array(tc)
         for _ in range(300):  # grows several times
             for v in vals:
                 a.append(v)
                 ref.append(v)
-        a.append(7)  # a C int in between takes the int path
+        a.append(7)  # a small int in between
         ref.append(7)
         a.append(vals[0])
         ref.append(vals[0])
         assert len(a) == len(ref) and a.tobytes() == ref.tobytes(), tc
         a.close()
-    assert raw.calls + u64.calls >= 300 * sum(len(v) for v in _RAW_VALUES.values())
-    assert raw.calls and u64.calls
+    assert raw.calls >= 300 * sum(len(v) for v in _RAW_VALUES.values())
 
 
 @pytest.mark.parametrize("decline", [False, True])
@@ -592,7 +543,7 @@ def test_raw_append_after_close_or_on_read_only_still_raises(monkeypatch, shm_na
     w = mba.create(shm_name, 2, "q")
     r = mba.attach(shm_name, readonly=True)
     with pytest.raises(TypeError) as e:
-        r.append(3)  # the C int path reports the same
+        r.append(3)  # a small int reports the same
     assert (type(e.value), str(e.value)) == slow[1]
     r.close()
     w.close()
