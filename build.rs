@@ -19,10 +19,11 @@ const PREAMBLE: &str = r#"/*
  * CONVENTIONS
  * - Every function returns an int status: MBA_OK (0) or a negative
  *   MBA_E_* code (mba_strerror gives its fixed message). Results go
- *   through out-parameters, which are written only on success.
+ *   through out-parameters, which are written only on success. The
+ *   few exceptions are named under NAMES AND ARGUMENT ORDER.
  * - A handle (mba_handle) is a small positive integer, not a pointer. It
  *   is created by mba_open, mba_open_ex, mba_anon, mba_anon_ex,
- *   mba_from_fd or mba_map_raw, owned by the caller, and released by
+ *   mba_open_fd or mba_map_raw, owned by the caller, and released by
  *   mba_close. A closed, stale or invented handle gives MBA_E_HANDLE;
  *   it never crashes, and a closed number is not handed out again for at
  *   least 2^30 opens while at most 1,000 handles are open (see
@@ -35,6 +36,58 @@ const PREAMBLE: &str = r#"/*
  *   is one element. Sizes are checked for overflow.
  * - Memory the library allocates, the library frees (mba_close,
  *   mba_unpin). Nothing returned needs free().
+ *
+ * NAMES AND ARGUMENT ORDER (one rule for every export; the C API 1.0
+ * keeps it)
+ * - Every name starts with mba_ (functions, types) or MBA_ (constants);
+ *   the rest is lowercase English words joined by single underscores:
+ *   mba_try_lock, mba_item_size (never trylock, itemsize). Words borrowed
+ *   from POSIX keep their spelling: mba_strerror, mba_mlock, mba_munlock,
+ *   MBA_RDONLY, MBA_EXCL, and the errno-like MBA_E_NOMEM, MBA_E_NOTSUP...
+ * - A function that acts is mba_<verb>[_<object>][_<variant>]:
+ *   mba_append, mba_flush_range, mba_map_raw, mba_open_fd. A function
+ *   that only reports a property of a handle is named after the property,
+ *   as the mba_info field that holds it: mba_len, mba_capacity,
+ *   mba_elem_type, mba_item_size, mba_row_size, mba_flags. A function
+ *   about one of the library's other types is named after the type:
+ *   mba_options_init, mba_handle_error. Variants are suffixes: _ex takes
+ *   an mba_options; _i64, _u64, _f64 convert the element to or from that
+ *   C type; the prefix try_ marks a call that never waits (mba_try_lock,
+ *   mba_try_append: MBA_E_BUSY instead). The names the library is known
+ *   by are kept as they are: mba_open, mba_anon, mba_append, mba_get_ptr,
+ *   mba_len, mba_flush.
+ * - Arguments come in one order: the handle (or what an opener opens: a
+ *   name, a descriptor); then the position and count of the rows the call
+ *   acts on (i or start, then n); then its inputs (flags, element type,
+ *   values, a source buffer of n rows, a mode); then its out-parameters,
+ *   last, each named out_* and written only on success. A buffer the
+ *   caller sizes is followed by its size, as C's snprintf does:
+ *   (out_buf, len), (out_dims, cap). Openers take (what, flags,
+ *   elem_type, ..., out_h): mba_open, mba_open_fd, mba_anon.
+ * - Every function returns an int status: MBA_OK (0) or a negative MBA_E_*
+ *   code, and every one's comment ends with an "Errors:" line listing the
+ *   codes it can return. MBA_E_PANIC (a caught internal panic) is not
+ *   repeated there: any function with a status may return it. The
+ *   exceptions: mba_version, mba_version_string and mba_strerror cannot
+ *   fail and return their value; mba_last_error returns the status of the
+ *   calling thread's last failed call, not one of its own. The size query
+ *   is the one case where an out-parameter is written on failure:
+ *   mba_list stores the size it needs in *out_needed when it fails with
+ *   MBA_E_OVERFLOW, so a caller can ask with len 0 and call again.
+ * - Constants: bit flags, which are OR-ed together, are MBA_<NAME>, one
+ *   set of distinct bits shared by every flags argument and field
+ *   (MBA_CREATE | MBA_EXCL, and MBA_RDONLY, MBA_COW, MBA_RAW from
+ *   mba_flags). The values of an enumeration, which are alternatives, are
+ *   MBA_<GROUP>_<NAME>: the element types MBA_TYPE_*, the flush modes
+ *   MBA_FLUSH_*, the hints MBA_ADVISE_*, the status codes MBA_OK and
+ *   MBA_E_*. Limits and versions are MBA_MAX_*, MBA_VERSION_*,
+ *   MBA_FORMAT_*.
+ * - Types are lowercase: mba_handle, and the structs mba_options and
+ *   mba_info, which begin with struct_size so that they can grow.
+ * - mba_py_bridge and struct mba_py_api exist for the Python binding only
+ *   (C programs never need them) and are not part of the 1.0 promise: they
+ *   leave the library when the CPython fast path moves into an extension
+ *   module of the Python package.
  *
  * THREAD SAFETY
  * - Every function may be called concurrently from several threads, on

@@ -259,7 +259,7 @@ static mba_handle make_shm(int type, uint64_t cap)
 static void bench_append(void)
 {
     mba_handle h;
-    OK(mba_anon(MBA_U32, NFLOOR, &h));
+    OK(mba_anon(0, MBA_TYPE_U32, NFLOOR, &h));
     void *p;
     OK(mba_get_ptr(h, &p));
     memset(p, 0, (size_t)NFLOOR * 4); /* prefault like the floor */
@@ -279,7 +279,7 @@ static void bench_append(void)
     /* including growth from an empty array, for information */
     for (int k = 0; k < 3; k++) {
         mba_handle g;
-        OK(mba_anon(MBA_U32, 0, &g));
+        OK(mba_anon(0, MBA_TYPE_U32, 0, &g));
         uint64_t t0 = now_ns();
         for (uint32_t i = 0; i < NFLOOR; i++)
             mba_append(g, &i);
@@ -306,7 +306,7 @@ static void bench_append(void)
         for (uint32_t i = 0; i < NFLOOR; i += 1024) {
             for (uint32_t j = 0; j < 1024; j++)
                 chunk[j] = i + j;
-            mba_extend(h, chunk, 1024);
+            mba_extend(h, 1024, chunk);
         }
         r[k] = (double)(now_ns() - t0) / NFLOOR;
     }
@@ -316,7 +316,7 @@ static void bench_append(void)
 
 static void bench_contend4(void)
 {
-    mba_handle h = make_shm(MBA_U32, 4ull * NCONT);
+    mba_handle h = make_shm(MBA_TYPE_U32, 4ull * NCONT);
     double r[3];
     for (int k = 0; k < 3; k++) {
         OK(mba_clear(h));
@@ -329,7 +329,7 @@ static void bench_contend4(void)
                 char c;
                 close(go[1]);
                 mba_handle c_h;
-                OK(mba_open(shm_name, 0, MBA_U32, &c_h));
+                OK(mba_open(shm_name, 0, MBA_TYPE_U32, &c_h));
                 uint32_t v = 0;
                 OK(mba_append(c_h, &v)); /* take a token before the start */
                 if (read(go[0], &c, 1) < 0)
@@ -360,7 +360,7 @@ static void bench_contend4(void)
 
 static void bench_recovery(void)
 {
-    mba_handle h = make_shm(MBA_U32, 0);
+    mba_handle h = make_shm(MBA_TYPE_U32, 0);
     uint32_t v = 1;
     OK(mba_append(h, &v));
     uint64_t waiting[TRIALS], fresh[TRIALS], death[TRIALS];
@@ -371,7 +371,7 @@ static void bench_recovery(void)
         pid_t holder = fork();
         if (holder == 0) {
             mba_handle hh;
-            OK(mba_open(shm_name, 0, MBA_U32, &hh));
+            OK(mba_open(shm_name, 0, MBA_TYPE_U32, &hh));
             OK(mba_lock(hh));
             if (write(ready[1], "L", 1) != 1)
                 _exit(2);
@@ -385,7 +385,7 @@ static void bench_recovery(void)
         pid_t w = fork();
         if (w == 0) {
             mba_handle wh;
-            OK(mba_open(shm_name, 0, MBA_U32, &wh));
+            OK(mba_open(shm_name, 0, MBA_TYPE_U32, &wh));
             if (write(ready[1], "W", 1) != 1)
                 _exit(2);
             OK(mba_lock(wh));
@@ -410,7 +410,7 @@ static void bench_recovery(void)
         holder = fork();
         if (holder == 0) {
             mba_handle hh;
-            OK(mba_open(shm_name, 0, MBA_U32, &hh));
+            OK(mba_open(shm_name, 0, MBA_TYPE_U32, &hh));
             OK(mba_lock(hh));
             if (write(ready[1], "L", 1) != 1)
                 _exit(2);
@@ -448,14 +448,14 @@ static void bench_recovery(void)
 
 static void bench_wake(void)
 {
-    mba_handle h = make_shm(MBA_U64, 4096);
+    mba_handle h = make_shm(MBA_TYPE_U64, 4096);
     int ready[2];
     if (pipe(ready) != 0)
         exit(2);
     pid_t w = fork();
     if (w == 0) {
         mba_handle wh;
-        OK(mba_open(shm_name, 0, MBA_U64, &wh));
+        OK(mba_open(shm_name, 0, MBA_TYPE_U64, &wh));
         static uint64_t lat[WAKES];
         uint64_t seq, got = 0, len = 0;
         OK(mba_seq(wh, &seq));
@@ -574,14 +574,14 @@ static uint64_t consume(mba_handle h, uint64_t n)
 
 static void bench_handoff(uint64_t n)
 {
-    mba_handle h = make_shm(MBA_U64, n);
+    mba_handle h = make_shm(MBA_TYPE_U64, n);
     int ready[2], done[2];
     if (pipe(ready) != 0 || pipe(done) != 0)
         exit(2);
     pid_t c = fork();
     if (c == 0) {
         mba_handle ch;
-        OK(mba_open(shm_name, 0, MBA_U64, &ch));
+        OK(mba_open(shm_name, 0, MBA_TYPE_U64, &ch));
         if (write(ready[1], "R", 1) != 1)
             _exit(2);
         uint64_t sum = consume(ch, n);
@@ -644,7 +644,7 @@ int main(int argc, char **argv)
         /* consume NAME N: prints "ready", then the seconds from the first
          * element's arrival... simply the end time, for the Python driver */
         mba_handle h;
-        OK(mba_open(argv[2], 0, MBA_U64, &h));
+        OK(mba_open(argv[2], 0, MBA_TYPE_U64, &h));
         uint64_t n = strtoull(argv[3], NULL, 10);
         printf("ready\n");
         fflush(stdout);

@@ -148,7 +148,7 @@ def calibrate(repeat):
         return time.perf_counter() - t0
     noarg = min(run(0) for _ in range(max(repeat, 15))) / n * 1e9
     h = ctypes.c_int32()
-    _lib.anon(_lib.I64, 0, ctypes.byref(h))
+    _lib.anon(0, _lib.I64, 0, ctypes.byref(h))
     ai = _lib.append_raw_fast
     hv = h.value
     row = (5).to_bytes(8, sys.byteorder)

@@ -81,8 +81,8 @@ def bench_ctypes(n, so, bench_bin):
     lib = ctypes.CDLL(so)
     name = f"shm://mba-bench-py-{os.getpid()}".encode()
     h = ctypes.c_int32()
-    MBA_CREATE, MBA_EXCL, MBA_U64 = 1, 2, 8
-    rc = lib.mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U64, ctypes.byref(h))
+    MBA_CREATE, MBA_EXCL, MBA_TYPE_U64 = 1, 2, 8
+    rc = lib.mba_open(name, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, ctypes.byref(h))
     assert rc == 0, rc
     try:
         assert lib.mba_reserve(h, ctypes.c_uint64(n)) == 0

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
      * microseconds (an MBA_RDONLY handle works too, checking every ms). */
     mba_handle h;
     int rc;
-    for (int tries = 0; (rc = mba_open(name, 0, MBA_RECORD, &h)) == MBA_E_NOTFOUND; tries++) {
+    for (int tries = 0; (rc = mba_open(name, 0, MBA_TYPE_RECORD, &h)) == MBA_E_NOTFOUND; tries++) {
         if (tries == 0)
             printf("reader: waiting for %s to appear...\n", name);
         if (tries == 1000)
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     if (rc != MBA_OK)
         return fail("mba_open", rc);
     uint64_t item;
-    mba_itemsize(h, &item);
+    mba_item_size(h, &item);
     if (item != sizeof(struct reading)) {
         fprintf(stderr, "reader: %s holds %llu-byte records, not readings\n", name,
                 (unsigned long long)item);

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One element of the array: a C struct stored as an MBA_RECORD. Both
+/* One element of the array: a C struct stored as an MBA_TYPE_RECORD. Both
  * programs must agree on it (same compiler ABI). */
 struct reading {
     uint64_t seq;     /* 1, 2, 3, ... */
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     mba_options o;
     mba_options_init(&o);               /* always: sets struct_size and defaults */
     o.flags = MBA_CREATE | MBA_REPLACE; /* a new, empty array, published atomically */
-    o.elem_type = MBA_RECORD;
+    o.elem_type = MBA_TYPE_RECORD;
     o.item_size = sizeof(struct reading);
     o.max_len = 1000000;                /* the most readings it can hold */
 

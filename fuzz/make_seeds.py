@@ -7,7 +7,7 @@ import random
 import struct
 import tempfile
 
-MBA_CREATE, MBA_F32, MBA_U8 = 1, 9, 2
+MBA_CREATE, MBA_TYPE_F32, MBA_TYPE_U8 = 1, 9, 2
 here = os.path.dirname(os.path.abspath(__file__))
 lib = ctypes.CDLL(os.environ["MBA_LIBRARY"])
 
@@ -18,7 +18,7 @@ def made(typ, values):
     h = ctypes.c_int32()
     assert lib.mba_open(p.encode(), MBA_CREATE, typ, ctypes.byref(h)) == 0
     for v in values:
-        c = ctypes.c_float(v) if typ == MBA_F32 else ctypes.c_uint8(v)
+        c = ctypes.c_float(v) if typ == MBA_TYPE_F32 else ctypes.c_uint8(v)
         assert lib.mba_append(h, ctypes.byref(c)) == 0
     lib.mba_close(h)
     data = open(p, "rb").read()
@@ -34,8 +34,8 @@ def put(target, name, data):
         f.write(data)
 
 
-f32 = made(MBA_F32, range(5))
-u8 = made(MBA_U8, range(3))
+f32 = made(MBA_TYPE_F32, range(5))
+u8 = made(MBA_TYPE_U8, range(3))
 # data_offset (u64 at 64) and len (u64 at 256) of the f32 array
 off = struct.unpack_from("<Q", f32, 64)[0]
 

@@ -12,10 +12,11 @@
  * CONVENTIONS
  * - Every function returns an int status: MBA_OK (0) or a negative
  *   MBA_E_* code (mba_strerror gives its fixed message). Results go
- *   through out-parameters, which are written only on success.
+ *   through out-parameters, which are written only on success. The
+ *   few exceptions are named under NAMES AND ARGUMENT ORDER.
  * - A handle (mba_handle) is a small positive integer, not a pointer. It
  *   is created by mba_open, mba_open_ex, mba_anon, mba_anon_ex,
- *   mba_from_fd or mba_map_raw, owned by the caller, and released by
+ *   mba_open_fd or mba_map_raw, owned by the caller, and released by
  *   mba_close. A closed, stale or invented handle gives MBA_E_HANDLE;
  *   it never crashes, and a closed number is not handed out again for at
  *   least 2^30 opens while at most 1,000 handles are open (see
@@ -28,6 +29,58 @@
  *   is one element. Sizes are checked for overflow.
  * - Memory the library allocates, the library frees (mba_close,
  *   mba_unpin). Nothing returned needs free().
+ *
+ * NAMES AND ARGUMENT ORDER (one rule for every export; the C API 1.0
+ * keeps it)
+ * - Every name starts with mba_ (functions, types) or MBA_ (constants);
+ *   the rest is lowercase English words joined by single underscores:
+ *   mba_try_lock, mba_item_size (never trylock, itemsize). Words borrowed
+ *   from POSIX keep their spelling: mba_strerror, mba_mlock, mba_munlock,
+ *   MBA_RDONLY, MBA_EXCL, and the errno-like MBA_E_NOMEM, MBA_E_NOTSUP...
+ * - A function that acts is mba_<verb>[_<object>][_<variant>]:
+ *   mba_append, mba_flush_range, mba_map_raw, mba_open_fd. A function
+ *   that only reports a property of a handle is named after the property,
+ *   as the mba_info field that holds it: mba_len, mba_capacity,
+ *   mba_elem_type, mba_item_size, mba_row_size, mba_flags. A function
+ *   about one of the library's other types is named after the type:
+ *   mba_options_init, mba_handle_error. Variants are suffixes: _ex takes
+ *   an mba_options; _i64, _u64, _f64 convert the element to or from that
+ *   C type; the prefix try_ marks a call that never waits (mba_try_lock,
+ *   mba_try_append: MBA_E_BUSY instead). The names the library is known
+ *   by are kept as they are: mba_open, mba_anon, mba_append, mba_get_ptr,
+ *   mba_len, mba_flush.
+ * - Arguments come in one order: the handle (or what an opener opens: a
+ *   name, a descriptor); then the position and count of the rows the call
+ *   acts on (i or start, then n); then its inputs (flags, element type,
+ *   values, a source buffer of n rows, a mode); then its out-parameters,
+ *   last, each named out_* and written only on success. A buffer the
+ *   caller sizes is followed by its size, as C's snprintf does:
+ *   (out_buf, len), (out_dims, cap). Openers take (what, flags,
+ *   elem_type, ..., out_h): mba_open, mba_open_fd, mba_anon.
+ * - Every function returns an int status: MBA_OK (0) or a negative MBA_E_*
+ *   code, and every one's comment ends with an "Errors:" line listing the
+ *   codes it can return. MBA_E_PANIC (a caught internal panic) is not
+ *   repeated there: any function with a status may return it. The
+ *   exceptions: mba_version, mba_version_string and mba_strerror cannot
+ *   fail and return their value; mba_last_error returns the status of the
+ *   calling thread's last failed call, not one of its own. The size query
+ *   is the one case where an out-parameter is written on failure:
+ *   mba_list stores the size it needs in *out_needed when it fails with
+ *   MBA_E_OVERFLOW, so a caller can ask with len 0 and call again.
+ * - Constants: bit flags, which are OR-ed together, are MBA_<NAME>, one
+ *   set of distinct bits shared by every flags argument and field
+ *   (MBA_CREATE | MBA_EXCL, and MBA_RDONLY, MBA_COW, MBA_RAW from
+ *   mba_flags). The values of an enumeration, which are alternatives, are
+ *   MBA_<GROUP>_<NAME>: the element types MBA_TYPE_*, the flush modes
+ *   MBA_FLUSH_*, the hints MBA_ADVISE_*, the status codes MBA_OK and
+ *   MBA_E_*. Limits and versions are MBA_MAX_*, MBA_VERSION_*,
+ *   MBA_FORMAT_*.
+ * - Types are lowercase: mba_handle, and the structs mba_options and
+ *   mba_info, which begin with struct_size so that they can grow.
+ * - mba_py_bridge and struct mba_py_api exist for the Python binding only
+ *   (C programs never need them) and are not part of the 1.0 promise: they
+ *   leave the library when the CPython fast path moves into an extension
+ *   module of the Python package.
  *
  * THREAD SAFETY
  * - Every function may be called concurrently from several threads, on
@@ -64,12 +117,12 @@
 /**
  * Minor version of the library.
  */
-#define MBA_VERSION_MINOR 1
+#define MBA_VERSION_MINOR 2
 
 /**
  * Patch version of the library.
  */
-#define MBA_VERSION_PATCH 3
+#define MBA_VERSION_PATCH 0
 
 /**
  * Major version of the on-disk format this library reads and writes.
@@ -123,83 +176,83 @@
 /**
  * Element type: any (on open only: accept whatever the array holds).
  */
-#define MBA_ANY 0
+#define MBA_TYPE_ANY 0
 
 /**
  * Element type: signed 8-bit integer.
  */
-#define MBA_I8 1
+#define MBA_TYPE_I8 1
 
 /**
  * Element type: unsigned 8-bit integer.
  */
-#define MBA_U8 2
+#define MBA_TYPE_U8 2
 
 /**
  * Element type: signed 16-bit integer.
  */
-#define MBA_I16 3
+#define MBA_TYPE_I16 3
 
 /**
  * Element type: unsigned 16-bit integer.
  */
-#define MBA_U16 4
+#define MBA_TYPE_U16 4
 
 /**
  * Element type: signed 32-bit integer.
  */
-#define MBA_I32 5
+#define MBA_TYPE_I32 5
 
 /**
  * Element type: unsigned 32-bit integer.
  */
-#define MBA_U32 6
+#define MBA_TYPE_U32 6
 
 /**
  * Element type: signed 64-bit integer.
  */
-#define MBA_I64 7
+#define MBA_TYPE_I64 7
 
 /**
  * Element type: unsigned 64-bit integer.
  */
-#define MBA_U64 8
+#define MBA_TYPE_U64 8
 
 /**
  * Element type: IEEE 754 binary32.
  */
-#define MBA_F32 9
+#define MBA_TYPE_F32 9
 
 /**
  * Element type: IEEE 754 binary64.
  */
-#define MBA_F64 10
+#define MBA_TYPE_F64 10
 
 /**
  * Element type: one byte, 0 or 1.
  */
-#define MBA_BOOL 11
+#define MBA_TYPE_BOOL 11
 
 /**
  * Element type: two binary32 (real, imaginary).
  */
-#define MBA_COMPLEX64 12
+#define MBA_TYPE_COMPLEX64 12
 
 /**
  * Element type: two binary64 (real, imaginary).
  */
-#define MBA_COMPLEX128 13
+#define MBA_TYPE_COMPLEX128 13
 
 /**
  * Element type: IEEE 754 binary16.
  */
-#define MBA_F16 14
+#define MBA_TYPE_F16 14
 
 /**
  * Element type: opaque fixed-size record (a C struct); give its size as
  * mba_options.item_size.
  */
-#define MBA_RECORD 15
+#define MBA_TYPE_RECORD 15
 
 /**
  * Most row dimensions (mba_options.ndim), fixed by the format.
@@ -211,17 +264,17 @@
  * written before the header, and the header's durable length records what
  * reached the disk.
  */
-#define MBA_SYNC 1
+#define MBA_FLUSH_SYNC 1
 
 /**
  * mba_flush mode: schedule write-back and return.
  */
-#define MBA_ASYNC 2
+#define MBA_FLUSH_ASYNC 2
 
 /**
  * mba_flush mode: invalidate cached copies (MS_INVALIDATE).
  */
-#define MBA_INVALIDATE 4
+#define MBA_FLUSH_INVALIDATE 4
 
 /**
  * mba_advise: no special treatment.
@@ -245,8 +298,10 @@
 
 /**
  * mba_gc flag: also remove named arrays that no process maps or has open.
+ * (The gc flags take bits of their own, above the open flags: one space of
+ * distinct bits for every flags argument.)
  */
-#define MBA_GC_UNUSED 1
+#define MBA_GC_UNUSED 256
 
 /**
  * mba_gc flag: no grace period: also remove unlocked temporary files (and,
@@ -254,13 +309,13 @@
  * between its open and its lock could lose its file: use it only when no
  * creator can be running.
  */
-#define MBA_GC_FORCE 2
+#define MBA_GC_FORCE 512
 
 /**
- * mba_gc flag: remove nothing; *removed receives how many files would be
+ * mba_gc flag: remove nothing; *out_removed receives how many files would be
  * removed.
  */
-#define MBA_GC_DRY_RUN 4
+#define MBA_GC_DRY_RUN 1024
 
 /**
  * Success.
@@ -401,7 +456,7 @@
 #define MBA_E_NOMEM -24
 
 /**
- * The lock is held by another writer (mba_trylock), or already by this thread.
+ * The lock is held by another writer (mba_try_lock), or already by this thread.
  */
 #define MBA_E_BUSY -25
 
@@ -464,11 +519,11 @@ typedef struct mba_options {
    */
   uint32_t mode;
   /**
-   * Element type (MBA_I8 ... MBA_RECORD); MBA_ANY on open accepts any.
+   * Element type (MBA_TYPE_I8 ... MBA_TYPE_RECORD); MBA_TYPE_ANY on open accepts any.
    */
   int32_t elem_type;
   /**
-   * Bytes per element: required for MBA_RECORD, else 0 (or the type's size).
+   * Bytes per element: required for MBA_TYPE_RECORD, else 0 (or the type's size).
    */
   uint64_t item_size;
   /**
@@ -527,7 +582,7 @@ typedef struct mba_info {
    */
   uint32_t struct_size;
   /**
-   * Element type code (MBA_I8 ... MBA_RECORD).
+   * Element type code (MBA_TYPE_I8 ... MBA_TYPE_RECORD).
    */
   int32_t elem_type;
   /**
@@ -545,7 +600,7 @@ typedef struct mba_info {
   /**
    * Bytes per row.
    */
-  uint64_t row_bytes;
+  uint64_t row_size;
   /**
    * Row dimensions; entries past ndim are 0.
    */
@@ -703,7 +758,7 @@ extern "C" {
 uint32_t mba_version(void);
 
 /**
- * The library version as a static NUL-terminated string ("0.1.3").
+ * The library version as a static NUL-terminated string ("0.2.0").
  * Never NULL; do not free.
  */
 const char *mba_version_string(void);
@@ -717,26 +772,30 @@ const char *mba_strerror(int code);
 
 /**
  * Copies the detailed message of the calling thread's last failed call
- * into buf (NUL-terminated, truncated to len bytes; buf may be NULL when
+ * into out_buf (NUL-terminated, truncated to len bytes; out_buf may be NULL when
  * len is 0) and returns that call's status code (MBA_OK if none failed
  * yet). Thread-local: from Go, where goroutines move between threads,
  * use mba_options.errbuf or mba_handle_error instead.
+ * Errors: none: it returns the status of the calling thread's last failed call
+ * (MBA_OK if none failed), not one of its own.
  */
-int mba_last_error(char *buf, size_t len);
+int mba_last_error(char *out_buf, size_t len);
 
 /**
  * Copies the detailed message of the last failed call on handle h (from
- * any thread) into buf, NUL-terminated and truncated to len bytes (buf
+ * any thread) into out_buf, NUL-terminated and truncated to len bytes (out_buf
  * may be NULL when len is 0). Returns MBA_OK, MBA_E_HANDLE for an invalid
- * handle, or MBA_E_NULL for a NULL buf with a non-zero len.
+ * handle, or MBA_E_NULL for a NULL out_buf with a non-zero len.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_handle_error(mba_handle h, char *buf, size_t len);
+int mba_handle_error(mba_handle h, char *out_buf, size_t len);
 
 /**
- * Fills *opts with defaults (no flags, mode 0600, MBA_ANY, flat, default
- * capacity and max_len, no error buffer) and sets opts->struct_size.
+ * Fills *out_opts with defaults (no flags, mode 0600, MBA_TYPE_ANY, flat, default
+ * capacity and max_len, no error buffer) and sets out_opts->struct_size.
+ * Errors: MBA_E_NULL.
  */
-int mba_options_init(struct mba_options *opts);
+int mba_options_init(struct mba_options *out_opts);
 
 /**
  * Opens the array called name, creating it with MBA_CREATE.
@@ -745,7 +804,7 @@ int mba_options_init(struct mba_options *opts);
  * "file://PATH", or a plain filesystem path.
  * flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE,
  * MBA_FOREIGN.
- * type: the element type; when opening an existing array, MBA_ANY or the
+ * type: the element type; when opening an existing array, MBA_TYPE_ANY or the
  * type it must hold (else MBA_E_TYPE); required for MBA_CREATE.
  * A new array is flat, mode 0600, and is initialised under a temporary
  * name before it is linked under name, so no process ever opens a
@@ -783,10 +842,10 @@ int mba_options_init(struct mba_options *opts);
  * handles; MBA_COW snapshots never share. A file deleted or replaced under
  * its name is never served from an old mapping, nor is one that another
  * process has shrunk (the open maps the file afresh and validates it).
- * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
- * MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
- * MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_OWNER,
- * MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
+ * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED,
+ * MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
+ * MBA_E_OVERFLOW, MBA_E_NOTFOUND, MBA_E_EXISTS, MBA_E_OWNER, MBA_E_PERM,
+ * MBA_E_READONLY, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
  */
 int mba_open(const char *name, uint32_t flags, int32_t elem_type, mba_handle *out_h);
 
@@ -794,8 +853,13 @@ int mba_open(const char *name, uint32_t flags, int32_t elem_type, mba_handle *ou
  * mba_open with every option: opts->flags, mode, elem_type, item_size,
  * ndim/shape, initial_len, capacity, max_len (see mba_options). On
  * failure the detailed message is also copied into opts->errbuf.
- * Thread-safe. Errors: those of mba_open, and MBA_E_NEWER (opts from a
- * newer mba.h sets fields this library does not know).
+ * Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED,
+ * MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
+ * MBA_E_OVERFLOW, MBA_E_FULL, MBA_E_NOTFOUND, MBA_E_EXISTS, MBA_E_OWNER,
+ * MBA_E_PERM, MBA_E_READONLY, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO,
+ * MBA_E_NEWER (opts from a newer mba.h sets fields this library does not
+ * know).
  */
 int mba_open_ex(const char *name, const struct mba_options *opts, mba_handle *out_h);
 
@@ -803,16 +867,21 @@ int mba_open_ex(const char *name, const struct mba_options *opts, mba_handle *ou
  * Creates an anonymous flat array of type elem_type with room for
  * capacity elements (0 = default), backed by a memfd sealed against
  * shrinking. Share it with a child across fork, or pass its descriptor
- * (mba_fd) to another process, which attaches with mba_from_fd.
- * Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOSPACE, MBA_E_NOMEM,
- * MBA_E_IO.
+ * (mba_fd) to another process, which attaches with mba_open_fd.
+ * flags: 0 (no flag applies to an anonymous array yet; any other
+ * value is MBA_E_ARG, so that later ones are refused by this
+ * version). Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_ARG (flags not 0, no element type),
+ * MBA_E_OVERFLOW, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
  */
-int mba_anon(int32_t elem_type, uint64_t capacity, mba_handle *out_h);
+int mba_anon(uint32_t flags, int32_t elem_type, uint64_t capacity, mba_handle *out_h);
 
 /**
  * mba_anon with every option (elem_type, item_size, shape, initial_len,
- * capacity, max_len; flags must be 0). Thread-safe. Errors: those of
- * mba_anon, and MBA_E_NEWER (see mba_options.struct_size).
+ * capacity, max_len; flags must be 0). Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NEWER (opts from a newer mba.h sets
+ * fields this library does not know), MBA_E_OVERFLOW, MBA_E_FULL,
+ * MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
  */
 int mba_anon_ex(const struct mba_options *opts, mba_handle *out_h);
 
@@ -820,10 +889,13 @@ int mba_anon_ex(const struct mba_options *opts, mba_handle *out_h);
  * Attaches to the array behind the open descriptor fd (a file, a
  * shared-memory object, or a memfd from mba_anon in another process).
  * The descriptor is duplicated: the caller keeps and closes its own.
- * flags: 0, MBA_RDONLY or MBA_COW; elem_type: MBA_ANY or the expected
- * type. Thread-safe. Errors: those of mba_open.
+ * flags: 0, MBA_RDONLY or MBA_COW; elem_type: MBA_TYPE_ANY or the expected
+ * type. Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED,
+ * MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
+ * MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
  */
-int mba_from_fd(int fd, uint32_t flags, int32_t elem_type, mba_handle *out_h);
+int mba_open_fd(int fd, uint32_t flags, int32_t elem_type, mba_handle *out_h);
 
 /**
  * Maps an existing raw binary file (no header, e.g. written by another
@@ -833,10 +905,10 @@ int mba_from_fd(int fd, uint32_t flags, int32_t elem_type, mba_handle *out_h);
  * flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW
  * (a private copy: the file is opened read-only, so read access suffices).
  * The length never changes: append/extend/insert fail with MBA_E_FULL.
- * Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NEWER,
- * MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
- * MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
- * followed), MBA_E_IO.
+ * Flush writes changes back. Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_TRUNCATED (the file
+ * holds fewer than initial_len rows), MBA_E_OVERFLOW, MBA_E_PERM (also: path
+ * is a symbolic link, never followed), MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO.
  */
 int mba_map_raw(const char *path, const struct mba_options *opts, mba_handle *out_h);
 
@@ -846,42 +918,48 @@ int mba_map_raw(const char *path, const struct mba_options *opts, mba_handle *ou
  * If this thread holds the writer lock through mba_lock, it is released.
  * Must not race any other call on the same handle. Closing twice, or
  * closing an invalid handle, returns MBA_E_HANDLE and does nothing else.
+ * Errors: MBA_E_HANDLE.
  */
 int mba_close(mba_handle h);
 
 /**
- * Stores the handle's file descriptor in *fd. The descriptor stays owned by
+ * Stores the handle's file descriptor in *out_fd. The descriptor stays owned by
  * the library (do not close it or change its flags); it is valid until
  * mba_close, and may be shared with other handles of this process on the
  * same array (see mba_open). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_fd(mba_handle h, int *fd);
+int mba_fd(mba_handle h, int *out_fd);
 
 /**
  * Removes the name of an array ("shm://NAME", "file://PATH" or a path).
  * Processes that have it open keep valid memory; new opens fail with
  * MBA_E_NOTFOUND. Refuses a file that is not an mba array
  * (MBA_E_NOTMBA). Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_NOTMBA, MBA_E_PERM,
+ * MBA_E_READONLY, MBA_E_IO.
  */
 int mba_unlink(const char *name);
 
 /**
  * Lists the arrays in /dev/shm as "shm://NAME" lines, each ending in
- * '\n', into buf (NUL-terminated). *needed (may be NULL) receives the
+ * '\n', into out_buf (NUL-terminated). *out_needed (may be NULL) receives the
  * bytes required including the NUL; if len is smaller, nothing is written
- * to buf and MBA_E_OVERFLOW is returned (buf may be NULL when len is 0,
+ * to out_buf and MBA_E_OVERFLOW is returned (out_buf may be NULL when len is 0,
  * to ask for the size; MBA_E_NULL otherwise). Thread-safe.
+ * Errors: MBA_E_NULL, MBA_E_OVERFLOW (len too small; *out_needed is still
+ * written), MBA_E_NOTFOUND, MBA_E_PERM, MBA_E_IO.
  */
-int mba_list(char *buf, size_t len, size_t *needed);
+int mba_list(char *out_buf, size_t len, size_t *out_needed);
 
 /**
  * Appends one row (one element of a flat array) copied from row, which
- * must hold mba_row_bytes() bytes. Visible to every process when it
- * returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
- * MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (a memory-backed array, in
- * /dev/shm or a memfd, would outgrow the memory left: see MBA_E_NOMEM;
- * the array is unchanged), MBA_E_TRUNCATED (growth found the file shrunk
- * by another process).
+ * must hold mba_row_size() bytes. Visible to every process when it
+ * returns. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+ * MBA_E_NOMEM (also: a memory-backed array would outgrow the memory left; the
+ * array is unchanged), MBA_E_TRUNCATED (another process shrank the file),
+ * MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
  */
 int mba_append(mba_handle h, const void *row);
 
@@ -891,250 +969,255 @@ int mba_append(mba_handle h, const void *row);
  * (lock held by another writer, growth needed, first write of the handle
  * or after fork, read-only, invalid handle or NULL row); the caller then
  * calls mba_append, which waits or reports the error. For callers that
- * hold a lock of their own (Python's GIL via ctypes.PyDLL). Thread-safe.
+ * must not block: that hold a lock of their own (an interpreter lock
+ * such as Python's GIL), run an event loop, or have a deadline.
+ * Thread-safe.
+ * Errors: MBA_E_BUSY (for every case it cannot complete at once, errors
+ * included: it never reports another code).
  */
 int mba_try_append(mba_handle h, const void *row);
 
 /**
- * Appends n rows copied from src (n * mba_row_bytes() bytes) in one
+ * Appends n rows copied from src (n * mba_row_size() bytes) in one
  * all-or-nothing step. src may be NULL when n is 0. Extends of 4 MiB or
  * more are written through the file (pwrite: no zeroing of new pages, no
  * page faults in the caller), which also turns an unreadable src into
  * MBA_E_ARG instead of a crash. Thread-safe.
- * Errors: those of mba_append, and MBA_E_OVERFLOW.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG (unreadable src),
+ * MBA_E_READONLY, MBA_E_OVERFLOW, MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM
+ * (also: a memory-backed array would outgrow the memory left; the array is
+ * unchanged), MBA_E_TRUNCATED (another process shrank the file), MBA_E_IO,
+ * MBA_E_PERM, MBA_E_BUSY (no free lock token).
  */
-int mba_extend(mba_handle h, const void *src, uint64_t n);
-
-/**
- * Appends a C int to a flat numeric array, converted to its element type
- * (MBA_E_OVERFLOW if it does not fit, MBA_E_TYPE for complex or record
- * arrays). Made for callers that can pass only C ints cheaply (Python's
- * ctypes without argtypes). Thread-safe.
- */
-int mba_append_int(mba_handle h, int v);
-
-/**
- * Like mba_append_int, but never waits and never grows: returns MBA_E_BUSY
- * (having changed nothing) whenever the append cannot complete at once —
- * the lock is held by another writer, the array must grow, this is the
- * handle's first write (or first after fork), or the value or handle needs
- * an error report — and the caller then calls mba_append_int. Made for
- * callers that hold a lock of their own while calling (Python's GIL, via
- * ctypes.PyDLL): it can never block on another thread. Thread-safe.
- */
-int mba_try_append_int(mba_handle h, int v);
+int mba_extend(mba_handle h, uint64_t n, const void *src);
 
 /**
  * Appends a signed 64-bit integer, converted (range-checked) to the element
  * type of a flat numeric array. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_READONLY,
+ * MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (also: a memory-backed array would
+ * outgrow the memory left; the array is unchanged), MBA_E_TRUNCATED (another
+ * process shrank the file), MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+ * token).
  */
 int mba_append_i64(mba_handle h, int64_t v);
 
 /**
  * Appends an unsigned 64-bit integer, converted (range-checked) to the
  * element type of a flat numeric array. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_READONLY,
+ * MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (also: a memory-backed array would
+ * outgrow the memory left; the array is unchanged), MBA_E_TRUNCATED (another
+ * process shrank the file), MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+ * token).
  */
 int mba_append_u64(mba_handle h, uint64_t v);
 
 /**
  * Appends a double to a flat f32 or f64 array (MBA_E_TYPE otherwise).
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+ * MBA_E_NOMEM (also: a memory-backed array would outgrow the memory left; the
+ * array is unchanged), MBA_E_TRUNCATED (another process shrank the file),
+ * MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
  */
 int mba_append_f64(mba_handle h, double v);
 
 /**
- * Like mba_append_f64, but never waits and never grows: returns
- * MBA_E_BUSY (having changed nothing) whenever the append cannot complete
- * at once — the lock is held by another writer, the array must grow, this
- * is the handle's first write (or first after fork), or the array or
- * handle needs an error report (not a flat f32/f64 array, read-only,
- * invalid handle) — and the caller then calls mba_append_f64, which
- * waits, grows and reports errors. To an f32 array v is stored as
- * (float)v, as mba_append_f64 does (a double beyond the float range
- * becomes an infinity). Made for callers that hold a lock of their own
- * while calling (Python's GIL, through cffi or a C extension): it can
- * never block on another thread. (Python's ctypes cannot pass a float
- * without argtypes or a c_double wrapper, both dearer than packing the
- * double into bytes for mba_try_append.) Thread-safe.
- */
-int mba_try_append_f64(mba_handle h, double v);
-
-/**
- * Like mba_append_u64 of v = (uint64_t)hi << 32 | lo, but never waits and
- * never grows: returns MBA_E_BUSY (having changed nothing) whenever the
- * append cannot complete at once — the lock is held by another writer,
- * the array must grow, this is the handle's first write (or first after
- * fork), or the value, array or handle needs an error report (v out of
- * the element type's range, e.g. 2^63 or more to an i64 array; not a flat
- * numeric array; read-only; invalid handle) — and the caller then calls
- * mba_append_u64(h, v), which waits, grows and reports errors. v is
- * converted to the element type as mba_append_u64 converts it, whatever
- * that type is (never reinterpreted as signed). Made for callers that
- * hold a lock of their own while calling (Python's GIL, via
- * ctypes.PyDLL): it can never block on another thread. Thread-safe.
- *
- * Why two halves: Python's ctypes without argtypes (argtypes cost ~350 ns
- * a call) passes a Python int as a C int, masked to its low 32 bits; so a
- * uint64_t v goes as the two C ints v >> 32 and v. Negative values have
- * no form here: they go to mba_append_i64 (or, in the C int range, to
- * mba_try_append_int).
- */
-int mba_try_append_u64_halves(mba_handle h, uint32_t hi, uint32_t lo);
-
-/**
  * Removes the last row; copies it to out unless out is NULL.
- * Errors: MBA_E_EMPTY, MBA_E_READONLY, MBA_E_HANDLE. Thread-safe.
+ * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_EMPTY, MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO,
+ * MBA_E_PERM, MBA_E_BUSY (no free lock token),
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_pop(mba_handle h, void *out_row);
 
 /**
  * Overwrites row i with the row at src. Holds the writer lock.
- * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY. Thread-safe.
+ * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM,
+ * MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token),
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_set(mba_handle h, uint64_t i, const void *src);
 
 /**
- * Overwrites rows [start, start+n) from src. Errors: MBA_E_INDEX,
- * MBA_E_NULL, MBA_E_READONLY. Thread-safe.
+ * Overwrites rows [start, start+n) from src. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM,
+ * MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token),
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_write(mba_handle h, uint64_t start, uint64_t n, const void *src);
 
 /**
  * Sets element i of a flat numeric array to v (range-checked).
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_INDEX,
+ * MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+ * token), MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_set_i64(mba_handle h, uint64_t i, int64_t v);
 
 /**
  * Sets element i of a flat numeric array to v (range-checked).
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_INDEX,
+ * MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+ * token), MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_set_u64(mba_handle h, uint64_t i, uint64_t v);
 
 /**
  * Sets element i of a flat f32 or f64 array to v. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM,
+ * MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token),
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_set_f64(mba_handle h, uint64_t i, double v);
 
 /**
  * Inserts n rows from src before row i (i == length appends). src must
  * not point into this array. Not crash-atomic. Thread-safe.
- * Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
- * MBA_E_TRUNCATED, MBA_E_NOMEM.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_OVERFLOW,
+ * MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (also: a
+ * memory-backed array would outgrow the memory left; the array is unchanged),
+ * MBA_E_TRUNCATED (another process shrank the file), MBA_E_IO, MBA_E_PERM,
+ * MBA_E_BUSY (no free lock token).
  */
-int mba_insert(mba_handle h, uint64_t i, const void *src, uint64_t n);
+int mba_insert(mba_handle h, uint64_t i, uint64_t n, const void *src);
 
 /**
  * Removes rows [i, i+n). Not crash-atomic. Thread-safe.
- * Errors: MBA_E_INDEX, MBA_E_READONLY.
+ * Errors: MBA_E_HANDLE, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO,
+ * MBA_E_PERM, MBA_E_BUSY (no free lock token),
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_remove(mba_handle h, uint64_t i, uint64_t n);
 
 /**
  * Lowers the length to n rows (no effect if it is already n or less).
- * Never shrinks the file. Thread-safe. Errors: MBA_E_READONLY,
- * MBA_E_TRUNCATED (another process shrank the file below the array's
- * capacity: checked with fstat first).
+ * Never shrinks the file. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_TRUNCATED (another process
+ * shrank the file below the capacity: checked with fstat first), MBA_E_NOMEM,
+ * MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
  */
 int mba_truncate(mba_handle h, uint64_t n);
 
 /**
- * Sets the length to 0. Thread-safe. Errors: those of mba_truncate.
+ * Sets the length to 0. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_TRUNCATED (as mba_truncate),
+ * MBA_E_NOMEM, MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
  */
 int mba_clear(mba_handle h);
 
 /**
  * Reserves disk or memory space for at least n rows (allocated for real,
  * so later appends cannot hit SIGBUS; holes that another program left
- * with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
- * MBA_E_NOSPACE, MBA_E_NOMEM (see mba_append), MBA_E_READONLY,
- * MBA_E_TRUNCATED (the file was shrunk by another process). Thread-safe.
+ * with ftruncate are allocated too). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_FULL (above max_len),
+ * MBA_E_NOSPACE, MBA_E_NOMEM (also: a memory-backed array would outgrow the
+ * memory left; the array is unchanged), MBA_E_TRUNCATED (another process
+ * shrank the file), MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
  */
 int mba_reserve(mba_handle h, uint64_t n);
 
 /**
- * Copies row i into out (mba_row_bytes() bytes). Errors: MBA_E_INDEX,
- * MBA_E_NULL, MBA_E_TRUNCATED (with the SIGBUS guard on, another process
- * truncated the file under this mapping: see mba_sigbus_guard).
+ * Copies row i into out (mba_row_size() bytes).
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_get(mba_handle h, uint64_t i, void *out_row);
 
 /**
- * Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL,
- * MBA_E_TRUNCATED (as for mba_get). Thread-safe.
+ * Copies rows [start, start+n) into out_rows. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
-int mba_read(mba_handle h, uint64_t start, uint64_t n, void *dst);
+int mba_read(mba_handle h, uint64_t start, uint64_t n, void *out_rows);
 
 /**
  * Stores element i of a flat integer or bool array in *out
  * (MBA_E_OVERFLOW if a u64 value exceeds INT64_MAX, MBA_E_TYPE for
  * float, complex or record arrays). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_TYPE, MBA_E_OVERFLOW,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_get_i64(mba_handle h, uint64_t i, int64_t *out_v);
 
 /**
  * Stores element i of a flat integer or bool array in *out
  * (MBA_E_OVERFLOW for a negative value). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_TYPE, MBA_E_OVERFLOW,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_get_u64(mba_handle h, uint64_t i, uint64_t *out_v);
 
 /**
  * Stores element i of a flat real numeric array, converted to double, in
  * *out. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_TYPE,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_get_f64(mba_handle h, uint64_t i, double *out_v);
 
 /**
  * Stores the length in rows in *out. Another process may change it at any
  * moment; it never exceeds the capacity this handle has verified against
- * the file size. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (the
- * SIGBUS guard, see mba_sigbus_guard, caught a fault in this mapping: the
- * same for every call below that reads or writes the array's memory).
+ * the file size.
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_len(mba_handle h, uint64_t *out_n);
 
 /**
  * Stores the capacity in rows (space really allocated) in *out.
- * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (see mba_len).
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_capacity(mba_handle h, uint64_t *out_n);
 
 /**
  * Stores the largest length the array can reach in *out. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
 int mba_max_len(mba_handle h, uint64_t *out_n);
 
 /**
- * Stores the element type code (MBA_I8 ... MBA_RECORD) in *out. Thread-safe.
+ * Stores the element type code (MBA_TYPE_I8 ... MBA_TYPE_RECORD) in *out. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_type(mba_handle h, int32_t *out_t);
+int mba_elem_type(mba_handle h, int32_t *out_type);
 
 /**
  * Stores the size of one element (not row) in bytes in *out. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_itemsize(mba_handle h, uint64_t *out_n);
+int mba_item_size(mba_handle h, uint64_t *out_n);
 
 /**
  * Stores the size of one row in bytes in *out (item size times the product
  * of the row shape). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_row_bytes(mba_handle h, uint64_t *out_n);
+int mba_row_size(mba_handle h, uint64_t *out_n);
 
 /**
- * Stores the number of row dimensions in *ndim and copies up to cap of
- * them into dims (which may be NULL when cap is 0). Thread-safe.
+ * Stores the number of row dimensions in *out_ndim and copies up to cap of
+ * them into out_dims (which may be NULL when cap is 0). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_shape(mba_handle h, uint64_t *dims, uint32_t cap, uint32_t *ndim);
+int mba_shape(mba_handle h, uint64_t *out_dims, uint32_t cap, uint32_t *out_ndim);
 
 /**
  * Stores the handle's flags in *out: MBA_RDONLY, MBA_COW (private copy-on-write,
  * also of a raw file), MBA_RAW.
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_flags(mba_handle h, uint32_t *out_f);
+int mba_flags(mba_handle h, uint32_t *out_flags);
 
 /**
  * Fills *out with the handle's type, shape, sizes, flags, capacity,
@@ -1142,16 +1225,18 @@ int mba_flags(mba_handle h, uint32_t *out_f);
  * what a binding needs after an open, in one call. The caller sets
  * out->struct_size = sizeof(mba_info) first (see mba_info.struct_size;
  * MBA_E_ARG if below 4).
- * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
- * guard caught a fault in this mapping). Thread-safe.
+ * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG (struct_size),
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
-int mba_describe(mba_handle h, struct mba_info *out_i);
+int mba_describe(mba_handle h, struct mba_info *out_info);
 
 /**
  * Stores the array's random 64-bit identity in *out (0 for raw mappings);
  * it changes when a name is replaced (MBA_REPLACE). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_uuid(mba_handle h, uint64_t *out_u);
+int mba_uuid(mba_handle h, uint64_t *out_uuid);
 
 /**
  * Stores the address of the first element in *out. It stays valid, and
@@ -1159,6 +1244,7 @@ int mba_uuid(mba_handle h, uint64_t *out_u);
  * it. Only rows below mba_len are meaningful; other processes may write
  * them (read with care: no locks are taken). Read-only handles give
  * read-only memory. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
 int mba_get_ptr(mba_handle h, void **out_p);
 
@@ -1168,36 +1254,39 @@ int mba_get_ptr(mba_handle h, void **out_p);
  * load (any aligned 8-byte load on x86-64 and arm64 with a barrier) and
  * clamp it to mba_capacity before use. Valid until mba_close (a pin keeps
  * the elements mapped, not this word).
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
 int mba_len_ptr(mba_handle h, const uint64_t **out_p);
 
 /**
  * Pins the handle's mapping: it stays mapped, and mba_get_ptr addresses
- * stay valid, until mba_unpin(*pin), even after mba_close. Used by
- * bindings whose views may outlive the handle. *pin is a positive id.
+ * stay valid, until mba_unpin(*out_pin), even after mba_close. Used by
+ * bindings whose views may outlive the handle. *out_pin is a positive id.
  * Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL.
  */
-int mba_pin(mba_handle h, int32_t *pin);
+int mba_pin(mba_handle h, int32_t *out_pin);
 
 /**
  * Releases a pin from mba_pin; unmaps the memory if no handle or other
  * pin uses it. MBA_E_HANDLE for an unknown or already released pin.
  * Thread-safe.
+ * Errors: MBA_E_HANDLE (unknown or released pin).
  */
 int mba_unpin(int32_t pin);
 
 /**
- * Writes the whole array back to its file: mode MBA_SYNC (data, then the
- * header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
- * A no-op for copy-on-write handles. Thread-safe. Errors: MBA_E_ARG,
- * MBA_E_TRUNCATED (another process shrank the file: checked with fstat
- * first), MBA_E_IO.
+ * Writes the whole array back to its file: mode MBA_FLUSH_SYNC (data, then the
+ * header with its durable length; waits), MBA_FLUSH_ASYNC or MBA_FLUSH_INVALIDATE.
+ * A no-op for copy-on-write handles. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_ARG (unknown mode), MBA_E_TRUNCATED (another
+ * process shrank the file: checked with fstat first), MBA_E_IO.
  */
 int mba_flush(mba_handle h, int mode);
 
 /**
- * Writes rows [start, start+n) back (and the header). Errors:
- * MBA_E_INDEX, MBA_E_ARG, MBA_E_TRUNCATED, MBA_E_IO. Thread-safe.
+ * Writes rows [start, start+n) back (and the header). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_ARG, MBA_E_INDEX, MBA_E_TRUNCATED, MBA_E_IO.
  */
 int mba_flush_range(mba_handle h, uint64_t start, uint64_t n, int mode);
 
@@ -1206,11 +1295,13 @@ int mba_flush_range(mba_handle h, uint64_t start, uint64_t n, int mode);
  * MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. The lock belongs to the
  * mapping, which handles of this process on the same array and access
  * share (see mba_open). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NOMEM, MBA_E_PERM, MBA_E_IO.
  */
 int mba_mlock(mba_handle h);
 
 /**
  * Undoes mba_mlock (for every handle sharing the mapping). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NOMEM, MBA_E_PERM, MBA_E_IO.
  */
 int mba_munlock(mba_handle h);
 
@@ -1219,6 +1310,7 @@ int mba_munlock(mba_handle h);
  * _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. The hint
  * applies to the mapping, shared by the handles of this process on the
  * same array and access (see mba_open). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_ARG, MBA_E_NOMEM, MBA_E_IO.
  */
 int mba_advise(mba_handle h, int advice);
 
@@ -1227,28 +1319,34 @@ int mba_advise(mba_handle h, int advice);
  * the calling thread through h skip locking (the single-writer fast path),
  * while other threads and processes wait. Waiters (mba_wait) are woken at
  * mba_unlock. If the holder dies, the lock is recovered by the next writer.
- * Errors: MBA_E_READONLY, MBA_E_BUSY (this thread already holds it).
+ * Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_BUSY (this thread holds it
+ * already), MBA_E_NOMEM, MBA_E_PERM, MBA_E_IO,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_lock(mba_handle h);
 
 /**
  * Like mba_lock but returns MBA_E_BUSY at once if another writer holds it.
+ * Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_BUSY, MBA_E_NOMEM, MBA_E_PERM,
+ * MBA_E_IO, MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
-int mba_trylock(mba_handle h);
+int mba_try_lock(mba_handle h);
 
 /**
  * Releases the lock taken by mba_lock and wakes waiters.
- * Errors: MBA_E_NOTLOCKED if the calling thread does not hold it.
+ * Errors: MBA_E_HANDLE, MBA_E_NOTLOCKED,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
 int mba_unlock(mba_handle h);
 
 /**
  * Stores the array's change counter in *out: a 64-bit count that grows
  * with every change (append, set, pop, truncate...) and never goes back.
- * Pass it to mba_wait. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED
- * (see mba_len). Thread-safe.
+ * Pass it to mba_wait. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
  */
-int mba_seq(mba_handle h, uint64_t *out_s);
+int mba_seq(mba_handle h, uint64_t *out_seq);
 
 /**
  * Blocks until the change counter differs from seen, then stores it in
@@ -1265,11 +1363,15 @@ int mba_seq(mba_handle h, uint64_t *out_s);
  * (as with any blocking call without a signal mask): callers that must
  * react to signals promptly should wait with a finite timeout in a loop
  * (the Python binding uses 100 ms). Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NOTSUP, MBA_E_TIMEOUT, MBA_E_INTR,
+ * MBA_E_TRUNCATED, MBA_E_IO.
  */
 int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq);
 
 /**
- * For the Python binding only (C programs never need it): installs the
+ * For the Python binding only (C programs never need it), and not part
+ * of the 1.0 API: it leaves the library when the CPython fast path
+ * moves into an extension module of the Python package. Installs the
  * CPython bridge and stores in *out_spec the address of a PyType_Spec for
  * a small base type (static; never freed), which the pure-ctypes binding
  * creates with PyType_FromSpec and derives its array class from. The
@@ -1286,9 +1388,7 @@ int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq)
  * called with the GIL held, by one CPython interpreter per process; a
  * second call replaces the first (types made from the first spec go on
  * working with the second table).
- * Errors: MBA_E_NULL, MBA_E_ARG (api->struct_size is not
- * sizeof(mba_py_api), an address is NULL, or an offset or size is
- * implausible).
+ * Errors: MBA_E_NULL, MBA_E_ARG.
  */
 int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
 
@@ -1297,7 +1397,7 @@ int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
  * user's files, even as root) from the directory dir (NULL: /dev/shm,
  * where the shm:// names live): the temporary files ".NAME.mba-tmp.PID.HEX" that a
  * creator killed mid-creation left behind, and, with MBA_GC_UNUSED, the
- * named arrays that no visible process maps or has open. *removed (may be
+ * named arrays that no visible process maps or has open. *out_removed (may be
  * NULL) receives the number of files removed.
  *
  * Never removes a temporary file whose creator is alive: a creator holds
@@ -1320,10 +1420,10 @@ int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
  * Thread-safe; it may run concurrently with creations in any process.
  * Errors: MBA_E_ARG (unknown flag bits, dir not a directory or not UTF-8),
  * MBA_E_NOTFOUND (no such directory), MBA_E_PERM (the directory cannot be
- * read, or a leftover could not be removed: *removed is then not written),
+ * read, or a leftover could not be removed: *out_removed is then not written),
  * MBA_E_IO.
  */
-int mba_gc(const char *dir, uint32_t flags, uint64_t *removed);
+int mba_gc(const char *dir, uint32_t flags, uint64_t *out_removed);
 
 /**
  * Turns the process-wide SIGBUS guard on (enable != 0) or off (0).

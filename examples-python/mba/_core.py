@@ -283,7 +283,7 @@ class mmaparray(_bridge.Base):
             except TypeError:
                 iter(initializer)  # TypeError for non-iterables, as array()
         h = c_int32()
-        L.check(L.anon(_TC_TYPE[typecode], 0, byref(h)))
+        L.check(L.anon(0, _TC_TYPE[typecode], 0, byref(h)))
         self._setup(h.value, typecode)
         if initializer is None:
             return
@@ -516,9 +516,9 @@ class mmaparray(_bridge.Base):
         # through the file by the library (no zeroing, no page faults here).
         own, h = self._hold()
         if type(obj) is bytes:
-            return L.extend(h, obj, n)
+            return L.extend(h, n, obj)
         with L.Buffer(obj) as b:
-            return L.extend(h, b.buf, n)
+            return L.extend(h, n, b.buf)
 
     def _p_write(self, start, obj, n):
         if n:
@@ -535,10 +535,10 @@ class mmaparray(_bridge.Base):
         if n:
             own, h = self._hold()
             if type(obj) is bytes:
-                rc = L.insert(h, i, obj, n)
+                rc = L.insert(h, i, n, obj)
             else:
                 with L.Buffer(obj) as b:
-                    rc = L.insert(h, i, b.buf, n)
+                    rc = L.insert(h, i, n, b.buf)
             if rc:
                 self._fail(rc)
 

@@ -18,8 +18,9 @@ import re
 from ctypes import (POINTER, byref, c_char_p, c_double, c_int, c_int32,
                     c_int64, c_size_t, c_uint32, c_uint64, c_void_p)
 
-# The library versions this binding supports: 0.1.x (0.x minors may break).
-SUPPORTED = ((0, 1),)
+# The library versions this binding supports: 0.2.x (0.x minors may break;
+# 0.2 renamed and reordered the C API, see CHANGELOG.md).
+SUPPORTED = ((0, 2),)
 
 # ------------------------------------------------------------- constants
 
@@ -69,7 +70,7 @@ class mba_info(ctypes.Structure):
         ("flags", c_uint32),
         ("ndim", c_uint32),
         ("item_size", c_uint64),
-        ("row_bytes", c_uint64),
+        ("row_size", c_uint64),
         ("shape", c_uint64 * 8),
         ("capacity", c_uint64),
         ("max_len", c_uint64),
@@ -112,7 +113,8 @@ def _candidates():
 # mba_try_append later in 0.1.1 development, without a version bump): a
 # library without them is refused, so the lookup goes on to the next
 # candidate.
-REQUIRED = ("mba_describe", "mba_try_append")
+# mba_open_fd: the C API 1.0 names (issue 15), e.g. mba_from_fd before.
+REQUIRED = ("mba_describe", "mba_try_append", "mba_open_fd")
 
 
 def _version_tuple(v):
@@ -206,16 +208,16 @@ handle_error = _fn("mba_handle_error", H, c_char_p, c_size_t)
 options_init = _fn("mba_options_init", POINTER(mba_options))
 open_ = _fn("mba_open", c_char_p, c_uint32, c_int32, POINTER(H))
 open_ex = _fn("mba_open_ex", c_char_p, POINTER(mba_options), POINTER(H))
-anon = _fn("mba_anon", c_int32, c_uint64, POINTER(H))
+anon = _fn("mba_anon", c_uint32, c_int32, c_uint64, POINTER(H))
 anon_ex = _fn("mba_anon_ex", POINTER(mba_options), POINTER(H))
-from_fd = _fn("mba_from_fd", c_int, c_uint32, c_int32, POINTER(H))
+from_fd = _fn("mba_open_fd", c_int, c_uint32, c_int32, POINTER(H))
 map_raw = _fn("mba_map_raw", c_char_p, POINTER(mba_options), POINTER(H))
 close = _fn("mba_close", H)
 fd = _pyfn("mba_fd", H, POINTER(c_int))
 unlink = _fn("mba_unlink", c_char_p)
 list_ = _fn("mba_list", c_char_p, c_size_t, POINTER(c_size_t))
 append = _fn("mba_append", H, P)
-extend = _fn("mba_extend", H, P, c_uint64)
+extend = _fn("mba_extend", H, c_uint64, P)
 append_i64 = _fn("mba_append_i64", H, c_int64)
 append_u64 = _fn("mba_append_u64", H, c_uint64)
 append_f64 = _fn("mba_append_f64", H, c_double)
@@ -225,7 +227,7 @@ write = _fn("mba_write", H, c_uint64, c_uint64, P)
 set_i64 = _fn("mba_set_i64", H, c_uint64, c_int64)
 set_u64 = _fn("mba_set_u64", H, c_uint64, c_uint64)
 set_f64 = _fn("mba_set_f64", H, c_uint64, c_double)
-insert = _fn("mba_insert", H, c_uint64, P, c_uint64)
+insert = _fn("mba_insert", H, c_uint64, c_uint64, P)
 remove = _fn("mba_remove", H, c_uint64, c_uint64)
 truncate = _fn("mba_truncate", H, c_uint64)
 clear = _fn("mba_clear", H)
@@ -235,9 +237,9 @@ read = _fn("mba_read", H, c_uint64, c_uint64, P)
 len_ = _pyfn("mba_len", H, PU64)
 capacity = _pyfn("mba_capacity", H, PU64)
 max_len = _pyfn("mba_max_len", H, PU64)
-type_ = _fn("mba_type", H, POINTER(c_int32))
-itemsize = _fn("mba_itemsize", H, PU64)
-row_bytes = _fn("mba_row_bytes", H, PU64)
+type_ = _fn("mba_elem_type", H, POINTER(c_int32))
+itemsize = _fn("mba_item_size", H, PU64)
+row_bytes = _fn("mba_row_size", H, PU64)
 shape = _fn("mba_shape", H, PU64, c_uint32, POINTER(c_uint32))
 flags = _fn("mba_flags", H, POINTER(c_uint32))
 describe = _fn("mba_describe", H, POINTER(mba_info))
@@ -252,7 +254,7 @@ mlock = _fn("mba_mlock", H)
 munlock = _fn("mba_munlock", H)
 advise = _fn("mba_advise", H, c_int)
 lock = _fn("mba_lock", H)
-trylock = _fn("mba_trylock", H)
+trylock = _fn("mba_try_lock", H)
 unlock = _fn("mba_unlock", H)
 seq = _pyfn("mba_seq", H, PU64)
 wait = _fn("mba_wait", H, c_uint64, c_int64, PU64)

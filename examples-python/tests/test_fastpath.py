@@ -56,7 +56,7 @@ def test_describe_agrees_with_the_single_calls(shm_name):
     assert info.elem_type == _get(_lib.type_, h, ctypes.c_int32) == _lib.F64
     assert info.flags == _get(_lib.flags, h, ctypes.c_uint32) == 0
     assert info.ndim == 2 and list(info.shape) == [3, 4, 0, 0, 0, 0, 0, 0]
-    assert info.item_size == 8 and info.row_bytes == 96
+    assert info.item_size == 8 and info.row_size == 96
     assert info.capacity == _get(_lib.capacity, h, ctypes.c_uint64) >= 5
     assert info.max_len == _get(_lib.max_len, h, ctypes.c_uint64) == 1000
     assert info.uuid == a.uuid != 0

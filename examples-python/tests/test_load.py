@@ -28,7 +28,7 @@ def _import(env_extra, cwd=None, pythonpath=None):
 
 def test_version_is_supported():
     major, minor, _ = (int(x) for x in mba.library_version.split("."))
-    assert (major, minor) == (0, 1)
+    assert (major, minor) == (0, 2)
 
 
 def test_explicit_library_variable_wins():
@@ -83,19 +83,20 @@ def test_unsupported_version_is_refused(tmp_path):
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
     p = _import({"MBA_LIBRARY": str(so)})
     assert p.returncode == 1
-    assert "version 2.0.0" in p.stderr and "0.1.x" in p.stderr
+    assert "version 2.0.0" in p.stderr and "0.2.x" in p.stderr
 
 
 def test_build_without_the_new_functions_is_refused(tmp_path):
-    # A 0.1.0 build from before mba_describe and mba_try_append.
+    # A development build that says 0.2.0 but lacks functions the binding
+    # needs (as 0.1.1 development builds lacked mba_describe).
     cc = shutil.which("cc")
     if not cc:
         pytest.skip("needs cc")
     src = tmp_path / "old.c"
-    src.write_text("unsigned mba_version(void) { return 1u << 8; }\n")
+    src.write_text("unsigned mba_version(void) { return 2u << 8; }\n")
     so = tmp_path / "libold.so"
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
     p = _import({"MBA_LIBRARY": str(so)})
     assert p.returncode == 1
     assert "ImportError" in p.stderr
-    assert "lacks mba_describe, mba_try_append" in p.stderr, p.stderr
+    assert "lacks mba_describe, mba_try_append, mba_open_fd" in p.stderr, p.stderr

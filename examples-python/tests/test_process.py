@@ -67,13 +67,13 @@ def c_reader(tmp_path_factory):
            and the elements (double arrays), then appends APPEND. */
         int main(int argc, char **argv) {
             mba_handle h;
-            int rc = mba_open(argv[1], 0, MBA_ANY, &h);
+            int rc = mba_open(argv[1], 0, MBA_TYPE_ANY, &h);
             if (rc) { printf("open: %s\n", mba_strerror(rc)); return 1; }
             int32_t t; uint64_t n, dims[8]; uint32_t nd;
-            mba_type(h, &t); mba_len(h, &n); mba_shape(h, dims, 8, &nd);
+            mba_elem_type(h, &t); mba_len(h, &n); mba_shape(h, dims, 8, &nd);
             printf("type %d ndim %u len %llu\n", t, nd, (unsigned long long)n);
             const double *p; mba_get_ptr(h, (void **)&p);
-            uint64_t rb; mba_row_bytes(h, &rb);
+            uint64_t rb; mba_row_size(h, &rb);
             for (uint64_t i = 0; i < n * (rb / 8); i++) printf("%g\n", p[i]);
             if (argc > 2) {
                 double v = atof(argv[2]);

@@ -48,8 +48,8 @@ static void all_handle_functions(mba_handle h, int want)
     EXPECT(want, mba_handle_error(h, buf, sizeof buf));
     EXPECT(want, mba_fd(h, &fd));
     EXPECT(want, mba_append(h, &row));
-    EXPECT(want, mba_extend(h, rows, 2));
-    EXPECT(want, mba_append_int(h, 1));
+    EXPECT(want, mba_extend(h, 2, rows));
+    EXPECT(want, mba_append_i64(h, 1));
     EXPECT(want, mba_append_i64(h, 1));
     EXPECT(want, mba_append_u64(h, 1));
     EXPECT(want, mba_append_f64(h, 1.0));
@@ -60,7 +60,7 @@ static void all_handle_functions(mba_handle h, int want)
     EXPECT(want, mba_set_i64(h, 0, 1));
     EXPECT(want, mba_set_u64(h, 0, 1));
     EXPECT(want, mba_set_f64(h, 0, 1.0));
-    EXPECT(want, mba_insert(h, 0, rows, 1));
+    EXPECT(want, mba_insert(h, 0, 1, rows));
     EXPECT(want, mba_remove(h, 0, 1));
     EXPECT(want, mba_truncate(h, 0));
     EXPECT(want, mba_clear(h));
@@ -73,22 +73,22 @@ static void all_handle_functions(mba_handle h, int want)
     EXPECT(want, mba_len(h, &u));
     EXPECT(want, mba_capacity(h, &u));
     EXPECT(want, mba_max_len(h, &u));
-    EXPECT(want, mba_type(h, &t));
-    EXPECT(want, mba_itemsize(h, &u));
-    EXPECT(want, mba_row_bytes(h, &u));
+    EXPECT(want, mba_elem_type(h, &t));
+    EXPECT(want, mba_item_size(h, &u));
+    EXPECT(want, mba_row_size(h, &u));
     EXPECT(want, mba_shape(h, rows, 2, &nd));
     EXPECT(want, mba_flags(h, &f));
     EXPECT(want, mba_uuid(h, &u));
     EXPECT(want, mba_get_ptr(h, &p));
     EXPECT(want, mba_len_ptr(h, &lp));
     EXPECT(want, mba_pin(h, &pin));
-    EXPECT(want, mba_flush(h, MBA_SYNC));
-    EXPECT(want, mba_flush_range(h, 0, 0, MBA_SYNC));
+    EXPECT(want, mba_flush(h, MBA_FLUSH_SYNC));
+    EXPECT(want, mba_flush_range(h, 0, 0, MBA_FLUSH_SYNC));
     EXPECT(want, mba_mlock(h));
     EXPECT(want, mba_munlock(h));
     EXPECT(want, mba_advise(h, MBA_ADVISE_NORMAL));
     EXPECT(want, mba_lock(h));
-    EXPECT(want, mba_trylock(h));
+    EXPECT(want, mba_try_lock(h));
     EXPECT(want, mba_unlock(h));
     EXPECT(want, mba_seq(h, &u));
     EXPECT(want, mba_wait(h, 0, 0, &u));
@@ -109,14 +109,14 @@ static void test_bad_handles(void)
         all_handle_functions(invented[k], MBA_E_HANDLE);
     /* Closed, and closed twice. */
     mba_handle h, g;
-    OK(mba_anon(MBA_U64, 0, &h));
+    OK(mba_anon(0, MBA_TYPE_U64, 0, &h));
     OK(mba_append_u64(h, 1));
     OK(mba_close(h));
     EXPECT(MBA_E_HANDLE, mba_close(h));
     all_handle_functions(h, MBA_E_HANDLE);
     /* Stale: the slot is reused by a new handle, which is a different
      * number; the old number stays invalid and never reaches the new one. */
-    OK(mba_anon(MBA_U64, 0, &g));
+    OK(mba_anon(0, MBA_TYPE_U64, 0, &g));
     CHECK(g != h);
     EXPECT(MBA_E_HANDLE, mba_append_u64(h, 5));
     EXPECT(MBA_E_HANDLE, mba_close(h));
@@ -136,40 +136,40 @@ static void test_null_pointers(void)
     mba_handle h, s, out = 4242;
     mba_options o;
     OK(mba_options_init(&o));
-    o.elem_type = MBA_U32;
+    o.elem_type = MBA_TYPE_U32;
     o.ndim = 1;
     o.shape[0] = 2;
     OK(mba_anon_ex(&o, &s)); /* a row-shaped array for mba_shape */
-    OK(mba_open(p, MBA_CREATE, MBA_U32, &h));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &h));
     for (int i = 0; i < 3; i++)
-        OK(mba_append_int(h, i));
+        OK(mba_append_i64(h, i));
     size_t n0;
     unsigned char *before = t_read_file(p, &n0);
     REQUIRE(before != NULL);
 
     /* Openers. None opens, creates or replaces anything. */
-    EXPECT(MBA_E_NULL, mba_open(NULL, 0, MBA_ANY, &out));
-    EXPECT(MBA_E_NULL, mba_open(p, 0, MBA_ANY, NULL));
-    EXPECT(MBA_E_NULL, mba_open(p, MBA_REPLACE, MBA_I8, NULL));
-    EXPECT(MBA_E_NULL, mba_open(T_PATH("never.mba"), MBA_CREATE, MBA_I8, NULL));
+    EXPECT(MBA_E_NULL, mba_open(NULL, 0, MBA_TYPE_ANY, &out));
+    EXPECT(MBA_E_NULL, mba_open(p, 0, MBA_TYPE_ANY, NULL));
+    EXPECT(MBA_E_NULL, mba_open(p, MBA_REPLACE, MBA_TYPE_I8, NULL));
+    EXPECT(MBA_E_NULL, mba_open(T_PATH("never.mba"), MBA_CREATE, MBA_TYPE_I8, NULL));
     CHECK(access(T_PATH("never.mba"), F_OK) != 0);
-    EXPECT(MBA_E_NULL, mba_open(T_SHM("never"), MBA_CREATE, MBA_I8, NULL));
+    EXPECT(MBA_E_NULL, mba_open(T_SHM("never"), MBA_CREATE, MBA_TYPE_I8, NULL));
     CHECK(access(T_SHM_PATH("never"), F_OK) != 0);
     mba_options c;
     OK(mba_options_init(&c));
     c.flags = MBA_CREATE;
-    c.elem_type = MBA_U8;
+    c.elem_type = MBA_TYPE_U8;
     EXPECT(MBA_E_NULL, mba_open_ex(NULL, &c, &out));
     EXPECT(MBA_E_NULL, mba_open_ex(p, NULL, &out));
     EXPECT(MBA_E_NULL, mba_open_ex(T_PATH("never.mba"), &c, NULL));
     CHECK(access(T_PATH("never.mba"), F_OK) != 0);
     c.flags = 0;
-    EXPECT(MBA_E_NULL, mba_anon(MBA_U8, 0, NULL));
+    EXPECT(MBA_E_NULL, mba_anon(0, MBA_TYPE_U8, 0, NULL));
     EXPECT(MBA_E_NULL, mba_anon_ex(NULL, &out));
     EXPECT(MBA_E_NULL, mba_anon_ex(&c, NULL));
     int fd;
     OK(mba_fd(h, &fd));
-    EXPECT(MBA_E_NULL, mba_from_fd(fd, 0, MBA_ANY, NULL));
+    EXPECT(MBA_E_NULL, mba_open_fd(fd, 0, MBA_TYPE_ANY, NULL));
     EXPECT(MBA_E_NULL, mba_map_raw(NULL, &c, &out));
     EXPECT(MBA_E_NULL, mba_map_raw(p, NULL, &out));
     EXPECT(MBA_E_NULL, mba_map_raw(p, &c, NULL));
@@ -181,10 +181,10 @@ static void test_null_pointers(void)
     /* Functions of a handle. */
     EXPECT(MBA_E_NULL, mba_fd(h, NULL));
     EXPECT(MBA_E_NULL, mba_append(h, NULL));
-    EXPECT(MBA_E_NULL, mba_extend(h, NULL, 1));
+    EXPECT(MBA_E_NULL, mba_extend(h, 1, NULL));
     EXPECT(MBA_E_NULL, mba_set(h, 0, NULL));
     EXPECT(MBA_E_NULL, mba_write(h, 0, 1, NULL));
-    EXPECT(MBA_E_NULL, mba_insert(h, 0, NULL, 1));
+    EXPECT(MBA_E_NULL, mba_insert(h, 0, 1, NULL));
     EXPECT(MBA_E_NULL, mba_get(h, 0, NULL));
     EXPECT(MBA_E_NULL, mba_read(h, 0, 1, NULL));
     EXPECT(MBA_E_NULL, mba_get_i64(h, 0, NULL));
@@ -193,9 +193,9 @@ static void test_null_pointers(void)
     EXPECT(MBA_E_NULL, mba_len(h, NULL));
     EXPECT(MBA_E_NULL, mba_capacity(h, NULL));
     EXPECT(MBA_E_NULL, mba_max_len(h, NULL));
-    EXPECT(MBA_E_NULL, mba_type(h, NULL));
-    EXPECT(MBA_E_NULL, mba_itemsize(h, NULL));
-    EXPECT(MBA_E_NULL, mba_row_bytes(h, NULL));
+    EXPECT(MBA_E_NULL, mba_elem_type(h, NULL));
+    EXPECT(MBA_E_NULL, mba_item_size(h, NULL));
+    EXPECT(MBA_E_NULL, mba_row_size(h, NULL));
     uint32_t nd = 4242;
     uint64_t dims[2] = {4242, 4242};
     EXPECT(MBA_E_NULL, mba_shape(s, NULL, 2, &nd));
@@ -212,10 +212,10 @@ static void test_null_pointers(void)
     EXPECT(MBA_E_EMPTY, mba_pop(s, NULL));
     OK(mba_wait(h, 0, 0, NULL));
     CHECK(mba_last_error(NULL, 100) == MBA_E_EMPTY); /* NULL buf: just the code */
-    OK(mba_extend(h, NULL, 0));
+    OK(mba_extend(h, 0, NULL));
     OK(mba_read(h, 0, 0, NULL));
     OK(mba_write(h, 0, 0, NULL));
-    OK(mba_insert(h, 0, NULL, 0));
+    OK(mba_insert(h, 0, 0, NULL));
     OK(mba_shape(h, NULL, 0, &nd));
     /* The array and its file are unchanged. */
     uint64_t len;
@@ -226,7 +226,7 @@ static void test_null_pointers(void)
     CHECK(t_file_is(p, before, n0));
     free(before);
     /* A name that is not UTF-8. */
-    EXPECT(MBA_E_ARG, mba_open("\xff\xfe.mba", MBA_CREATE, MBA_U8, &out));
+    EXPECT(MBA_E_ARG, mba_open("\xff\xfe.mba", MBA_CREATE, MBA_TYPE_U8, &out));
 }
 
 /* --------------------------------------------------------- damaged files */
@@ -244,25 +244,25 @@ static void try_damaged(const char *what, const unsigned char *bytes, size_t n, 
     REQUIRE(t_write_file(p, bytes, n) == 0);
     mba_handle h = 4242;
     int rc;
-    if (!EXPECT(want_rw, rc = mba_open(p, 0, MBA_ANY, &h)))
+    if (!EXPECT(want_rw, rc = mba_open(p, 0, MBA_TYPE_ANY, &h)))
         fprintf(stderr, "    (case: %s, read-write)\n", what);
     if (rc == MBA_OK)
         OK(mba_close(h));
-    if (!EXPECT(want_rw, rc = mba_open(p, MBA_CREATE, MBA_U32, &h)))
+    if (!EXPECT(want_rw, rc = mba_open(p, MBA_CREATE, MBA_TYPE_U32, &h)))
         fprintf(stderr, "    (case: %s, create)\n", what);
     if (rc == MBA_OK)
         OK(mba_close(h));
-    if (!EXPECT(want_ro, rc = mba_open(p, MBA_RDONLY, MBA_ANY, &h)))
+    if (!EXPECT(want_ro, rc = mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &h)))
         fprintf(stderr, "    (case: %s, read-only)\n", what);
     if (rc == MBA_OK)
         OK(mba_close(h));
-    if (!EXPECT(want_ro, rc = mba_open(p, MBA_COW, MBA_ANY, &h)))
+    if (!EXPECT(want_ro, rc = mba_open(p, MBA_COW, MBA_TYPE_ANY, &h)))
         fprintf(stderr, "    (case: %s, copy-on-write)\n", what);
     if (rc == MBA_OK)
         OK(mba_close(h));
     int fd = open(p, O_RDWR);
     REQUIRE(fd >= 0);
-    if (!EXPECT(want_rw, rc = mba_from_fd(fd, 0, MBA_ANY, &h)))
+    if (!EXPECT(want_rw, rc = mba_open_fd(fd, 0, MBA_TYPE_ANY, &h)))
         fprintf(stderr, "    (case: %s, from_fd)\n", what);
     if (rc == MBA_OK)
         OK(mba_close(h));
@@ -284,9 +284,9 @@ static void test_damaged_files(void)
 {
     const char *gp = T_PATH("good.mba");
     mba_handle h;
-    OK(mba_open(gp, MBA_CREATE, MBA_U32, &h));
+    OK(mba_open(gp, MBA_CREATE, MBA_TYPE_U32, &h));
     for (int i = 0; i < 5; i++)
-        OK(mba_append_int(h, 100 + i));
+        OK(mba_append_i64(h, 100 + i));
     uint64_t cap;
     OK(mba_capacity(h, &cap));
     OK(mba_close(h));
@@ -298,8 +298,8 @@ static void test_damaged_files(void)
     /* The intact file opens every way. */
     try_damaged("intact", good, good_len, MBA_OK, MBA_OK);
     /* Wrong type on open. */
-    EXPECT(MBA_E_TYPE, mba_open(gp, 0, MBA_I32, &h));
-    EXPECT(MBA_E_TYPE, mba_open(gp, MBA_RDONLY, MBA_F32, &h));
+    EXPECT(MBA_E_TYPE, mba_open(gp, 0, MBA_TYPE_I32, &h));
+    EXPECT(MBA_E_TYPE, mba_open(gp, MBA_RDONLY, MBA_TYPE_F32, &h));
     CHECK(t_file_is(gp, good, good_len));
 
     /* Not an array at all. */
@@ -364,14 +364,14 @@ static void test_damaged_files(void)
         /* Read-only opens read the elements. */
         const char *p = T_PATH("rocompat.mba");
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        OK(mba_open(p, MBA_RDONLY, MBA_U32, &h));
+        OK(mba_open(p, MBA_RDONLY, MBA_TYPE_U32, &h));
         int64_t v;
         OK(mba_get_i64(h, 4, &v));
         CHECK(v == 104);
-        EXPECT(MBA_E_READONLY, mba_append_int(h, 1));
+        EXPECT(MBA_E_READONLY, mba_append_i64(h, 1));
         OK(mba_close(h));
         int fd = open(p, O_RDONLY);
-        OK(mba_from_fd(fd, MBA_RDONLY, MBA_ANY, &h));
+        OK(mba_open_fd(fd, MBA_RDONLY, MBA_TYPE_ANY, &h));
         OK(mba_close(h));
         close(fd);
         CHECK(t_file_is(p, b, good_len));
@@ -403,7 +403,7 @@ static void test_damaged_files(void)
     free(b);
     /* Sizes and shapes. */
     b = copy_good();
-    t_put_le(b, H_TYPE, MBA_RECORD, 4);
+    t_put_le(b, H_TYPE, MBA_TYPE_RECORD, 4);
     t_put_le(b, H_ITEM_SIZE, (1u << 20) + 1, 8);
     t_put_le(b, H_ROW_BYTES, (1u << 20) + 1, 8);
     t_recrc(b);
@@ -475,7 +475,7 @@ static void test_damaged_files(void)
     {
         const char *p = T_PATH("off4096.mba");
         REQUIRE(t_write_file(p, b, 4096 + cap * 4) == 0);
-        OK(mba_open(p, MBA_RDONLY, MBA_U32, &h));
+        OK(mba_open(p, MBA_RDONLY, MBA_TYPE_U32, &h));
         int64_t v;
         OK(mba_get_i64(h, 0, &v));
         CHECK(v == 100);
@@ -492,50 +492,50 @@ static void test_damaged_files(void)
         t_put_le(b, H_MAJOR, 9, 2);
         t_recrc(b);
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_VERSION, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        EXPECT(MBA_E_VERSION, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &x));
         memcpy(b, good, H_SIZE);
         t_put_le(b, H_INCOMPAT, 2, 8);
         t_recrc(b);
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_FEATURE, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        EXPECT(MBA_E_FEATURE, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &x));
         memcpy(b, good, H_SIZE);
         t_put_le(b, H_RO_COMPAT, 2, 8);
         t_recrc(b);
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_FEATURE, mba_open(p, 0, MBA_ANY, &x));
+        EXPECT(MBA_E_FEATURE, mba_open(p, 0, MBA_TYPE_ANY, &x));
         memcpy(b, good, H_SIZE);
         b[H_ORDER] = b[H_ORDER] == 1 ? 2 : 1;
         t_recrc(b);
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_BYTEORDER, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        EXPECT(MBA_E_BYTEORDER, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &x));
         memcpy(b, good, H_SIZE);
         b[H_CREATED_NS] ^= 0xFF; /* no new checksum */
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_CORRUPT, mba_open(p, MBA_RDONLY, MBA_ANY, &x));
+        EXPECT(MBA_E_CORRUPT, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &x));
         memcpy(b, good, H_SIZE);
         t_put_le(b, H_LEN, cap + 1, 8);
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_CORRUPT, mba_open(p, 0, MBA_ANY, &x));
+        EXPECT(MBA_E_CORRUPT, mba_open(p, 0, MBA_TYPE_ANY, &x));
         REQUIRE(t_write_file(p, b, H_DATA) == 0);
-        EXPECT(MBA_E_TRUNCATED, mba_open(p, 0, MBA_ANY, &x));
+        EXPECT(MBA_E_TRUNCATED, mba_open(p, 0, MBA_TYPE_ANY, &x));
         REQUIRE(t_write_file(p, "#!/bin/sh\n", 10) == 0);
-        EXPECT(MBA_E_NOTMBA, mba_open(p, 0, MBA_ANY, &x));
+        EXPECT(MBA_E_NOTMBA, mba_open(p, 0, MBA_TYPE_ANY, &x));
         memcpy(b, good, H_SIZE);
-        t_put_le(b, H_TYPE, MBA_RECORD, 4);
+        t_put_le(b, H_TYPE, MBA_TYPE_RECORD, 4);
         t_put_le(b, H_ITEM_SIZE, 1ull << 40, 8);
         t_put_le(b, H_ROW_BYTES, 1ull << 40, 8);
         t_recrc(b);
         REQUIRE(t_write_file(p, b, good_len) == 0);
-        EXPECT(MBA_E_OVERFLOW, mba_open(p, 0, MBA_ANY, &x));
+        EXPECT(MBA_E_OVERFLOW, mba_open(p, 0, MBA_TYPE_ANY, &x));
         free(b);
         unlink(p);
     }
 
     /* An index out of range changes nothing either. */
-    OK(mba_open(gp, 0, MBA_U32, &h));
-    OK(mba_append_int(h, 105)); /* takes the handle's lock token */
+    OK(mba_open(gp, 0, MBA_TYPE_U32, &h));
+    OK(mba_append_i64(h, 105)); /* takes the handle's lock token */
     OK(mba_pop(h, NULL));
-    OK(mba_flush(h, MBA_SYNC));
+    OK(mba_flush(h, MBA_FLUSH_SYNC));
     size_t n1;
     unsigned char *snap = t_read_file(gp, &n1);
     REQUIRE(snap != NULL);
@@ -544,7 +544,7 @@ static void test_damaged_files(void)
     EXPECT(MBA_E_INDEX, mba_set_i64(h, UINT64_MAX, 1));
     EXPECT(MBA_E_INDEX, mba_write(h, 4, 2, &v));
     EXPECT(MBA_E_INDEX, mba_remove(h, 5, 1));
-    EXPECT(MBA_E_INDEX, mba_insert(h, 6, &v, 1));
+    EXPECT(MBA_E_INDEX, mba_insert(h, 6, 1, &v));
     EXPECT(MBA_E_INDEX, mba_get(h, 5, &v));
     EXPECT(MBA_E_OVERFLOW, mba_append_i64(h, -1));
     EXPECT(MBA_E_ARG, mba_flush(h, 12345));
@@ -565,23 +565,23 @@ static void test_no_space(void)
         REQUIRE(setrlimit(RLIMIT_FSIZE, &rl) == 0);
         mba_handle h;
         const char *p = T_PATH("nospace.mba");
-        OK(mba_open(p, MBA_CREATE, MBA_U32, &h));
-        OK(mba_append_int(h, 1));
+        OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &h));
+        OK(mba_append_i64(h, 1));
         EXPECT(MBA_E_NOSPACE, mba_reserve(h, 1u << 20));
         uint32_t *many = calloc(1u << 19, 4);
         REQUIRE(many != NULL);
-        EXPECT(MBA_E_NOSPACE, mba_extend(h, many, 1u << 19));
+        EXPECT(MBA_E_NOSPACE, mba_extend(h, 1u << 19, many));
         free(many);
         uint64_t n;
         OK(mba_len(h, &n));
         CHECK_U64(n, 1);
-        OK(mba_append_int(h, 2)); /* still usable */
+        OK(mba_append_i64(h, 2)); /* still usable */
         OK(mba_close(h));
         /* A creation that cannot get its space leaves nothing behind. */
         mba_options o;
         OK(mba_options_init(&o));
         o.flags = MBA_CREATE;
-        o.elem_type = MBA_U64;
+        o.elem_type = MBA_TYPE_U64;
         o.capacity = 1u << 20;
         EXPECT(MBA_E_NOSPACE, mba_open_ex(T_PATH("big.mba"), &o, &h));
         CHECK(access(T_PATH("big.mba"), F_OK) != 0);
@@ -611,20 +611,20 @@ static void test_no_address_space(void)
      * default): under RLIMIT_AS that fails with MBA_E_NOMEM. */
     const char *p = T_PATH("nomem.mba");
     mba_handle h;
-    OK(mba_open(p, MBA_CREATE, MBA_U8, &h));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U8, &h));
     OK(mba_close(h));
     IN_CHILD({
         uint64_t lim = vm_size() + (256u << 20);
         struct rlimit rl = {lim, lim};
         REQUIRE(setrlimit(RLIMIT_AS, &rl) == 0);
         mba_handle g;
-        EXPECT(MBA_E_NOMEM, mba_open(p, 0, MBA_ANY, &g));
-        EXPECT(MBA_E_NOMEM, mba_open(p, MBA_RDONLY, MBA_ANY, &g));
-        EXPECT(MBA_E_NOMEM, mba_anon(MBA_U8, 0, &g));
+        EXPECT(MBA_E_NOMEM, mba_open(p, 0, MBA_TYPE_ANY, &g));
+        EXPECT(MBA_E_NOMEM, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &g));
+        EXPECT(MBA_E_NOMEM, mba_anon(0, MBA_TYPE_U8, 0, &g));
         /* A small reservation still fits. */
         mba_options o;
         OK(mba_options_init(&o));
-        o.elem_type = MBA_U8;
+        o.elem_type = MBA_TYPE_U8;
         o.max_len = 4096;
         OK(mba_anon_ex(&o, &g));
         OK(mba_close(g));
@@ -637,8 +637,8 @@ static void test_no_permission(void)
     /* A memfd sealed against writing cannot be mapped for writing. */
     const char *gp = T_PATH("perm.mba");
     mba_handle h;
-    OK(mba_open(gp, MBA_CREATE, MBA_U8, &h));
-    OK(mba_append_int(h, 9));
+    OK(mba_open(gp, MBA_CREATE, MBA_TYPE_U8, &h));
+    OK(mba_append_i64(h, 9));
     OK(mba_close(h));
     size_t n;
     unsigned char *b = t_read_file(gp, &n);
@@ -647,8 +647,8 @@ static void test_no_permission(void)
     REQUIRE(fd >= 0);
     REQUIRE(write(fd, b, n) == (ssize_t)n);
     REQUIRE(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) == 0);
-    EXPECT(MBA_E_PERM, mba_from_fd(fd, 0, MBA_ANY, &h));
-    OK(mba_from_fd(fd, MBA_RDONLY, MBA_U8, &h)); /* reading is allowed */
+    EXPECT(MBA_E_PERM, mba_open_fd(fd, 0, MBA_TYPE_ANY, &h));
+    OK(mba_open_fd(fd, MBA_RDONLY, MBA_TYPE_U8, &h)); /* reading is allowed */
     int64_t v;
     OK(mba_get_i64(h, 0, &v));
     CHECK(v == 9);
@@ -665,8 +665,8 @@ static void test_no_permission(void)
             REQUIRE(chmod(gp, 0) == 0);
         }
         mba_handle g;
-        EXPECT(MBA_E_PERM, mba_open(gp, MBA_RDONLY, MBA_ANY, &g));
-        EXPECT(MBA_E_PERM, mba_open(gp, 0, MBA_ANY, &g));
+        EXPECT(MBA_E_PERM, mba_open(gp, MBA_RDONLY, MBA_TYPE_ANY, &g));
+        EXPECT(MBA_E_PERM, mba_open(gp, 0, MBA_TYPE_ANY, &g));
         EXPECT(MBA_E_PERM, mba_unlink(gp));
     });
     CHECK(access(gp, F_OK) == 0);
@@ -676,13 +676,13 @@ static void test_no_permission(void)
 static void test_bad_descriptors(void)
 {
     mba_handle h;
-    EXPECT(MBA_E_IO, mba_from_fd(-1, 0, MBA_ANY, &h));
+    EXPECT(MBA_E_IO, mba_open_fd(-1, 0, MBA_TYPE_ANY, &h));
     int fd = open("/dev/null", O_RDWR);
     REQUIRE(fd >= 0);
-    EXPECT(MBA_E_ARG, mba_from_fd(fd, 0, MBA_ANY, &h)); /* not a regular file */
+    EXPECT(MBA_E_ARG, mba_open_fd(fd, 0, MBA_TYPE_ANY, &h)); /* not a regular file */
     close(fd);
-    EXPECT(MBA_E_IO, mba_from_fd(fd, 0, MBA_ANY, &h));  /* closed */
-    EXPECT(MBA_E_ARG, mba_from_fd(0, 1u << 9, MBA_ANY, &h));
+    EXPECT(MBA_E_IO, mba_open_fd(fd, 0, MBA_TYPE_ANY, &h));  /* closed */
+    EXPECT(MBA_E_ARG, mba_open_fd(0, 1u << 9, MBA_TYPE_ANY, &h));
 }
 
 /* A large extend is written through the file (pwrite): an unreadable
@@ -692,19 +692,19 @@ static void test_unreadable_source(void)
 {
     const char *p = T_PATH("unreadable.mba");
     mba_handle h;
-    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
-    OK(mba_append_int(h, 1));
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h));
+    OK(mba_append_i64(h, 1));
     size_t bytes = 8u << 20;
     void *src = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     REQUIRE(src != MAP_FAILED);
-    EXPECT(MBA_E_ARG, mba_extend(h, src, bytes / 8));
+    EXPECT(MBA_E_ARG, mba_extend(h, bytes / 8, src));
     /* Readable for its first half only: still nothing is published. */
     REQUIRE(mprotect(src, bytes / 2, PROT_READ) == 0);
-    EXPECT(MBA_E_ARG, mba_extend(h, src, bytes / 8));
+    EXPECT(MBA_E_ARG, mba_extend(h, bytes / 8, src));
     uint64_t n = 0;
     OK(mba_len(h, &n));
     CHECK_U64(n, 1);
-    OK(mba_append_int(h, 2));
+    OK(mba_append_i64(h, 2));
     int64_t v = 0;
     OK(mba_get_i64(h, 1, &v));
     CHECK_I64(v, 2);

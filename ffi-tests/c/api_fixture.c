@@ -11,15 +11,15 @@ static const uint32_t ROWS[4][3] = {{1, 2, 3}, {11, 12, 13}, {21, 22, 23}, {31, 
 static void check_content(mba_handle h)
 {
     int32_t t;
-    OK(mba_type(h, &t));
-    CHECK(t == MBA_U32);
+    OK(mba_elem_type(h, &t));
+    CHECK(t == MBA_TYPE_U32);
     uint64_t dims[8], n;
     uint32_t nd;
     OK(mba_shape(h, dims, 8, &nd));
     CHECK(nd == 1 && dims[0] == 3);
-    OK(mba_itemsize(h, &n));
+    OK(mba_item_size(h, &n));
     CHECK_U64(n, 4);
-    OK(mba_row_bytes(h, &n));
+    OK(mba_row_size(h, &n));
     CHECK_U64(n, 12);
     OK(mba_len(h, &n));
     CHECK_U64(n, 4);
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
     unsigned char *orig = t_read_file(fx, &n0);
     REQUIRE(orig != NULL);
     mba_handle h;
-    REQUIRE(OK(mba_open(fx, MBA_RDONLY, MBA_U32, &h)));
+    REQUIRE(OK(mba_open(fx, MBA_RDONLY, MBA_TYPE_U32, &h)));
     check_content(h);
     uint64_t n;
     OK(mba_max_len(h, &n));
@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     OK(mba_capacity(h, &n));
     CHECK_U64(n, 341);
     OK(mba_close(h));
-    OK(mba_open(fx, MBA_COW, MBA_ANY, &h));
+    OK(mba_open(fx, MBA_COW, MBA_TYPE_ANY, &h));
     check_content(h);
     uint32_t row[3] = {7, 8, 9};
     OK(mba_set(h, 0, row));
@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     /* Read-write on a copy: it grows past its capacity and max_len holds. */
     const char *cp = T_PATH("copy.mba");
     REQUIRE(t_write_file(cp, orig, n0) == 0);
-    OK(mba_open(cp, 0, MBA_U32, &h));
+    OK(mba_open(cp, 0, MBA_TYPE_U32, &h));
     check_content(h);
     for (uint32_t i = 4; i < 1000; i++) {
         uint32_t r[3] = {10 * i + 1, 10 * i + 2, 10 * i + 3};

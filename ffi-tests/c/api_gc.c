@@ -136,7 +136,7 @@ static void test_unused_arrays(void)
     char *plain = t_name("%s/not-an-array", dir);
     REQUIRE(t_write_file(plain, "hello", 5) == 0);
     mba_handle h = 0;
-    REQUIRE(OK(mba_open(name, MBA_CREATE, MBA_U32, &h)));
+    REQUIRE(OK(mba_open(name, MBA_CREATE, MBA_TYPE_U32, &h)));
     uint64_t n = 99;
     /* Open by this process: in use. */
     OK(mba_gc(dir, MBA_GC_UNUSED | MBA_GC_FORCE, &n));

@@ -23,22 +23,22 @@ int main(int argc, char **argv)
     const char *a = T_PATH("a.mba");
     const char *b = T_PATH("b.mba");
     mba_handle h = 0;
-    REQUIRE(OK(mba_open(a, MBA_CREATE, MBA_I64, &h)));
+    REQUIRE(OK(mba_open(a, MBA_CREATE, MBA_TYPE_I64, &h)));
     OK(mba_close(h));
-    REQUIRE(OK(mba_open(b, MBA_CREATE, MBA_I64, &h)));
+    REQUIRE(OK(mba_open(b, MBA_CREATE, MBA_TYPE_I64, &h)));
     OK(mba_close(h));
 
     /* Opens of one file share one mapping: cheap, little address space. */
     for (int i = 0; i < LIVE; i++)
-        REQUIRE(OK(mba_open(a, 0, MBA_I64, &live[i])));
+        REQUIRE(OK(mba_open(a, 0, MBA_TYPE_I64, &live[i])));
     mba_handle old = 0;
-    REQUIRE(OK(mba_open(a, 0, MBA_I64, &old)));
+    REQUIRE(OK(mba_open(a, 0, MBA_TYPE_I64, &old)));
     OK(mba_close(old));
 
     int revived = 0;
     for (int c = 1; c <= CYCLES && !revived; c++) {
         mba_handle g = 0;
-        if (!OK(mba_open(b, 0, MBA_I64, &g)))
+        if (!OK(mba_open(b, 0, MBA_TYPE_I64, &g)))
             break;
         uint64_t n = 0;
         int len_rc = mba_len(old, &n);
@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     /* The table holds 4,095 handles; the next open fails cleanly. */
     int got = LIVE;
     while (got < TABLE + 8) {
-        int rc = mba_open(a, 0, MBA_I64, &live[got]);
+        int rc = mba_open(a, 0, MBA_TYPE_I64, &live[got]);
         if (rc != MBA_OK) {
             EXPECT(MBA_E_NOMEM, rc);
             break;
@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     CHECK(strstr(msg, "too many open handles") != NULL);
     for (int i = 0; i < got; i++)
         OK(mba_close(live[i]));
-    REQUIRE(OK(mba_open(a, 0, MBA_I64, &h)));
+    REQUIRE(OK(mba_open(a, 0, MBA_TYPE_I64, &h)));
     OK(mba_append_i64(h, 1));
     OK(mba_close(h));
     unlink(a);

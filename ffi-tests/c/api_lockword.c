@@ -20,7 +20,7 @@
 enum mode {
     BEFORE_OPEN,  /* the word is damaged in the file before the writer opens it */
     FORGED_OWN,   /* the word is set to the writer's own token after it drew it */
-    FORGED_LOCK,  /* the same, then mba_lock / mba_trylock instead of appends */
+    FORGED_LOCK,  /* the same, then mba_lock / mba_try_lock instead of appends */
     THREADS       /* no damage: four threads of one handle keep mutual exclusion */
 };
 
@@ -73,7 +73,7 @@ static int child(const char *path, const struct lcase *c)
     alarm(5);
     t_failures = 0; /* this process's own checks only */
     mba_handle h = 0;
-    if (!OK(mba_open(path, 0, MBA_I64, &h)))
+    if (!OK(mba_open(path, 0, MBA_TYPE_I64, &h)))
         return 2;
     switch (c->mode) {
     case BEFORE_OPEN:
@@ -94,7 +94,7 @@ static int child(const char *path, const struct lcase *c)
         OK(mba_append_i64(h, 0));
         uint32_t own = __atomic_load_n(header_word(h, H_NEXT_TOKEN), __ATOMIC_SEQ_CST) - 1;
         __atomic_store_n(header_word(h, H_LOCK), own, __ATOMIC_SEQ_CST);
-        OK(mba_trylock(h));
+        OK(mba_try_lock(h));
         OK(mba_append_i64(h, 1));
         OK(mba_unlock(h));
         __atomic_store_n(header_word(h, H_LOCK), own, __ATOMIC_SEQ_CST);
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
         const struct lcase *c = &cases[k];
         const char *path = T_PATH(c->leaf);
         mba_handle h = 0;
-        REQUIRE(OK(mba_open(path, MBA_CREATE, MBA_I64, &h)));
+        REQUIRE(OK(mba_open(path, MBA_CREATE, MBA_TYPE_I64, &h)));
         OK(mba_close(h));
         /* The mutable words are outside the header checksum: edit them in
          * the file as a foreign process (or a flipped bit) would. */

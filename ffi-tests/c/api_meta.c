@@ -81,7 +81,7 @@ static void test_options_init(void)
     CHECK_U64(o.struct_size, sizeof(mba_options));
     CHECK_U64(o.flags, 0);
     CHECK_U64(o.mode, 0);
-    CHECK_I64(o.elem_type, MBA_ANY);
+    CHECK_I64(o.elem_type, MBA_TYPE_ANY);
     CHECK_U64(o.item_size, 0);
     CHECK_U64(o.ndim, 0);
     CHECK_U64(o.reserved0, 0);
@@ -97,7 +97,7 @@ static void test_options_init(void)
     /* A struct not initialised by mba_options_init is refused. */
     mba_options z;
     memset(&z, 0, sizeof z);
-    z.elem_type = MBA_U8;
+    z.elem_type = MBA_TYPE_U8;
     mba_handle h = 12345;
     EXPECT(MBA_E_ARG, mba_anon_ex(&z, &h));
     CHECK(h == 12345);
@@ -114,7 +114,7 @@ static void test_options_init(void)
     old.struct_size = (uint32_t)offsetof(mba_options, max_len);
     old.flags = 0;
     old.mode = 0;
-    old.elem_type = MBA_U16;
+    old.elem_type = MBA_TYPE_U16;
     old.item_size = 0;
     old.ndim = 0;
     old.reserved0 = 0;
@@ -138,7 +138,7 @@ static void test_options_init(void)
     memset(&big, 0, sizeof big);
     OK(mba_options_init(&big.o));
     big.o.struct_size = sizeof big;
-    big.o.elem_type = MBA_U8;
+    big.o.elem_type = MBA_TYPE_U8;
     OK(mba_anon_ex(&big.o, &h));
     OK(mba_close(h));
     big.extra[17] = 1;
@@ -176,7 +176,7 @@ static void test_error_messages(void)
 {
     char buf[256];
     mba_handle h;
-    OK(mba_anon(MBA_U8, 0, &h));
+    OK(mba_anon(0, MBA_TYPE_U8, 0, &h));
 
     /* Thread-local last error: the code and message of the last failure. */
     EXPECT(MBA_E_OVERFLOW, mba_append_i64(h, 300));
@@ -215,13 +215,13 @@ static void test_error_messages(void)
     EXPECT(MBA_E_HANDLE, mba_handle_error(-1, hm, sizeof hm));
     /* A failure on another handle does not touch this handle's message. */
     mba_handle g;
-    OK(mba_anon(MBA_U8, 0, &g));
-    EXPECT(MBA_E_OVERFLOW, mba_append_int(g, -1));
+    OK(mba_anon(0, MBA_TYPE_U8, 0, &g));
+    EXPECT(MBA_E_OVERFLOW, mba_append_i64(g, -1));
     OK(mba_handle_error(h, hm, sizeof hm));
     CHECK(strstr(hm, "empty") != NULL);
     /* A handle with no failure yet has an empty message. */
     mba_handle f;
-    OK(mba_anon(MBA_U8, 0, &f));
+    OK(mba_anon(0, MBA_TYPE_U8, 0, &f));
     memset(hm, 'x', sizeof hm);
     OK(mba_handle_error(f, hm, sizeof hm));
     CHECK(hm[0] == '\0');
@@ -250,7 +250,7 @@ static void test_error_messages(void)
     memset(eb, 'x', sizeof eb);
     o.errbuf = eb;
     o.errbuf_len = sizeof eb;
-    o.elem_type = MBA_U32;
+    o.elem_type = MBA_TYPE_U32;
     mba_handle x = 777;
     EXPECT(MBA_E_NOTFOUND, mba_open_ex(T_PATH("no/such/dir/a.mba"), &o, &x));
     CHECK(x == 777);

@@ -43,20 +43,20 @@ static void test_create_and_reopen(void)
 {
     const char *p = T_PATH("a.mba");
     mba_handle h, g;
-    EXPECT(MBA_E_NOTFOUND, mba_open(p, 0, MBA_U32, &h));
-    EXPECT(MBA_E_NOTFOUND, mba_open(p, MBA_RDONLY, MBA_ANY, &h));
+    EXPECT(MBA_E_NOTFOUND, mba_open(p, 0, MBA_TYPE_U32, &h));
+    EXPECT(MBA_E_NOTFOUND, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &h));
     /* Creating needs a type. */
-    EXPECT(MBA_E_ARG, mba_open(p, MBA_CREATE, MBA_ANY, &h));
-    OK(mba_open(p, MBA_CREATE, MBA_U32, &h));
+    EXPECT(MBA_E_ARG, mba_open(p, MBA_CREATE, MBA_TYPE_ANY, &h));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &h));
     CHECK(h > 0);
     CHECK_U64(len_of(h), 0);
     int32_t t = -1;
-    OK(mba_type(h, &t));
-    CHECK(t == MBA_U32);
+    OK(mba_elem_type(h, &t));
+    CHECK(t == MBA_TYPE_U32);
     uint64_t n;
-    OK(mba_itemsize(h, &n));
+    OK(mba_item_size(h, &n));
     CHECK_U64(n, 4);
-    OK(mba_row_bytes(h, &n));
+    OK(mba_row_size(h, &n));
     CHECK_U64(n, 4);
     uint32_t f = 99;
     OK(mba_flags(h, &f));
@@ -74,51 +74,51 @@ static void test_create_and_reopen(void)
     OK(mba_max_len(h, &maxl));
     CHECK_U64(maxl, default_reserve() / 4); /* default: 64 GiB worth of rows */
     for (int i = 0; i < 5; i++)
-        OK(mba_append_int(h, i * 10));
+        OK(mba_append_i64(h, i * 10));
 
-    /* Reopen: with the right type, with MBA_ANY, or MBA_CREATE of the same
+    /* Reopen: with the right type, with MBA_TYPE_ANY, or MBA_CREATE of the same
      * type (which opens the existing array, keeping its data). */
-    OK(mba_open(p, 0, MBA_U32, &g));
+    OK(mba_open(p, 0, MBA_TYPE_U32, &g));
     CHECK_U64(len_of(g), 5);
     CHECK_I64(at(g, 4), 40);
     OK(mba_close(g));
-    OK(mba_open(p, 0, MBA_ANY, &g));
-    OK(mba_type(g, &t));
-    CHECK(t == MBA_U32);
+    OK(mba_open(p, 0, MBA_TYPE_ANY, &g));
+    OK(mba_elem_type(g, &t));
+    CHECK(t == MBA_TYPE_U32);
     OK(mba_close(g));
-    OK(mba_open(p, MBA_CREATE, MBA_U32, &g));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &g));
     CHECK_U64(len_of(g), 5);
     OK(mba_close(g));
     /* Wrong type: MBA_E_TYPE, whether or not creating. */
     g = 4242;
-    EXPECT(MBA_E_TYPE, mba_open(p, 0, MBA_F32, &g));
+    EXPECT(MBA_E_TYPE, mba_open(p, 0, MBA_TYPE_F32, &g));
     CHECK(g == 4242); /* out-parameters are written only on success */
-    EXPECT(MBA_E_TYPE, mba_open(p, MBA_CREATE, MBA_I32, &g));
-    EXPECT(MBA_E_TYPE, mba_open(p, MBA_RDONLY, MBA_U8, &g));
+    EXPECT(MBA_E_TYPE, mba_open(p, MBA_CREATE, MBA_TYPE_I32, &g));
+    EXPECT(MBA_E_TYPE, mba_open(p, MBA_RDONLY, MBA_TYPE_U8, &g));
     /* Exclusive creation of an existing name. */
-    EXPECT(MBA_E_EXISTS, mba_open(p, MBA_CREATE | MBA_EXCL, MBA_U32, &g));
+    EXPECT(MBA_E_EXISTS, mba_open(p, MBA_CREATE | MBA_EXCL, MBA_TYPE_U32, &g));
     CHECK_U64(len_of(h), 5);
     /* Bad flags and types. */
-    EXPECT(MBA_E_ARG, mba_open(p, 1u << 10, MBA_U32, &g));
-    EXPECT(MBA_E_ARG, mba_open(p, MBA_RDONLY | MBA_COW, MBA_U32, &g));
+    EXPECT(MBA_E_ARG, mba_open(p, 1u << 10, MBA_TYPE_U32, &g));
+    EXPECT(MBA_E_ARG, mba_open(p, MBA_RDONLY | MBA_COW, MBA_TYPE_U32, &g));
     EXPECT(MBA_E_ARG, mba_open(p, 0, 99, &g));
     EXPECT(MBA_E_ARG, mba_open(p, 0, -1, &g));
-    EXPECT(MBA_E_ARG, mba_open(T_PATH("new.mba"), MBA_CREATE, MBA_RECORD, &g)); /* needs item_size */
-    EXPECT(MBA_E_ARG, mba_open(T_PATH("ro.mba"), MBA_CREATE | MBA_RDONLY, MBA_U8, &g));
-    EXPECT(MBA_E_ARG, mba_open("", 0, MBA_ANY, &g));
-    EXPECT(MBA_E_ARG, mba_open("ftp://x", 0, MBA_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open(T_PATH("new.mba"), MBA_CREATE, MBA_TYPE_RECORD, &g)); /* needs item_size */
+    EXPECT(MBA_E_ARG, mba_open(T_PATH("ro.mba"), MBA_CREATE | MBA_RDONLY, MBA_TYPE_U8, &g));
+    EXPECT(MBA_E_ARG, mba_open("", 0, MBA_TYPE_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open("ftp://x", 0, MBA_TYPE_ANY, &g));
     /* Exclusive creation of a new name works; the temporary file is gone. */
-    OK(mba_open(T_PATH("x.mba"), MBA_CREATE | MBA_EXCL, MBA_I8, &g));
+    OK(mba_open(T_PATH("x.mba"), MBA_CREATE | MBA_EXCL, MBA_TYPE_I8, &g));
     OK(mba_close(g));
     OK(mba_close(h));
     /* A directory is not an array, however it is opened. */
-    EXPECT(MBA_E_ARG, mba_open(t_dir, MBA_RDONLY, MBA_ANY, &g));
-    EXPECT(MBA_E_ARG, mba_open(t_dir, 0, MBA_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open(t_dir, MBA_RDONLY, MBA_TYPE_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open(t_dir, 0, MBA_TYPE_ANY, &g));
     /* A FIFO is refused, never waited on. */
     const char *fifo = T_PATH("fifo");
     REQUIRE(mkfifo(fifo, 0600) == 0);
-    EXPECT(MBA_E_ARG, mba_open(fifo, MBA_RDONLY, MBA_ANY, &g));
-    EXPECT(MBA_E_ARG, mba_open(fifo, 0, MBA_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open(fifo, MBA_RDONLY, MBA_TYPE_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open(fifo, 0, MBA_TYPE_ANY, &g));
     unlink(fifo);
 }
 
@@ -129,7 +129,7 @@ static void test_mode_and_options(void)
     struct stat st;
     OK(mba_options_init(&o));
     o.flags = MBA_CREATE;
-    o.elem_type = MBA_I16;
+    o.elem_type = MBA_TYPE_I16;
     o.mode = 0640;
     o.initial_len = 3;
     o.capacity = 5000;
@@ -174,38 +174,38 @@ static void test_replace(void)
 {
     const char *p = T_PATH("r.mba");
     mba_handle old, neu, again;
-    OK(mba_open(p, MBA_CREATE, MBA_U32, &old));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &old));
     for (int i = 1; i <= 3; i++)
-        OK(mba_append_int(old, i));
+        OK(mba_append_i64(old, i));
     uint32_t *optr;
     OK(mba_get_ptr(old, (void **)&optr));
     uint64_t uold, unew, uagain;
     OK(mba_uuid(old, &uold));
     CHECK(uold != 0);
-    EXPECT(MBA_E_ARG, mba_open(p, MBA_REPLACE, MBA_ANY, &neu)); /* needs a type */
-    OK(mba_open(p, MBA_REPLACE, MBA_I64, &neu));
+    EXPECT(MBA_E_ARG, mba_open(p, MBA_REPLACE, MBA_TYPE_ANY, &neu)); /* needs a type */
+    OK(mba_open(p, MBA_REPLACE, MBA_TYPE_I64, &neu));
     OK(mba_uuid(neu, &unew));
     CHECK(unew != uold);
     CHECK_U64(len_of(neu), 0);
     /* The old handle still works, on the old (now unnamed) array. */
     CHECK_U64(len_of(old), 3);
     CHECK(optr[0] == 1 && optr[1] == 2 && optr[2] == 3);
-    OK(mba_append_int(old, 4));
+    OK(mba_append_i64(old, 4));
     CHECK_U64(len_of(old), 4);
     CHECK(optr[3] == 4);
     /* New opens see the new array. */
-    OK(mba_open(p, 0, MBA_ANY, &again));
+    OK(mba_open(p, 0, MBA_TYPE_ANY, &again));
     OK(mba_uuid(again, &uagain));
     CHECK_U64(uagain, unew);
     int32_t t;
-    OK(mba_type(again, &t));
-    CHECK(t == MBA_I64);
+    OK(mba_elem_type(again, &t));
+    CHECK(t == MBA_TYPE_I64);
     CHECK_U64(len_of(again), 0);
     OK(mba_append_i64(neu, -5));
     CHECK_I64(at(again, 0), -5);
     /* Replacing works with MBA_CREATE too, and on a missing name. */
     OK(mba_close(again));
-    OK(mba_open(T_PATH("r2.mba"), MBA_REPLACE | MBA_CREATE, MBA_U8, &again));
+    OK(mba_open(T_PATH("r2.mba"), MBA_REPLACE | MBA_CREATE, MBA_TYPE_U8, &again));
     OK(mba_close(again));
     OK(mba_close(neu));
     OK(mba_close(old));
@@ -215,9 +215,9 @@ static void test_read_only(void)
 {
     const char *p = T_PATH("ro.mba");
     mba_handle w, r;
-    OK(mba_open(p, MBA_CREATE, MBA_I32, &w));
-    OK(mba_append_int(w, 7));
-    OK(mba_open(p, MBA_RDONLY, MBA_I32, &r));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_I32, &w));
+    OK(mba_append_i64(w, 7));
+    OK(mba_open(p, MBA_RDONLY, MBA_TYPE_I32, &r));
     uint32_t f;
     OK(mba_flags(r, &f));
     CHECK_U64(f, MBA_RDONLY);
@@ -225,7 +225,7 @@ static void test_read_only(void)
     CHECK_I64(at(r, 0), 7);
     /* Growth by the writer is seen at the next call. */
     for (int i = 0; i < 2000; i++)
-        OK(mba_append_int(w, i));
+        OK(mba_append_i64(w, i));
     CHECK_U64(len_of(r), 2001);
     CHECK_I64(at(r, 2000), 1999);
     const int32_t *rp;
@@ -234,8 +234,8 @@ static void test_read_only(void)
     /* Every write is refused with MBA_E_READONLY. */
     int32_t v = 1, buf[2] = {1, 2};
     EXPECT(MBA_E_READONLY, mba_append(r, &v));
-    EXPECT(MBA_E_READONLY, mba_extend(r, buf, 2));
-    EXPECT(MBA_E_READONLY, mba_append_int(r, 1));
+    EXPECT(MBA_E_READONLY, mba_extend(r, 2, buf));
+    EXPECT(MBA_E_READONLY, mba_append_i64(r, 1));
     EXPECT(MBA_E_READONLY, mba_append_i64(r, 1));
     EXPECT(MBA_E_READONLY, mba_append_u64(r, 1));
     EXPECT(MBA_E_READONLY, mba_pop(r, NULL));
@@ -243,16 +243,16 @@ static void test_read_only(void)
     EXPECT(MBA_E_READONLY, mba_write(r, 0, 2, buf));
     EXPECT(MBA_E_READONLY, mba_set_i64(r, 0, 1));
     EXPECT(MBA_E_READONLY, mba_set_u64(r, 0, 1));
-    EXPECT(MBA_E_READONLY, mba_insert(r, 0, buf, 2));
+    EXPECT(MBA_E_READONLY, mba_insert(r, 0, 2, buf));
     EXPECT(MBA_E_READONLY, mba_remove(r, 0, 1));
     EXPECT(MBA_E_READONLY, mba_truncate(r, 0));
     EXPECT(MBA_E_READONLY, mba_clear(r));
     EXPECT(MBA_E_READONLY, mba_reserve(r, 100000));
     EXPECT(MBA_E_READONLY, mba_lock(r));
-    EXPECT(MBA_E_READONLY, mba_trylock(r));
+    EXPECT(MBA_E_READONLY, mba_try_lock(r));
     CHECK_U64(len_of(w), 2001);
     /* Reads, flushes and hints work. */
-    OK(mba_flush(r, MBA_SYNC));
+    OK(mba_flush(r, MBA_FLUSH_SYNC));
     OK(mba_advise(r, MBA_ADVISE_WILLNEED));
     uint64_t s;
     OK(mba_seq(r, &s));
@@ -260,7 +260,7 @@ static void test_read_only(void)
     OK(mba_close(r));
     /* A file without write permission opens read-only. */
     REQUIRE(chmod(p, 0400) == 0);
-    OK(mba_open(p, MBA_RDONLY, MBA_ANY, &r));
+    OK(mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &r));
     OK(mba_close(r));
     REQUIRE(chmod(p, 0600) == 0);
     OK(mba_close(w));
@@ -272,14 +272,14 @@ static void test_copy_on_write(void)
 {
     const char *p = T_PATH("cow.mba");
     mba_handle w, c;
-    OK(mba_open(p, MBA_CREATE, MBA_I64, &w));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_I64, &w));
     for (int i = 0; i < 10; i++)
         OK(mba_append_i64(w, i));
-    OK(mba_flush(w, MBA_SYNC));
+    OK(mba_flush(w, MBA_FLUSH_SYNC));
     size_t n0;
     unsigned char *before = t_read_file(p, &n0);
     REQUIRE(before != NULL);
-    OK(mba_open(p, MBA_COW, MBA_I64, &c));
+    OK(mba_open(p, MBA_COW, MBA_TYPE_I64, &c));
     uint32_t f;
     OK(mba_flags(c, &f));
     CHECK_U64(f, MBA_COW);
@@ -293,8 +293,8 @@ static void test_copy_on_write(void)
     /* The length is fixed: no growth, and the writer's growth is unseen. */
     EXPECT(MBA_E_FULL, mba_append_i64(c, 1));
     int64_t more[3] = {1, 2, 3};
-    EXPECT(MBA_E_FULL, mba_extend(c, more, 3));
-    EXPECT(MBA_E_FULL, mba_insert(c, 0, more, 1));
+    EXPECT(MBA_E_FULL, mba_extend(c, 3, more));
+    EXPECT(MBA_E_FULL, mba_insert(c, 0, 1, more));
     EXPECT(MBA_E_FULL, mba_reserve(c, 11));
     uint64_t n;
     OK(mba_capacity(c, &n));
@@ -313,10 +313,10 @@ static void test_copy_on_write(void)
     OK(mba_seq(c, &s));
     EXPECT(MBA_E_NOTSUP, mba_wait(c, s, 0, NULL));
     EXPECT(MBA_E_NOTSUP, mba_wait(c, s, 1000000, NULL));
-    OK(mba_flush(c, MBA_SYNC));
+    OK(mba_flush(c, MBA_FLUSH_SYNC));
     /* Locking works, privately. */
     OK(mba_lock(c));
-    OK(mba_trylock(w)); /* the file's lock is free */
+    OK(mba_try_lock(w)); /* the file's lock is free */
     OK(mba_unlock(w));
     OK(mba_unlock(c));
     OK(mba_close(c));
@@ -330,7 +330,7 @@ static void test_copy_on_write(void)
     free(after);
     /* A copy-on-write open needs no write permission. */
     REQUIRE(chmod(p, 0400) == 0);
-    OK(mba_open(p, MBA_COW, MBA_ANY, &c));
+    OK(mba_open(p, MBA_COW, MBA_TYPE_ANY, &c));
     OK(mba_set_i64(c, 0, 5));
     OK(mba_close(c));
     REQUIRE(chmod(p, 0600) == 0);
@@ -375,13 +375,13 @@ static void test_shm_names(void)
     const char *name = T_SHM("seg");
     const char *path = T_SHM_PATH("seg");
     mba_handle h, g;
-    OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U16, &h));
+    OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_TYPE_U16, &h));
     struct stat st;
     CHECK(stat(path, &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
-    OK(mba_append_int(h, 65535));
+    OK(mba_append_i64(h, 65535));
     /* "shm:///NAME" is the same object. */
-    OK(mba_open(t_name("shm:///%s-seg", t_prefix), 0, MBA_U16, &g));
+    OK(mba_open(t_name("shm:///%s-seg", t_prefix), 0, MBA_TYPE_U16, &g));
     CHECK_I64(at(g, 0), 65535);
     OK(mba_close(g));
     CHECK(listed(name) == 1);
@@ -399,18 +399,18 @@ static void test_shm_names(void)
     /* Unlink: the name goes, the attachment stays valid. */
     OK(mba_unlink(name));
     CHECK(stat(path, &st) != 0 && errno == ENOENT);
-    EXPECT(MBA_E_NOTFOUND, mba_open(name, 0, MBA_ANY, &g));
+    EXPECT(MBA_E_NOTFOUND, mba_open(name, 0, MBA_TYPE_ANY, &g));
     EXPECT(MBA_E_NOTFOUND, mba_unlink(name));
     CHECK(listed(name) == 0);
-    OK(mba_append_int(h, 1));
+    OK(mba_append_i64(h, 1));
     CHECK_U64(len_of(h), 2);
     CHECK_I64(at(h, 0), 65535);
     OK(mba_close(h));
     /* Invalid shared-memory names. */
-    EXPECT(MBA_E_ARG, mba_open("shm://", MBA_CREATE, MBA_U8, &g));
-    EXPECT(MBA_E_ARG, mba_open("shm://a/b", MBA_CREATE, MBA_U8, &g));
-    EXPECT(MBA_E_ARG, mba_open("shm://..", MBA_CREATE, MBA_U8, &g));
-    EXPECT(MBA_E_ARG, mba_open("shm://.hidden", MBA_CREATE, MBA_U8, &g));
+    EXPECT(MBA_E_ARG, mba_open("shm://", MBA_CREATE, MBA_TYPE_U8, &g));
+    EXPECT(MBA_E_ARG, mba_open("shm://a/b", MBA_CREATE, MBA_TYPE_U8, &g));
+    EXPECT(MBA_E_ARG, mba_open("shm://..", MBA_CREATE, MBA_TYPE_U8, &g));
+    EXPECT(MBA_E_ARG, mba_open("shm://.hidden", MBA_CREATE, MBA_TYPE_U8, &g));
     EXPECT(MBA_E_ARG, mba_unlink("shm://"));
     /* A file in /dev/shm that is not an array is neither listed nor
      * unlinked. */
@@ -419,7 +419,7 @@ static void test_shm_names(void)
     EXPECT(MBA_E_NOTMBA, mba_unlink(T_SHM("junk")));
     CHECK(stat(junk, &st) == 0);
     CHECK(listed(T_SHM("junk")) == 0);
-    EXPECT(MBA_E_NOTMBA, mba_open(T_SHM("junk"), 0, MBA_ANY, &g));
+    EXPECT(MBA_E_NOTMBA, mba_open(T_SHM("junk"), 0, MBA_TYPE_ANY, &g));
     unlink(junk);
 }
 
@@ -428,9 +428,9 @@ static void test_file_names(void)
     const char *plain = T_PATH("f.mba");
     const char *url = t_name("file://%s", plain);
     mba_handle h, g;
-    OK(mba_open(url, MBA_CREATE, MBA_F64, &h));
+    OK(mba_open(url, MBA_CREATE, MBA_TYPE_F64, &h));
     OK(mba_append_f64(h, 2.5));
-    OK(mba_open(plain, 0, MBA_F64, &g));
+    OK(mba_open(plain, 0, MBA_TYPE_F64, &g));
     double d = 0;
     OK(mba_get_f64(g, 0, &d));
     CHECK(d == 2.5);
@@ -439,13 +439,13 @@ static void test_file_names(void)
     char cwd[512];
     REQUIRE(getcwd(cwd, sizeof cwd) != NULL);
     REQUIRE(chdir(t_dir) == 0);
-    OK(mba_open("f.mba", 0, MBA_ANY, &g));
+    OK(mba_open("f.mba", 0, MBA_TYPE_ANY, &g));
     OK(mba_close(g));
-    OK(mba_open("file://f.mba", 0, MBA_ANY, &g));
+    OK(mba_open("file://f.mba", 0, MBA_TYPE_ANY, &g));
     OK(mba_close(g));
     REQUIRE(chdir(cwd) == 0);
     OK(mba_unlink(url));
-    EXPECT(MBA_E_NOTFOUND, mba_open(plain, 0, MBA_ANY, &g));
+    EXPECT(MBA_E_NOTFOUND, mba_open(plain, 0, MBA_TYPE_ANY, &g));
     OK(mba_append_f64(h, 3.5));
     CHECK_U64(len_of(h), 2);
     OK(mba_close(h));
@@ -462,17 +462,17 @@ static void test_file_names(void)
 static void test_anon_and_fd(void)
 {
     mba_handle a, b;
-    OK(mba_anon(MBA_U16, 0, &a));
+    OK(mba_anon(0, MBA_TYPE_U16, 0, &a));
     uint32_t f;
     OK(mba_flags(a, &f));
     CHECK_U64(f, 0);
-    OK(mba_append_int(a, 11));
+    OK(mba_append_i64(a, 11));
     int fd = -1;
     OK(mba_fd(a, &fd));
     CHECK(fd >= 0);
-    OK(mba_from_fd(fd, 0, MBA_U16, &b));
+    OK(mba_open_fd(fd, 0, MBA_TYPE_U16, &b));
     CHECK_I64(at(b, 0), 11);
-    OK(mba_append_int(b, 22));
+    OK(mba_append_i64(b, 22));
     CHECK_U64(len_of(a), 2);
     CHECK_I64(at(a, 1), 22);
     uint64_t ua, ub;
@@ -485,29 +485,29 @@ static void test_anon_and_fd(void)
     OK(mba_close(b));
     CHECK(fcntl(fd, F_GETFD) != -1); /* the caller's descriptor stays open */
     /* Read-only and copy-on-write attachments. */
-    OK(mba_from_fd(fd, MBA_RDONLY, MBA_ANY, &b));
-    EXPECT(MBA_E_READONLY, mba_append_int(b, 1));
+    OK(mba_open_fd(fd, MBA_RDONLY, MBA_TYPE_ANY, &b));
+    EXPECT(MBA_E_READONLY, mba_append_i64(b, 1));
     OK(mba_close(b));
-    OK(mba_from_fd(fd, MBA_COW, MBA_ANY, &b));
+    OK(mba_open_fd(fd, MBA_COW, MBA_TYPE_ANY, &b));
     OK(mba_set_i64(b, 0, 5));
     CHECK_I64(at(a, 0), 11);
     OK(mba_close(b));
     /* Wrong type, creation flags, bad descriptors. */
-    EXPECT(MBA_E_TYPE, mba_from_fd(fd, 0, MBA_I16, &b));
-    EXPECT(MBA_E_ARG, mba_from_fd(fd, MBA_CREATE, MBA_U16, &b));
-    EXPECT(MBA_E_ARG, mba_from_fd(fd, MBA_REPLACE, MBA_U16, &b));
-    EXPECT(MBA_E_IO, mba_from_fd(-1, 0, MBA_ANY, &b));
-    EXPECT(MBA_E_IO, mba_from_fd(1000000, 0, MBA_ANY, &b));
+    EXPECT(MBA_E_TYPE, mba_open_fd(fd, 0, MBA_TYPE_I16, &b));
+    EXPECT(MBA_E_ARG, mba_open_fd(fd, MBA_CREATE, MBA_TYPE_U16, &b));
+    EXPECT(MBA_E_ARG, mba_open_fd(fd, MBA_REPLACE, MBA_TYPE_U16, &b));
+    EXPECT(MBA_E_IO, mba_open_fd(-1, 0, MBA_TYPE_ANY, &b));
+    EXPECT(MBA_E_IO, mba_open_fd(1000000, 0, MBA_TYPE_ANY, &b));
     int pfd[2];
     REQUIRE(pipe(pfd) == 0);
-    EXPECT(MBA_E_ARG, mba_from_fd(pfd[0], 0, MBA_ANY, &b)); /* not a regular file */
+    EXPECT(MBA_E_ARG, mba_open_fd(pfd[0], 0, MBA_TYPE_ANY, &b)); /* not a regular file */
     close(pfd[0]);
     close(pfd[1]);
     /* A regular file that is no array. */
     const char *txt = T_PATH("plain.txt");
     REQUIRE(t_write_file(txt, "0123456789", 10) == 0);
     int tfd = open(txt, O_RDONLY);
-    EXPECT(MBA_E_NOTMBA, mba_from_fd(tfd, MBA_RDONLY, MBA_ANY, &b));
+    EXPECT(MBA_E_NOTMBA, mba_open_fd(tfd, MBA_RDONLY, MBA_TYPE_ANY, &b));
     close(tfd);
 
     /* A forked child keeps using the inherited handle, and attaches anew
@@ -516,10 +516,10 @@ static void test_anon_and_fd(void)
     REQUIRE(pid >= 0);
     if (pid == 0) {
         int bad = 0;
-        bad |= mba_append_int(a, 33) != MBA_OK;
+        bad |= mba_append_i64(a, 33) != MBA_OK;
         mba_handle c;
-        bad |= mba_from_fd(fd, 0, MBA_U16, &c) != MBA_OK;
-        bad |= mba_append_int(c, 44) != MBA_OK;
+        bad |= mba_open_fd(fd, 0, MBA_TYPE_U16, &c) != MBA_OK;
+        bad |= mba_append_i64(c, 44) != MBA_OK;
         bad |= mba_close(c) != MBA_OK;
         _exit(bad);
     }
@@ -536,7 +536,7 @@ static void test_anon_and_fd(void)
     /* mba_anon_ex: shapes, records, initial length; no flags. */
     mba_options o;
     OK(mba_options_init(&o));
-    o.elem_type = MBA_F32;
+    o.elem_type = MBA_TYPE_F32;
     o.ndim = 2;
     o.shape[0] = 2;
     o.shape[1] = 3;
@@ -545,7 +545,7 @@ static void test_anon_and_fd(void)
     OK(mba_anon_ex(&o, &b));
     CHECK_U64(len_of(b), 4);
     uint64_t n;
-    OK(mba_row_bytes(b, &n));
+    OK(mba_row_size(b, &n));
     CHECK_U64(n, 24);
     OK(mba_max_len(b, &n));
     CHECK_U64(n, 100);
@@ -553,13 +553,13 @@ static void test_anon_and_fd(void)
     o.flags = MBA_CREATE;
     EXPECT(MBA_E_ARG, mba_anon_ex(&o, &b));
     o.flags = 0;
-    o.elem_type = MBA_ANY;
+    o.elem_type = MBA_TYPE_ANY;
     EXPECT(MBA_E_ARG, mba_anon_ex(&o, &b));
-    EXPECT(MBA_E_ARG, mba_anon(MBA_ANY, 0, &b));
-    EXPECT(MBA_E_ARG, mba_anon(77, 0, &b));
-    EXPECT(MBA_E_ARG, mba_anon(MBA_RECORD, 0, &b)); /* a record needs an item size */
+    EXPECT(MBA_E_ARG, mba_anon(0, MBA_TYPE_ANY, 0, &b));
+    EXPECT(MBA_E_ARG, mba_anon(0, 77, 0, &b));
+    EXPECT(MBA_E_ARG, mba_anon(0, MBA_TYPE_RECORD, 0, &b)); /* a record needs an item size */
     /* A capacity: room for it at once. */
-    OK(mba_anon(MBA_U8, 100000, &b));
+    OK(mba_anon(0, MBA_TYPE_U8, 100000, &b));
     OK(mba_capacity(b, &n));
     CHECK(n >= 100000);
     OK(mba_close(b));
@@ -581,7 +581,7 @@ static void test_map_raw(void)
     REQUIRE(t_write_file(p, file, sizeof file) == 0);
     mba_options o;
     OK(mba_options_init(&o));
-    o.elem_type = MBA_U32;
+    o.elem_type = MBA_TYPE_U32;
     o.offset = 16;
     mba_handle h;
     OK(mba_map_raw(p, &o, &h));
@@ -606,9 +606,9 @@ static void test_map_raw(void)
     uint32_t *ptr;
     OK(mba_get_ptr(h, (void **)&ptr));
     ptr[4] = 888;
-    OK(mba_flush(h, MBA_SYNC));
-    OK(mba_flush_range(h, 3, 2, MBA_ASYNC));
-    EXPECT(MBA_E_INDEX, mba_flush_range(h, 9, 2, MBA_SYNC));
+    OK(mba_flush(h, MBA_FLUSH_SYNC));
+    OK(mba_flush_range(h, 3, 2, MBA_FLUSH_ASYNC));
+    EXPECT(MBA_E_INDEX, mba_flush_range(h, 9, 2, MBA_FLUSH_SYNC));
     size_t sz;
     unsigned char *b = t_read_file(p, &sz);
     REQUIRE(b != NULL && sz == sizeof file);
@@ -621,8 +621,8 @@ static void test_map_raw(void)
     /* The length never grows; waiting is not supported. */
     EXPECT(MBA_E_FULL, mba_append_u64(h, 1));
     uint32_t two[2] = {1, 2};
-    EXPECT(MBA_E_FULL, mba_extend(h, two, 2));
-    EXPECT(MBA_E_FULL, mba_insert(h, 0, two, 1));
+    EXPECT(MBA_E_FULL, mba_extend(h, 2, two));
+    EXPECT(MBA_E_FULL, mba_insert(h, 0, 1, two));
     EXPECT(MBA_E_FULL, mba_reserve(h, 11));
     uint64_t s;
     OK(mba_seq(h, &s));
@@ -651,11 +651,11 @@ static void test_map_raw(void)
     o.ndim = 0;
     /* An odd, unaligned offset. */
     o.offset = 17;
-    o.elem_type = MBA_U8;
+    o.elem_type = MBA_TYPE_U8;
     OK(mba_map_raw(p, &o, &h));
     CHECK_U64(len_of(h), sizeof file - 17);
     OK(mba_set_u64(h, 0, 0x42));
-    OK(mba_flush(h, MBA_SYNC));
+    OK(mba_flush(h, MBA_FLUSH_SYNC));
     OK(mba_close(h));
     b = t_read_file(p, &sz);
     REQUIRE(b != NULL);
@@ -669,7 +669,7 @@ static void test_map_raw(void)
     o.offset = sizeof file + 1;
     EXPECT(MBA_E_ARG, mba_map_raw(p, &o, &h));
     o.offset = 16;
-    o.elem_type = MBA_U32;
+    o.elem_type = MBA_TYPE_U32;
     /* Read-only and copy-on-write raw mappings. */
     o.flags = MBA_RDONLY;
     OK(mba_map_raw(p, &o, &h));
@@ -687,7 +687,7 @@ static void test_map_raw(void)
     OK(mba_flags(h, &f));
     CHECK_U64(f, MBA_RAW | MBA_COW); /* copy-on-write, of a raw file */
     OK(mba_set_u64(h, 0, 5));
-    OK(mba_flush(h, MBA_SYNC));
+    OK(mba_flush(h, MBA_FLUSH_SYNC));
     OK(mba_close(h));
     b = t_read_file(p, &sz);
     REQUIRE(b != NULL);
@@ -700,9 +700,9 @@ static void test_map_raw(void)
     o.flags = MBA_RDONLY | MBA_COW;
     EXPECT(MBA_E_ARG, mba_map_raw(p, &o, &h));
     o.flags = 0;
-    o.elem_type = MBA_ANY;
+    o.elem_type = MBA_TYPE_ANY;
     EXPECT(MBA_E_ARG, mba_map_raw(p, &o, &h));
-    o.elem_type = MBA_U32;
+    o.elem_type = MBA_TYPE_U32;
     EXPECT(MBA_E_NOTFOUND, mba_map_raw(T_PATH("none.bin"), &o, &h));
     o.flags = MBA_RDONLY;
     EXPECT(MBA_E_ARG, mba_map_raw(t_dir, &o, &h)); /* not a regular file */
@@ -724,9 +724,9 @@ static void test_shared_mappings(void)
 {
     const char *p = T_PATH("shared.mba");
     mba_handle a, b, r, r2, c, g;
-    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_I64, &a));
-    OK(mba_append_int(a, 11));
-    OK(mba_open(p, 0, MBA_ANY, &b));
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_TYPE_I64, &a));
+    OK(mba_append_i64(a, 11));
+    OK(mba_open(p, 0, MBA_TYPE_ANY, &b));
     void *pa = NULL, *pb = NULL, *pr = NULL, *pr2 = NULL, *pc = NULL;
     OK(mba_get_ptr(a, &pa));
     OK(mba_get_ptr(b, &pb));
@@ -735,41 +735,41 @@ static void test_shared_mappings(void)
     OK(mba_fd(a, &fa));
     OK(mba_fd(b, &fb));
     CHECK(fa == fb && fa >= 0);
-    OK(mba_open(p, MBA_RDONLY, MBA_I64, &r));
-    OK(mba_open(p, MBA_RDONLY, MBA_ANY, &r2));
+    OK(mba_open(p, MBA_RDONLY, MBA_TYPE_I64, &r));
+    OK(mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &r2));
     OK(mba_get_ptr(r, &pr));
     OK(mba_get_ptr(r2, &pr2));
     CHECK(pr != pa && pr == pr2);
-    EXPECT(MBA_E_READONLY, mba_append_int(r2, 1));
-    OK(mba_open(p, MBA_COW, MBA_ANY, &c));
+    EXPECT(MBA_E_READONLY, mba_append_i64(r2, 1));
+    OK(mba_open(p, MBA_COW, MBA_TYPE_ANY, &c));
     OK(mba_get_ptr(c, &pc));
     CHECK(pc != pa && pc != pr);
     /* The type is checked on the shared path too. */
     g = 4242;
-    EXPECT(MBA_E_TYPE, mba_open(p, 0, MBA_F64, &g));
-    EXPECT(MBA_E_TYPE, mba_open(p, MBA_RDONLY, MBA_U8, &g));
+    EXPECT(MBA_E_TYPE, mba_open(p, 0, MBA_TYPE_F64, &g));
+    EXPECT(MBA_E_TYPE, mba_open(p, MBA_RDONLY, MBA_TYPE_U8, &g));
     CHECK(g == 4242);
     /* Locks are per handle. */
     OK(mba_lock(a));
-    EXPECT(MBA_E_BUSY, mba_trylock(b));
+    EXPECT(MBA_E_BUSY, mba_try_lock(b));
     OK(mba_unlock(a));
     /* Closing one handle leaves the others (and a pin) working. */
     int32_t pin = 0;
     OK(mba_pin(b, &pin));
     OK(mba_close(a));
-    OK(mba_append_int(b, 22));
+    OK(mba_append_i64(b, 22));
     CHECK_U64(len_of(r), 2);
     CHECK_I64(at(r2, 1), 22);
     OK(mba_close(b));
     CHECK(((volatile int64_t *)pb)[1] == 22); /* pinned: still mapped */
-    OK(mba_open(p, 0, MBA_I64, &b));
+    OK(mba_open(p, 0, MBA_TYPE_I64, &b));
     OK(mba_get_ptr(b, &pa));
     CHECK(pa == pb); /* the pinned mapping is the one reused */
     OK(mba_unpin(pin));
     /* Growth by one handle is seen by a handle opened afterwards. */
     for (int i = 0; i < 100000; i++)
-        OK(mba_append_int(b, i));
-    OK(mba_open(p, 0, MBA_I64, &g));
+        OK(mba_append_i64(b, i));
+    OK(mba_open(p, 0, MBA_TYPE_I64, &g));
     CHECK_U64(len_of(g), 100002);
     CHECK_I64(at(g, 100001), 99999);
     OK(mba_close(g));
@@ -777,17 +777,17 @@ static void test_shared_mappings(void)
     uint64_t u_old = 0, u_new = 1, u = 2;
     OK(mba_uuid(b, &u_old));
     mba_handle n;
-    OK(mba_open(p, MBA_CREATE | MBA_REPLACE, MBA_I64, &n));
+    OK(mba_open(p, MBA_CREATE | MBA_REPLACE, MBA_TYPE_I64, &n));
     OK(mba_uuid(n, &u_new));
-    OK(mba_open(p, 0, MBA_ANY, &g));
+    OK(mba_open(p, 0, MBA_TYPE_ANY, &g));
     OK(mba_uuid(g, &u));
     CHECK(u == u_new && u != u_old);
     CHECK_U64(len_of(g), 0);
     OK(mba_close(g));
     /* A deleted name: not found, although this process still maps it. */
     OK(mba_unlink(p));
-    EXPECT(MBA_E_NOTFOUND, mba_open(p, 0, MBA_ANY, &g));
-    EXPECT(MBA_E_NOTFOUND, mba_open(p, MBA_RDONLY, MBA_ANY, &g));
+    EXPECT(MBA_E_NOTFOUND, mba_open(p, 0, MBA_TYPE_ANY, &g));
+    EXPECT(MBA_E_NOTFOUND, mba_open(p, MBA_RDONLY, MBA_TYPE_ANY, &g));
     CHECK_U64(len_of(b), 100002);
     OK(mba_close(n));
     OK(mba_close(b));
@@ -805,44 +805,44 @@ static void test_symlinks_and_owner(void)
 {
     const char *p = T_PATH("target.mba"), *l = T_PATH("link.mba"), *d = T_PATH("dangling.mba");
     mba_handle h, g = 4242;
-    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_I64, &h));
-    OK(mba_append_int(h, 5));
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_TYPE_I64, &h));
+    OK(mba_append_i64(h, 5));
     REQUIRE(symlink(p, l) == 0);
-    EXPECT(MBA_E_PERM, mba_open(l, 0, MBA_ANY, &g));
-    EXPECT(MBA_E_PERM, mba_open(l, MBA_RDONLY, MBA_ANY, &g));
-    EXPECT(MBA_E_PERM, mba_open(l, MBA_CREATE, MBA_I64, &g));
+    EXPECT(MBA_E_PERM, mba_open(l, 0, MBA_TYPE_ANY, &g));
+    EXPECT(MBA_E_PERM, mba_open(l, MBA_RDONLY, MBA_TYPE_ANY, &g));
+    EXPECT(MBA_E_PERM, mba_open(l, MBA_CREATE, MBA_TYPE_I64, &g));
     REQUIRE(symlink(T_PATH("nowhere.mba"), d) == 0);
-    EXPECT(MBA_E_PERM, mba_open(d, MBA_CREATE, MBA_I64, &g));
-    EXPECT(MBA_E_EXISTS, mba_open(d, MBA_CREATE | MBA_EXCL, MBA_I64, &g));
+    EXPECT(MBA_E_PERM, mba_open(d, MBA_CREATE, MBA_TYPE_I64, &g));
+    EXPECT(MBA_E_EXISTS, mba_open(d, MBA_CREATE | MBA_EXCL, MBA_TYPE_I64, &g));
     CHECK(g == 4242);
     struct stat st;
     CHECK(lstat(T_PATH("nowhere.mba"), &st) != 0); /* nothing created through it */
     mba_options o;
     OK(mba_options_init(&o));
-    o.elem_type = MBA_I64;
+    o.elem_type = MBA_TYPE_I64;
     EXPECT(MBA_E_PERM, mba_map_raw(l, &o, &g));
     REQUIRE(unlink(l) == 0 && unlink(d) == 0);
     /* MBA_FOREIGN only makes sense when opening by name. */
     int fd = -1;
     OK(mba_fd(h, &fd));
-    EXPECT(MBA_E_ARG, mba_from_fd(fd, MBA_FOREIGN, MBA_ANY, &g));
+    EXPECT(MBA_E_ARG, mba_open_fd(fd, MBA_FOREIGN, MBA_TYPE_ANY, &g));
     /* Our own array, even group/world-writable, is adopted. */
     REQUIRE(chmod(p, 0666) == 0);
-    OK(mba_open(p, MBA_CREATE, MBA_I64, &g));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_I64, &g));
     OK(mba_close(g));
     if (geteuid() == 0) {
         REQUIRE(chown(p, 65534, 65534) == 0);
         g = 4242;
         /* From the shared mapping (h is open) and from the file. */
-        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE, MBA_I64, &g));
+        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE, MBA_TYPE_I64, &g));
         OK(mba_close(h));
-        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE, MBA_I64, &g));
-        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE | MBA_RDONLY, MBA_I64, &g));
+        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE, MBA_TYPE_I64, &g));
+        EXPECT(MBA_E_OWNER, mba_open(p, MBA_CREATE | MBA_RDONLY, MBA_TYPE_I64, &g));
         CHECK(g == 4242);
-        OK(mba_open(p, MBA_CREATE | MBA_FOREIGN, MBA_I64, &g));
+        OK(mba_open(p, MBA_CREATE | MBA_FOREIGN, MBA_TYPE_I64, &g));
         CHECK_I64(at(g, 0), 5);
         OK(mba_close(g));
-        OK(mba_open(p, 0, MBA_I64, &h)); /* a plain attach stays allowed */
+        OK(mba_open(p, 0, MBA_TYPE_I64, &h)); /* a plain attach stays allowed */
     }
     OK(mba_close(h));
     OK(mba_unlink(p));

@@ -53,7 +53,7 @@ struct job {
 static void *try_from_thread(void *p)
 {
     struct job *j = p;
-    j->rc = mba_trylock(j->h);
+    j->rc = mba_try_lock(j->h);
     return NULL;
 }
 
@@ -84,13 +84,13 @@ static void test_lock(void)
 {
     const char *p = T_PATH("lock.mba");
     mba_handle a, b;
-    OK(mba_open(p, MBA_CREATE, MBA_I64, &a));
-    OK(mba_open(p, 0, MBA_I64, &b));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_I64, &a));
+    OK(mba_open(p, 0, MBA_TYPE_I64, &b));
     EXPECT(MBA_E_NOTLOCKED, mba_unlock(a));
     OK(mba_lock(a));
     EXPECT(MBA_E_BUSY, mba_lock(a));    /* already held by this thread */
-    EXPECT(MBA_E_BUSY, mba_trylock(a));
-    EXPECT(MBA_E_BUSY, mba_trylock(b)); /* held by another writer */
+    EXPECT(MBA_E_BUSY, mba_try_lock(a));
+    EXPECT(MBA_E_BUSY, mba_try_lock(b)); /* held by another writer */
     EXPECT(MBA_E_NOTLOCKED, mba_unlock(b));
     /* The holder writes (through the single-writer fast path). */
     for (int i = 0; i < 3; i++)
@@ -127,19 +127,19 @@ static void test_lock(void)
     CHECK(v == 1000);
     EXPECT(MBA_E_NOTLOCKED, mba_unlock(a));
     /* trylock when free; then the other handle is refused. */
-    OK(mba_trylock(b));
-    EXPECT(MBA_E_BUSY, mba_trylock(a));
+    OK(mba_try_lock(b));
+    EXPECT(MBA_E_BUSY, mba_try_lock(a));
     OK(mba_unlock(b));
     /* Closing a handle releases the lock it holds. */
     OK(mba_lock(a));
     OK(mba_close(a));
-    OK(mba_trylock(b));
+    OK(mba_try_lock(b));
     OK(mba_unlock(b));
     /* Lock and unlock on an anonymous array. */
     mba_handle c;
-    OK(mba_anon(MBA_U8, 0, &c));
+    OK(mba_anon(0, MBA_TYPE_U8, 0, &c));
     OK(mba_lock(c));
-    OK(mba_append_int(c, 1));
+    OK(mba_append_i64(c, 1));
     OK(mba_unlock(c));
     OK(mba_close(c));
     OK(mba_close(b));
@@ -171,9 +171,9 @@ static void test_seq_and_wait(void)
 {
     const char *p = T_PATH("wait.mba");
     mba_handle a, b, r;
-    OK(mba_open(p, MBA_CREATE, MBA_U32, &a));
-    OK(mba_open(p, 0, MBA_U32, &b));
-    OK(mba_open(p, MBA_RDONLY, MBA_U32, &r));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &a));
+    OK(mba_open(p, 0, MBA_TYPE_U32, &b));
+    OK(mba_open(p, MBA_RDONLY, MBA_TYPE_U32, &r));
     uint64_t s = seq_of(a), out = 4242;
     CHECK_U64(seq_of(b), s);
     /* Timeout 0 only checks. */
@@ -188,13 +188,13 @@ static void test_seq_and_wait(void)
     EXPECT(MBA_E_TIMEOUT, mba_wait(b, s, 2000000, NULL));
     EXPECT(MBA_E_TIMEOUT, mba_wait(r, s, 2000000, NULL));
     /* Every change moves the counter forward. */
-    OK(mba_append_int(a, 1));
+    OK(mba_append_i64(a, 1));
     uint64_t s1 = seq_of(b);
     CHECK(s1 > s);
     OK(mba_set_i64(a, 0, 2));
     CHECK(seq_of(b) > s1);
     s1 = seq_of(b);
-    OK(mba_append_int(a, 3));
+    OK(mba_append_i64(a, 3));
     OK(mba_pop(a, NULL));
     CHECK(seq_of(b) > s1);
     s1 = seq_of(b);
@@ -219,7 +219,7 @@ static void test_seq_and_wait(void)
                 sleep_ms(1);
         else
             sleep_ms(10);
-        OK(mba_append_int(a, 7));
+        OK(mba_append_i64(a, 7));
         pthread_join(t, NULL);
         CHECK(j.rc == MBA_OK);
         CHECK(j.got != j.seen);
@@ -240,7 +240,7 @@ static void test_seq_and_wait(void)
             sleep_ms(1);
         OK(mba_lock(a));
         for (int i = 0; i < 3; i++)
-            OK(mba_append_int(a, i));
+            OK(mba_append_i64(a, i));
         OK(mba_unlock(a));
         pthread_join(t, NULL);
         CHECK(j.rc == MBA_OK);
@@ -302,10 +302,10 @@ static void test_pins(void)
     char real[1024];
     const char *p = T_PATH("pin.mba");
     mba_handle h, g;
-    OK(mba_open(p, MBA_CREATE, MBA_U32, &h));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U32, &h));
     REQUIRE(realpath(p, real) != NULL);
     for (int i = 1; i <= 100; i++)
-        OK(mba_append_int(h, i));
+        OK(mba_append_i64(h, i));
     const uint32_t *ptr;
     OK(mba_get_ptr(h, (void **)&ptr));
     int32_t pin = 0, pin2 = 0;
@@ -333,9 +333,9 @@ static void test_pins(void)
     EXPECT(MBA_E_HANDLE, mba_pin(h, &pin)); /* h is closed */
     /* A pinned handle keeps working until closed; closing it alone does
      * not unmap. */
-    OK(mba_anon(MBA_U8, 0, &g));
+    OK(mba_anon(0, MBA_TYPE_U8, 0, &g));
     OK(mba_pin(g, &pin));
-    OK(mba_append_int(g, 9));
+    OK(mba_append_i64(g, 9));
     const unsigned char *gp;
     OK(mba_get_ptr(g, (void **)&gp));
     OK(mba_close(g));
@@ -372,7 +372,7 @@ static void test_threads(void)
 {
     const char *p = T_PATH("threads.mba");
     mba_handle shared;
-    OK(mba_open(p, MBA_CREATE, MBA_U64, &shared));
+    OK(mba_open(p, MBA_CREATE, MBA_TYPE_U64, &shared));
     for (int mode = 0; mode < 2; mode++) {
         OK(mba_clear(shared));
         struct writer ws[THREADS];
@@ -382,7 +382,7 @@ static void test_threads(void)
             ws[i].failures = 0;
             ws[i].h = shared;
             if (mode == 1) /* a handle per thread */
-                OK(mba_open(p, 0, MBA_U64, &ws[i].h));
+                OK(mba_open(p, 0, MBA_TYPE_U64, &ws[i].h));
             REQUIRE(pthread_create(&ts[i], NULL, writer_thread, &ws[i]) == 0);
         }
         for (int i = 0; i < THREADS; i++) {
@@ -438,7 +438,7 @@ static void *open_close_loop(void *arg)
     struct opener *o = arg;
     while (!o->stop) {
         mba_handle h;
-        if (mba_open(o->path, 0, MBA_U64, &h) == MBA_OK)
+        if (mba_open(o->path, 0, MBA_TYPE_U64, &h) == MBA_OK)
             mba_close(h);
     }
     return NULL;
@@ -448,7 +448,7 @@ static void test_fork_while_opening(void)
 {
     const char *p = T_PATH("forkopen.mba");
     mba_handle h;
-    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_U64, &h)); /* keeps it mapped */
+    OK(mba_open(p, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h)); /* keeps it mapped */
     struct opener o = {p, 0};
     pthread_t ts[2];
     for (int i = 0; i < 2; i++)
@@ -459,7 +459,7 @@ static void test_fork_while_opening(void)
         if (c == 0) {
             alarm(10); /* a lock inherited taken would hang: die instead */
             mba_handle g;
-            if (mba_open(p, 0, MBA_U64, &g) != MBA_OK || mba_append_int(g, k) != MBA_OK)
+            if (mba_open(p, 0, MBA_TYPE_U64, &g) != MBA_OK || mba_append_i64(g, k) != MBA_OK)
                 _exit(1);
             _exit(mba_close(g) == MBA_OK ? 0 : 1);
         }

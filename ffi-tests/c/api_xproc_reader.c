@@ -30,14 +30,14 @@ int main(int argc, char **argv)
     alarm(60);
     mba_handle h;
     int rc;
-    while ((rc = mba_open(name, MBA_RDONLY, MBA_I64, &h)) == MBA_E_NOTFOUND && follow)
+    while ((rc = mba_open(name, MBA_RDONLY, MBA_TYPE_I64, &h)) == MBA_E_NOTFOUND && follow)
         sleep_ms(2);
     REQUIRE(OK(rc));
     uint64_t dims[2], n;
     uint32_t nd;
     OK(mba_shape(h, dims, 2, &nd));
     CHECK(nd == 1 && dims[0] == 2);
-    OK(mba_row_bytes(h, &n));
+    OK(mba_row_size(h, &n));
     CHECK_U64(n, 16);
     const int64_t *base;
     OK(mba_get_ptr(h, (void **)&base));

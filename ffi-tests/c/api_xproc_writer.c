@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     mba_options o;
     OK(mba_options_init(&o));
     o.flags = MBA_CREATE;
-    o.elem_type = MBA_I64;
+    o.elem_type = MBA_TYPE_I64;
     o.ndim = 1;
     o.shape[0] = 2;
     mba_handle h;
@@ -38,11 +38,11 @@ int main(int argc, char **argv)
                 rows[2 * k + 1] = i * i - 7;
             }
             OK(mba_lock(h));
-            OK(mba_extend(h, rows, (uint64_t)k));
+            OK(mba_extend(h, (uint64_t)k, rows));
             OK(mba_unlock(h));
         }
     }
-    OK(mba_flush(h, MBA_SYNC));
+    OK(mba_flush(h, MBA_FLUSH_SYNC));
     OK(mba_close(h));
     return t_done("api_xproc_writer");
 }

@@ -9,7 +9,7 @@
  *                                   the file and from a cached mapping),
  *                                   MBA_CREATE|MBA_FOREIGN and a plain open
  *                                   must work, and nothing may change
- *   hostile_open open NAME FLAGS    mba_open(NAME, FLAGS, MBA_U64): prints
+ *   hostile_open open NAME FLAGS    mba_open(NAME, FLAGS, MBA_TYPE_U64): prints
  *                                   the status name (exit 0)
  *   hostile_open hold NAME          prints "pid N", creates NAME exclusively,
  *                                   prints "created", waits for a line
@@ -51,32 +51,32 @@ int main(int argc, char **argv)
         HZ_OK(mba_options_init(&o));
         o.flags = MBA_CREATE | MBA_EXCL;
         o.mode = 0666;
-        o.elem_type = MBA_U64;
+        o.elem_type = MBA_TYPE_U64;
         HZ_OK(mba_open_ex(name, &o, &h));
         for (uint64_t v = 7; v <= 9; v++)
             HZ_OK(mba_append(h, &v));
         HZ_OK(mba_close(h));
     } else if (!strcmp(cmd, "adopt")) {
         g = -1;
-        HZ_EXPECT(MBA_E_OWNER, mba_open(name, MBA_CREATE, MBA_U64, &g));
+        HZ_EXPECT(MBA_E_OWNER, mba_open(name, MBA_CREATE, MBA_TYPE_U64, &g));
         HZ_CHECK(g == -1);
         /* A plain attach of another user's array stays allowed. */
-        HZ_OK(mba_open(name, 0, MBA_U64, &h));
+        HZ_OK(mba_open(name, 0, MBA_TYPE_U64, &h));
         check_789(h);
         /* With h open, the open below is served from its mapping. */
-        HZ_EXPECT(MBA_E_OWNER, mba_open(name, MBA_CREATE, MBA_U64, &g));
-        HZ_EXPECT(MBA_E_OWNER, mba_open(name, MBA_CREATE | MBA_RDONLY, MBA_U64, &g));
+        HZ_EXPECT(MBA_E_OWNER, mba_open(name, MBA_CREATE, MBA_TYPE_U64, &g));
+        HZ_EXPECT(MBA_E_OWNER, mba_open(name, MBA_CREATE | MBA_RDONLY, MBA_TYPE_U64, &g));
         HZ_CHECK(g == -1);
-        HZ_OK(mba_open(name, MBA_CREATE | MBA_FOREIGN, MBA_U64, &g));
+        HZ_OK(mba_open(name, MBA_CREATE | MBA_FOREIGN, MBA_TYPE_U64, &g));
         check_789(g);
         HZ_OK(mba_close(g));
         HZ_OK(mba_close(h));
-        HZ_OK(mba_open(name, MBA_CREATE | MBA_FOREIGN, MBA_U64, &g));
+        HZ_OK(mba_open(name, MBA_CREATE | MBA_FOREIGN, MBA_TYPE_U64, &g));
         check_789(g);
         HZ_OK(mba_close(g));
     } else if (!strcmp(cmd, "open")) {
         uint32_t f = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 0) : 0;
-        int rc = mba_open(name, f, MBA_U64, &h);
+        int rc = mba_open(name, f, MBA_TYPE_U64, &h);
         char msg[512];
         mba_last_error(msg, sizeof msg);
         HZ_SAY("%s %s", code_name(rc), rc ? msg : "");
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
             HZ_OK(mba_close(h));
     } else if (!strcmp(cmd, "hold")) {
         HZ_SAY("pid %d", (int)getpid());
-        HZ_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+        HZ_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h));
         HZ_SAY("created");
         hz_wait_line();
         HZ_OK(mba_close(h));

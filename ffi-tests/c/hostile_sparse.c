@@ -66,7 +66,7 @@ int main(int argc, char **argv)
     mba_options o;
     HZ_OK(mba_options_init(&o));
     o.flags = MBA_CREATE | MBA_EXCL;
-    o.elem_type = MBA_U64;
+    o.elem_type = MBA_TYPE_U64;
     o.capacity = CAP;
     mba_handle h, g, r, c;
     HZ_OK(mba_open_ex(path, &o, &h));
@@ -98,15 +98,15 @@ int main(int argc, char **argv)
             break;
     }
     v = 7;
-    HZ_EXPECT(MBA_E_NOSPACE, mba_extend(h, &v, 1));
+    HZ_EXPECT(MBA_E_NOSPACE, mba_extend(h, 1, &v));
     HZ_EXPECT(MBA_E_NOSPACE, mba_reserve(h, CAP + 1));
     /* A new read-write handle would have to fill the holes: it cannot. */
-    HZ_EXPECT(MBA_E_NOSPACE, mba_open(path, 0, MBA_U64, &g));
+    HZ_EXPECT(MBA_E_NOSPACE, mba_open(path, 0, MBA_TYPE_U64, &g));
 
     /* Read-only: the foreign writer now also claims SPARSE rows exist.
      * Reads of the rows past the allocated ones fail with MBA_E_INDEX. */
     foreign_grow(path, 1);
-    HZ_OK(mba_open(path, MBA_RDONLY, MBA_U64, &r));
+    HZ_OK(mba_open(path, MBA_RDONLY, MBA_TYPE_U64, &r));
     HZ_OK(mba_len(r, &n));
     HZ_CHECK(n == CAP);
     HZ_OK(mba_get(r, CAP - 1, &v));
@@ -115,14 +115,14 @@ int main(int argc, char **argv)
     HZ_EXPECT(MBA_E_INDEX, mba_get(r, SPARSE / 2, &v));
     HZ_EXPECT(MBA_E_INDEX, mba_get(r, SPARSE - 1, &v));
     HZ_EXPECT(MBA_E_INDEX, mba_get(h, SPARSE - 1, &v));
-    HZ_OK(mba_open(path, MBA_COW, MBA_U64, &c));
+    HZ_OK(mba_open(path, MBA_COW, MBA_TYPE_U64, &c));
     HZ_EXPECT(MBA_E_INDEX, mba_get(c, SPARSE - 1, &v));
     HZ_OK(mba_close(c));
 
     /* Space comes back: a read-write open fills the holes and works. */
     if (unlink(filler) != 0)
         HZ_DIE("unlink %s", filler);
-    HZ_OK(mba_open(path, 0, MBA_U64, &g));
+    HZ_OK(mba_open(path, 0, MBA_TYPE_U64, &g));
     HZ_OK(mba_len(g, &n));
     HZ_CHECK(n == SPARSE);
     HZ_OK(mba_get(g, SPARSE - 1, &v));

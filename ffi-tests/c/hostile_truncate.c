@@ -21,10 +21,10 @@ static mba_handle make(const char *name)
 {
     static uint64_t chunk[ROWS];
     mba_handle h;
-    HZ_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+    HZ_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h));
     for (uint64_t i = 0; i < ROWS; i++)
         chunk[i] = val(i);
-    HZ_OK(mba_extend(h, chunk, ROWS));
+    HZ_OK(mba_extend(h, ROWS, chunk));
     return h;
 }
 
@@ -34,7 +34,7 @@ int main(int argc, char **argv)
         HZ_DIE("usage: hostile_truncate NAME1 NAME2");
     const char *name = argv[1], *name2 = argv[2];
     mba_handle h = make(name), h2 = make(name2), r, g;
-    HZ_OK(mba_open(name, MBA_RDONLY, MBA_U64, &r));
+    HZ_OK(mba_open(name, MBA_RDONLY, MBA_TYPE_U64, &r));
     uint64_t seq = 0, v = 0, n = 0;
     HZ_OK(mba_seq(r, &seq));
     HZ_SAY("ready");
@@ -43,15 +43,15 @@ int main(int argc, char **argv)
     /* New opens in this process must look at the file again: these are
      * served from the cached mappings (h, r and h2 keep them alive). */
     g = -1;
-    HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name, 0, MBA_U64, &g));
+    HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name, 0, MBA_TYPE_U64, &g));
     if (g > 0)
         mba_close(g);
     g = -1;
-    HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name, MBA_RDONLY, MBA_U64, &g));
+    HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name, MBA_RDONLY, MBA_TYPE_U64, &g));
     if (g > 0)
         mba_close(g);
     g = -1;
-    HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name2, 0, MBA_U64, &g)); /* header gone */
+    HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name2, 0, MBA_TYPE_U64, &g)); /* header gone */
     if (g > 0)
         mba_close(g);
 
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
      * truncate, a wait's sleep fail with MBA_E_TRUNCATED, and afterwards
      * the handles see only the rows the file still holds. */
     HZ_EXPECT(MBA_E_TRUNCATED, mba_reserve(h, 2 * ROWS));
-    HZ_EXPECT(MBA_E_TRUNCATED, mba_flush(h, MBA_SYNC));
+    HZ_EXPECT(MBA_E_TRUNCATED, mba_flush(h, MBA_FLUSH_SYNC));
     HZ_OK(mba_len(h, &n));
     HZ_CHECK(n == 1000);
     HZ_OK(mba_get(h, 999, &v));

@@ -1,6 +1,6 @@
 /* mp_common.h - shared by the multi-process test programs (mp_*.c).
  *
- * Records are 16-byte MBA_RECORD rows that describe themselves:
+ * Records are 16-byte MBA_TYPE_RECORD rows that describe themselves:
  *   writer  - a writer id unique in the test run (never 0)
  *   seq     - 1, 2, 3 ... per writer, in the order the writer appended
  *   check   - mp_check(writer, seq): a row that is not completely written
@@ -93,18 +93,18 @@ static inline uint64_t mp_rand(uint64_t *s)
         }                                                                    \
     } while (0)
 
-/* Opens an existing array of mp_rec records. (With MBA_RECORD instead of
- * MBA_ANY, libmba 0.1.0 refuses the open with MBA_E_ARG, "a record type
- * needs an item size": reported; MBA_ANY plus a check works everywhere.) */
+/* Opens an existing array of mp_rec records. (With MBA_TYPE_RECORD instead of
+ * MBA_TYPE_ANY, libmba 0.1.0 refuses the open with MBA_E_ARG, "a record type
+ * needs an item size": reported; MBA_TYPE_ANY plus a check works everywhere.) */
 static inline mba_handle mp_open_records(const char *name, uint32_t flags)
 {
     mba_handle h;
-    MP_OK(mba_open(name, flags, MBA_ANY, &h));
+    MP_OK(mba_open(name, flags, MBA_TYPE_ANY, &h));
     int32_t t;
     uint64_t rb;
-    MP_OK(mba_type(h, &t));
-    MP_OK(mba_row_bytes(h, &rb));
-    if (t != MBA_RECORD || rb != sizeof(mp_rec))
+    MP_OK(mba_elem_type(h, &t));
+    MP_OK(mba_row_size(h, &rb));
+    if (t != MBA_TYPE_RECORD || rb != sizeof(mp_rec))
         MP_DIE("%s: type %d, row size %llu: not an array of mp_rec", name, (int)t,
                (unsigned long long)rb);
     return h;

@@ -85,7 +85,7 @@ int main(int argc, char **argv)
         if (kid == 0) {
             alarm(60);
             close(p[0]);
-            int rc = mba_trylock(h);
+            int rc = mba_try_lock(h);
             if (rc != MBA_E_BUSY)
                 FAIL("child: trylock while the parent holds the lock gave %d", rc);
             rc = mba_unlock(h);

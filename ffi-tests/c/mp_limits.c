@@ -116,7 +116,7 @@ static void mode_as(const char *dir)
     mba_options o;
     MP_OK(mba_options_init(&o));
     o.flags = MBA_CREATE | MBA_EXCL;
-    o.elem_type = MBA_U64;
+    o.elem_type = MBA_TYPE_U64;
     o.max_len = 1 << 20;
     mba_handle h;
     MP_OK(mba_open_ex(path, &o, &h));
@@ -132,7 +132,7 @@ static void mode_as(const char *dir)
     /* The default reservation (64 GiB) cannot be mapped: MBA_E_NOMEM, and
      * the message says why and what to change. */
     mba_handle g;
-    int rc = mba_open(big, MBA_CREATE | MBA_EXCL, MBA_U64, &g);
+    int rc = mba_open(big, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &g);
     last_error();
     if (rc != MBA_E_NOMEM)
         FAIL("create under RLIMIT_AS returned %d (%s: %s), expected MBA_E_NOMEM", rc,
@@ -140,7 +140,7 @@ static void mode_as(const char *dir)
     if (!strstr(msg, "RLIMIT_AS") || !strstr(msg, "MBA_RESERVE"))
         FAIL("the message does not name RLIMIT_AS and MBA_RESERVE: %s", msg);
     printf("create: %s\n", msg);
-    rc = mba_anon(MBA_U8, 0, &g);
+    rc = mba_anon(0, MBA_TYPE_U8, 0, &g);
     if (rc != MBA_E_NOMEM)
         FAIL("mba_anon under RLIMIT_AS returned %d, expected MBA_E_NOMEM", rc);
     if (count_fds() != fds)
@@ -165,25 +165,25 @@ static void mode_reserve(const char *dir)
     char path[4096];
     snprintf(path, sizeof path, "%s/reserve.mba", dir);
     mba_handle h;
-    int rc = mba_open(path, MBA_CREATE | MBA_EXCL, MBA_U32, &h);
+    int rc = mba_open(path, MBA_CREATE | MBA_EXCL, MBA_TYPE_U32, &h);
     if (rc != MBA_OK) {
         last_error();
-        int rc2 = mba_anon(MBA_U32, 0, &h);
+        int rc2 = mba_anon(0, MBA_TYPE_U32, 0, &h);
         printf("refused open=%d anon=%d message=%s\n", rc, rc2, msg);
         return;
     }
     uint64_t a, b;
     MP_OK(mba_max_len(h, &a));
     for (uint64_t i = 0; i < 1000; i++)
-        MP_OK(mba_append_int(h, (int)i));
+        MP_OK(mba_append_i64(h, (int)i));
     MP_OK(mba_close(h));
-    MP_OK(mba_anon(MBA_F64, 0, &h));
+    MP_OK(mba_anon(0, MBA_TYPE_F64, 0, &h));
     MP_OK(mba_max_len(h, &b));
     MP_OK(mba_close(h));
     /* An explicit max_len wins over the setting. */
     mba_options o;
     MP_OK(mba_options_init(&o));
-    o.elem_type = MBA_U8;
+    o.elem_type = MBA_TYPE_U8;
     o.max_len = 12345;
     MP_OK(mba_anon_ex(&o, &h));
     uint64_t c;
@@ -201,7 +201,7 @@ static void mode_emfile(const char *dir)
     /* One array made before, to reopen under the limit. */
     snprintf(path, sizeof path, "%s/emfile-0.mba", dir);
     mba_handle h0;
-    MP_OK(mba_open(path, MBA_CREATE | MBA_EXCL, MBA_U64, &h0));
+    MP_OK(mba_open(path, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h0));
     for (uint64_t i = 0; i < 100; i++)
         MP_OK(mba_append_u64(h0, i * 3 + 1));
     MP_OK(mba_close(h0));
@@ -220,11 +220,11 @@ static void mode_emfile(const char *dir)
         mba_handle hs[4];
         int rcs[4];
         snprintf(path, sizeof path, "%s/emfile-new-%d.mba", dir, k);
-        rcs[0] = mba_open(path, MBA_CREATE | MBA_EXCL, MBA_U64, &hs[0]);
+        rcs[0] = mba_open(path, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &hs[0]);
         snprintf(path, sizeof path, "%s/emfile-0.mba", dir);
-        rcs[1] = mba_open(path, 0, MBA_U64, &hs[1]);
-        rcs[2] = mba_anon(MBA_U64, 0, &hs[2]);
-        rcs[3] = mba_open(path, MBA_COW, MBA_U64, &hs[3]);
+        rcs[1] = mba_open(path, 0, MBA_TYPE_U64, &hs[1]);
+        rcs[2] = mba_anon(0, MBA_TYPE_U64, 0, &hs[2]);
+        rcs[3] = mba_open(path, MBA_COW, MBA_TYPE_U64, &hs[3]);
         for (int i = 0; i < 4; i++) {
             if (rcs[i] == MBA_OK) {
                 ok++;
@@ -262,12 +262,12 @@ static void mode_emfile(const char *dir)
         snprintf(path, sizeof path, "%s/emfile-new-%d.mba", dir, k);
         if (access(path, F_OK) == 0) {
             mba_handle h;
-            MP_OK(mba_open(path, MBA_RDONLY, MBA_U64, &h));
+            MP_OK(mba_open(path, MBA_RDONLY, MBA_TYPE_U64, &h));
             MP_OK(mba_close(h));
         }
     }
     snprintf(path, sizeof path, "%s/emfile-0.mba", dir);
-    MP_OK(mba_open(path, 0, MBA_U64, &h0));
+    MP_OK(mba_open(path, 0, MBA_TYPE_U64, &h0));
     check_rows(h0, 100);
     MP_OK(mba_close(h0));
     mba_last_error(msg, sizeof msg);

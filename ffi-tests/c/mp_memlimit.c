@@ -72,13 +72,13 @@ int main(int argc, char **argv)
 
     if (!strcmp(mode, "anon")) {
         mba_handle h;
-        int rc = mba_anon(MBA_U8, 256 * MIB, &h);
+        int rc = mba_anon(0, MBA_TYPE_U8, 256 * MIB, &h);
         if (rc != MBA_E_NOMEM)
             FAIL("mba_anon of 256 MiB returned %d (%s), expected MBA_E_NOMEM", rc,
                  mba_strerror(rc));
         last_error(msg, sizeof msg);
         /* Something that fits still works. */
-        MP_OK(mba_anon(MBA_U64, MIB / 8, &h));
+        MP_OK(mba_anon(0, MBA_TYPE_U64, MIB / 8, &h));
         for (uint64_t i = 0; i < 1000; i++)
             MP_OK(mba_append_u64(h, i * 3 + 1));
         check_all(h, 1000);
@@ -93,7 +93,7 @@ int main(int argc, char **argv)
         MP_DIE("unknown mode %s", mode);
 
     mba_handle h;
-    MP_OK(mba_open(argv[3], MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+    MP_OK(mba_open(argv[3], MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h));
     uint64_t n = 0;
     int rc;
     if (is_extend) {
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         for (;;) {
             for (uint64_t i = 0; i < K; i++)
                 chunk[i] = (n + i) * 3 + 1;
-            rc = mba_extend(h, chunk, K);
+            rc = mba_extend(h, K, chunk);
             if (rc != MBA_OK)
                 break;
             n += K;

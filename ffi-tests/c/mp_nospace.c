@@ -48,7 +48,7 @@ static uint64_t fill(mba_handle h, int *rc)
         for (;;) {
             for (uint64_t i = 0; i < k; i++)
                 chunk[i] = (n + i) * 3 + 1;
-            int r = mba_extend(h, chunk, k);
+            int r = mba_extend(h, k, chunk);
             if (r == MBA_E_NOSPACE)
                 break;
             MP_OK(r);
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         close(fd);
     }
     mba_handle h;
-    MP_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+    MP_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h));
     if (!is_fill) {
         struct rlimit rl = {1 << 20, 1 << 20};
         if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     static uint64_t big[1 << 20];
     for (uint64_t i = 0; i < (1 << 20); i++)
         big[i] = 9;
-    int rc = mba_extend(h, big, 1 << 20);
+    int rc = mba_extend(h, 1 << 20, big);
     if (rc != MBA_E_NOSPACE)
         FAIL("8 MiB extend on a fresh array failed with %d (%s), expected MBA_E_NOSPACE", rc,
              mba_strerror(rc));
@@ -118,13 +118,13 @@ int main(int argc, char **argv)
     static uint64_t chunk[100000];
     for (uint64_t i = 0; i < 100000; i++)
         chunk[i] = 7;
-    rc = mba_extend(h, chunk, 100000);
+    rc = mba_extend(h, 100000, chunk);
     if (rc != MBA_E_NOSPACE)
         FAIL("extend failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
     rc = mba_reserve(h, n + 1000000);
     if (rc != MBA_E_NOSPACE)
         FAIL("reserve failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
-    rc = mba_extend(h, big, 1 << 20);
+    rc = mba_extend(h, 1 << 20, big);
     if (rc != MBA_E_NOSPACE)
         FAIL("8 MiB extend failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
     check_all(h, n);
@@ -146,7 +146,7 @@ int main(int argc, char **argv)
 
     /* A second handle (as another process would) opens and reads it all. */
     mba_handle h2;
-    MP_OK(mba_open(name, MBA_RDONLY, MBA_U64, &h2));
+    MP_OK(mba_open(name, MBA_RDONLY, MBA_TYPE_U64, &h2));
     check_all(h2, n);
     MP_OK(mba_close(h2));
 

@@ -31,7 +31,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[2], "loop")) {
         uint64_t n = strtoull(argv[3], NULL, 10), len = 0, seq, wakes = 0;
         mba_handle h;
-        MP_OK(mba_open(argv[1], 0, MBA_ANY, &h));
+        MP_OK(mba_open(argv[1], 0, MBA_TYPE_ANY, &h));
         MP_OK(mba_seq(h, &seq));
         printf("waiting seq=%llu\n", (unsigned long long)seq);
         fflush(stdout);
@@ -64,7 +64,7 @@ int main(int argc, char **argv)
             MP_DIE("sigaction");
     }
     mba_handle h;
-    MP_OK(mba_open(argv[1], rdonly ? MBA_RDONLY : 0, MBA_ANY, &h));
+    MP_OK(mba_open(argv[1], rdonly ? MBA_RDONLY : 0, MBA_TYPE_ANY, &h));
     uint64_t seen, now = 0;
     MP_OK(mba_seq(h, &seen));
     printf("waiting seq=%llu\n", (unsigned long long)seen);

@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 
     mba_handle h = mp_open_records(name, 0);
     uint64_t rb;
-    MP_OK(mba_row_bytes(h, &rb));
+    MP_OK(mba_row_size(h, &rb));
     if (rb != sizeof(mp_rec))
         MP_DIE("row size %llu, expected %zu", (unsigned long long)rb, sizeof(mp_rec));
     if (argc > 6 && !strcmp(argv[6], "go"))
@@ -65,7 +65,7 @@ int main(int argc, char **argv)
         if (m == M_EXTEND || m == M_BIG) {
             for (uint64_t i = 0; i < n; i++)
                 buf[i] = mp_make(id, (uint32_t)(seq + i));
-            rc = mba_extend(h, buf, n);
+            rc = mba_extend(h, n, buf);
             if (rc == MBA_OK)
                 done = n;
         } else if (m == M_BATCH) {

@@ -17,10 +17,10 @@ int main(void)
 {
     mba_handle h;
     static uint64_t chunk[ROWS];
-    HZ_OK(mba_anon(MBA_U64, 0, &h));
+    HZ_OK(mba_anon(0, MBA_TYPE_U64, 0, &h));
     for (uint64_t i = 0; i < ROWS; i++)
         chunk[i] = i * 5 + 2;
-    HZ_OK(mba_extend(h, chunk, ROWS));
+    HZ_OK(mba_extend(h, ROWS, chunk));
     int fd = -1;
     HZ_OK(mba_fd(h, &fd));
     struct stat st0;

@@ -41,11 +41,11 @@ static mba_handle make(int k, char *name, size_t n)
     static uint64_t chunk[ROWS];
     mba_handle h;
     snprintf(name, n, "shm://%s-%d", prefix, k);
-    HZ_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_U64, &h));
+    HZ_OK(mba_open(name, MBA_CREATE | MBA_EXCL, MBA_TYPE_U64, &h));
     for (uint64_t i = 0; i < ROWS; i++)
         chunk[i] = i * 3 + 1;
     HZ_OK(mba_reserve(h, 2 * ROWS));
-    HZ_OK(mba_extend(h, chunk, ROWS));
+    HZ_OK(mba_extend(h, ROWS, chunk));
     return h;
 }
 
@@ -96,11 +96,11 @@ static int run_op(mba_handle h, enum op op)
     case GET_F64: return mba_get_f64(h, ROWS - 1, &d);
     case APPEND: return mba_append(h, &v);
     case APPEND_U64: return mba_append_u64(h, 9);
-    case EXTEND: return mba_extend(h, buf, 16);
+    case EXTEND: return mba_extend(h, 16, buf);
     case POP: return mba_pop(h, &v);
     case SET: return mba_set(h, ROWS - 1, &v);
     case WRITE: return mba_write(h, ROWS - 16, 16, buf);
-    case INSERT: return mba_insert(h, ROWS - 1, buf, 1);
+    case INSERT: return mba_insert(h, ROWS - 1, 1, buf);
     case LEN0: return mba_len(h, &n);
     case SEQ0: return mba_seq(h, &n);
     case WAIT0: return mba_wait(h, 12345, 0, &n);
@@ -135,7 +135,7 @@ static int mode_guard(void)
         /* A second handle on the same mapping shares the verdict; a new
          * open validates the file afresh. */
         mba_handle g = -1;
-        HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name, 0, MBA_U64, &g));
+        HZ_EXPECT(MBA_E_TRUNCATED, mba_open(name, 0, MBA_TYPE_U64, &g));
         if (g > 0)
             mba_close(g);
         cleanup(op, h);

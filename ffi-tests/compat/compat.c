@@ -16,12 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Which mba.h this build saw (both libraries call themselves 0.1.3 until
- * the next release; the header of this tree has MBA_E_NEWER). */
-#ifdef MBA_E_NEWER
+/* Which mba.h this build saw: 0.2 renamed the element type constants
+ * (MBA_U64 -> MBA_TYPE_U64); the calls used here kept their names and
+ * arguments. */
+#ifdef MBA_TYPE_U64
 #define BUILD "this tree"
 #else
 #define BUILD "commit 8403e2e"
+#define MBA_TYPE_U64 MBA_U64
 #endif
 
 static int fail(const char *what, int rc)
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(argv[1], "write") == 0 && argc == 5) {
         uint64_t id = strtoull(argv[3], NULL, 10), n = strtoull(argv[4], NULL, 10);
-        rc = mba_open(name, MBA_CREATE, MBA_U64, &h);
+        rc = mba_open(name, MBA_CREATE, MBA_TYPE_U64, &h);
         if (rc)
             return fail("mba_open", rc);
         printf("writer %" PRIu64 ": libmba %s, %s\n", id, mba_version_string(), BUILD);
@@ -104,7 +106,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "check") == 0) {
         uint64_t n = strtoull(argv[3], NULL, 10);
-        rc = mba_open(name, 0, MBA_U64, &h);
+        rc = mba_open(name, 0, MBA_TYPE_U64, &h);
         if (rc)
             return fail("mba_open", rc);
         int bad = check(h, n, 1);

@@ -14,7 +14,7 @@ import zlib
 
 from refreader import predict
 
-MBA_CREATE, MBA_RDONLY, MBA_F32 = 1, 4, 9
+MBA_CREATE, MBA_RDONLY, MBA_TYPE_F32 = 1, 4, 9
 FIELDS = [(8, 2), (10, 2), (12, 4), (16, 8), (24, 8), (32, 8), (40, 4), (44, 1), (45, 1),
           (46, 2), (48, 8), (56, 8), (64, 8), (72, 8)] + [(80 + 8 * i, 8) for i in range(8)] + [
           (144, 8), (152, 8), (188, 4), (256, 8), (264, 8), (272, 8), (320, 4), (324, 4),
@@ -32,7 +32,7 @@ def main():
     d = tempfile.mkdtemp()
     base = os.path.join(d, "base.mba")
     h = ctypes.c_int32()
-    assert lib.mba_open(base.encode(), MBA_CREATE, MBA_F32, ctypes.byref(h)) == 0
+    assert lib.mba_open(base.encode(), MBA_CREATE, MBA_TYPE_F32, ctypes.byref(h)) == 0
     for i in range(5):
         v = ctypes.c_float(i)
         assert lib.mba_append(h, ctypes.byref(v)) == 0

@@ -435,31 +435,27 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_options_init(*mut mba_options) -> c_int;
         mba_open(*const c_char, u32, i32, *mut mba_handle) -> c_int;
         mba_open_ex(*const c_char, *const mba_options, *mut mba_handle) -> c_int;
-        mba_anon(i32, u64, *mut mba_handle) -> c_int;
+        mba_anon(u32, i32, u64, *mut mba_handle) -> c_int;
         mba_anon_ex(*const mba_options, *mut mba_handle) -> c_int;
-        mba_from_fd(c_int, u32, i32, *mut mba_handle) -> c_int;
+        mba_open_fd(c_int, u32, i32, *mut mba_handle) -> c_int;
         mba_map_raw(*const c_char, *const mba_options, *mut mba_handle) -> c_int;
         mba_close(mba_handle) -> c_int;
         mba_fd(mba_handle, *mut c_int) -> c_int;
         mba_unlink(*const c_char) -> c_int;
         mba_list(*mut c_char, usize, *mut usize) -> c_int;
         mba_append(mba_handle, *const c_void) -> c_int;
-        mba_extend(mba_handle, *const c_void, u64) -> c_int;
-        mba_append_int(mba_handle, c_int) -> c_int;
-        mba_try_append_int(mba_handle, c_int) -> c_int;
+        mba_extend(mba_handle, u64, *const c_void) -> c_int;
         mba_try_append(mba_handle, *const c_void) -> c_int;
         mba_append_i64(mba_handle, i64) -> c_int;
         mba_append_u64(mba_handle, u64) -> c_int;
         mba_append_f64(mba_handle, f64) -> c_int;
-        mba_try_append_f64(mba_handle, f64) -> c_int;
-        mba_try_append_u64_halves(mba_handle, u32, u32) -> c_int;
         mba_pop(mba_handle, *mut c_void) -> c_int;
         mba_set(mba_handle, u64, *const c_void) -> c_int;
         mba_write(mba_handle, u64, u64, *const c_void) -> c_int;
         mba_set_i64(mba_handle, u64, i64) -> c_int;
         mba_set_u64(mba_handle, u64, u64) -> c_int;
         mba_set_f64(mba_handle, u64, f64) -> c_int;
-        mba_insert(mba_handle, u64, *const c_void, u64) -> c_int;
+        mba_insert(mba_handle, u64, u64, *const c_void) -> c_int;
         mba_remove(mba_handle, u64, u64) -> c_int;
         mba_truncate(mba_handle, u64) -> c_int;
         mba_clear(mba_handle) -> c_int;
@@ -472,9 +468,9 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_len(mba_handle, *mut u64) -> c_int;
         mba_capacity(mba_handle, *mut u64) -> c_int;
         mba_max_len(mba_handle, *mut u64) -> c_int;
-        mba_type(mba_handle, *mut i32) -> c_int;
-        mba_itemsize(mba_handle, *mut u64) -> c_int;
-        mba_row_bytes(mba_handle, *mut u64) -> c_int;
+        mba_elem_type(mba_handle, *mut i32) -> c_int;
+        mba_item_size(mba_handle, *mut u64) -> c_int;
+        mba_row_size(mba_handle, *mut u64) -> c_int;
         mba_shape(mba_handle, *mut u64, u32, *mut u32) -> c_int;
         mba_flags(mba_handle, *mut u32) -> c_int;
         mba_uuid(mba_handle, *mut u64) -> c_int;
@@ -490,7 +486,7 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_munlock(mba_handle) -> c_int;
         mba_advise(mba_handle, c_int) -> c_int;
         mba_lock(mba_handle) -> c_int;
-        mba_trylock(mba_handle) -> c_int;
+        mba_try_lock(mba_handle) -> c_int;
         mba_unlock(mba_handle) -> c_int;
         mba_seq(mba_handle, *mut u64) -> c_int;
         mba_wait(mba_handle, u64, i64, *mut u64) -> c_int;
@@ -551,26 +547,26 @@ fn rust_side_consts() -> Vec<(&'static str, i64)> {
         MBA_REPLACE,
         MBA_RAW,
         MBA_FOREIGN,
-        MBA_ANY,
-        MBA_I8,
-        MBA_U8,
-        MBA_I16,
-        MBA_U16,
-        MBA_I32,
-        MBA_U32,
-        MBA_I64,
-        MBA_U64,
-        MBA_F32,
-        MBA_F64,
-        MBA_BOOL,
-        MBA_COMPLEX64,
-        MBA_COMPLEX128,
-        MBA_F16,
-        MBA_RECORD,
+        MBA_TYPE_ANY,
+        MBA_TYPE_I8,
+        MBA_TYPE_U8,
+        MBA_TYPE_I16,
+        MBA_TYPE_U16,
+        MBA_TYPE_I32,
+        MBA_TYPE_U32,
+        MBA_TYPE_I64,
+        MBA_TYPE_U64,
+        MBA_TYPE_F32,
+        MBA_TYPE_F64,
+        MBA_TYPE_BOOL,
+        MBA_TYPE_COMPLEX64,
+        MBA_TYPE_COMPLEX128,
+        MBA_TYPE_F16,
+        MBA_TYPE_RECORD,
         MBA_MAX_ROW_DIMS,
-        MBA_SYNC,
-        MBA_ASYNC,
-        MBA_INVALIDATE,
+        MBA_FLUSH_SYNC,
+        MBA_FLUSH_ASYNC,
+        MBA_FLUSH_INVALIDATE,
         MBA_ADVISE_NORMAL,
         MBA_ADVISE_RANDOM,
         MBA_ADVISE_SEQUENTIAL,
@@ -624,7 +620,7 @@ pub fn exported_functions(so: &Path) -> BTreeSet<String> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            // `name@@MBA_0.1`: the name without its symbol version.
+            // `name@@MBA_0.2`: the name without its symbol version.
             (f.len() == 3 && f[1] == "T").then(|| f[2].split('@').next().unwrap().to_string())
         })
         .collect()

@@ -121,7 +121,7 @@ fn write_probe() -> std::path::PathBuf {
         &src,
         "#include <mba.h>\n#include <string.h>\n\
          int main(void) {\n\
-           mba_handle h; int rc = mba_anon(MBA_U32, 0, &h);\n\
+           mba_handle h; int rc = mba_anon(0, MBA_TYPE_U32, 0, &h);\n\
            if (rc != MBA_OK || mba_append_u64(h, 7) != MBA_OK) return 1;\n\
            uint64_t v = 0; if (mba_get_u64(h, 0, &v) != MBA_OK || v != 7) return 2;\n\
            return mba_close(h) == MBA_OK && strcmp(mba_version_string(), \"\") != 0 ? 0 : 3;\n\

@@ -14,7 +14,7 @@ cat > "$tmp/app.c" <<'C'
 #include <mba.h>
 int main(void) {
     mba_handle h;
-    if (mba_anon(MBA_U64, 0, &h) != MBA_OK) return 1;
+    if (mba_anon(0, MBA_TYPE_U64, 0, &h) != MBA_OK) return 1;
     for (uint64_t i = 0; i < 10; i++) mba_append_u64(h, i);
     uint64_t len; mba_len(h, &len);
     uint32_t v = mba_version();

@@ -8,21 +8,23 @@ use std::ffi::{c_char, c_int};
 use std::time::Duration;
 
 /// mba_gc flag: also remove named arrays that no process maps or has open.
-pub const MBA_GC_UNUSED: u32 = 1;
+/// (The gc flags take bits of their own, above the open flags: one space of
+/// distinct bits for every flags argument.)
+pub const MBA_GC_UNUSED: u32 = 256;
 /// mba_gc flag: no grace period: also remove unlocked temporary files (and,
 /// with MBA_GC_UNUSED, unused arrays) changed less than 5 s ago. A creator
 /// between its open and its lock could lose its file: use it only when no
 /// creator can be running.
-pub const MBA_GC_FORCE: u32 = 2;
-/// mba_gc flag: remove nothing; *removed receives how many files would be
+pub const MBA_GC_FORCE: u32 = 512;
+/// mba_gc flag: remove nothing; *out_removed receives how many files would be
 /// removed.
-pub const MBA_GC_DRY_RUN: u32 = 4;
+pub const MBA_GC_DRY_RUN: u32 = 1024;
 
 /// Removes leaked names of the caller's effective uid (never another
 /// user's files, even as root) from the directory dir (NULL: /dev/shm,
 /// where the shm:// names live): the temporary files ".NAME.mba-tmp.PID.HEX" that a
 /// creator killed mid-creation left behind, and, with MBA_GC_UNUSED, the
-/// named arrays that no visible process maps or has open. *removed (may be
+/// named arrays that no visible process maps or has open. *out_removed (may be
 /// NULL) receives the number of files removed.
 ///
 /// Never removes a temporary file whose creator is alive: a creator holds
@@ -45,10 +47,10 @@ pub const MBA_GC_DRY_RUN: u32 = 4;
 /// Thread-safe; it may run concurrently with creations in any process.
 /// Errors: MBA_E_ARG (unknown flag bits, dir not a directory or not UTF-8),
 /// MBA_E_NOTFOUND (no such directory), MBA_E_PERM (the directory cannot be
-/// read, or a leftover could not be removed: *removed is then not written),
+/// read, or a leftover could not be removed: *out_removed is then not written),
 /// MBA_E_IO.
 #[no_mangle]
-pub unsafe extern "C" fn mba_gc(dir: *const c_char, flags: u32, removed: *mut u64) -> c_int {
+pub unsafe extern "C" fn mba_gc(dir: *const c_char, flags: u32, out_removed: *mut u64) -> c_int {
     run(|| {
         let dir = if dir.is_null() {
             gc::shm_dir()
@@ -82,8 +84,8 @@ pub unsafe extern "C" fn mba_gc(dir: *const c_char, flags: u32, removed: *mut u6
                 ),
             ));
         }
-        if !removed.is_null() {
-            out(removed, r.removed.len() as u64)?;
+        if !out_removed.is_null() {
+            out(out_removed, r.removed.len() as u64)?;
         }
         Ok(())
     })

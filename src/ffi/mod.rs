@@ -38,9 +38,9 @@ pub type mba_handle = i32;
 /// Major version of the library (and of its C ABI).
 pub const MBA_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const MBA_VERSION_MINOR: u32 = 1;
+pub const MBA_VERSION_MINOR: u32 = 2;
 /// Patch version of the library.
-pub const MBA_VERSION_PATCH: u32 = 3;
+pub const MBA_VERSION_PATCH: u32 = 0;
 /// Major version of the on-disk format this library reads and writes.
 pub const MBA_FORMAT_MAJOR: u32 = 1;
 
@@ -69,38 +69,38 @@ pub const MBA_RAW: u32 = 32;
 pub const MBA_FOREIGN: u32 = 64;
 
 /// Element type: any (on open only: accept whatever the array holds).
-pub const MBA_ANY: i32 = 0;
+pub const MBA_TYPE_ANY: i32 = 0;
 /// Element type: signed 8-bit integer.
-pub const MBA_I8: i32 = 1;
+pub const MBA_TYPE_I8: i32 = 1;
 /// Element type: unsigned 8-bit integer.
-pub const MBA_U8: i32 = 2;
+pub const MBA_TYPE_U8: i32 = 2;
 /// Element type: signed 16-bit integer.
-pub const MBA_I16: i32 = 3;
+pub const MBA_TYPE_I16: i32 = 3;
 /// Element type: unsigned 16-bit integer.
-pub const MBA_U16: i32 = 4;
+pub const MBA_TYPE_U16: i32 = 4;
 /// Element type: signed 32-bit integer.
-pub const MBA_I32: i32 = 5;
+pub const MBA_TYPE_I32: i32 = 5;
 /// Element type: unsigned 32-bit integer.
-pub const MBA_U32: i32 = 6;
+pub const MBA_TYPE_U32: i32 = 6;
 /// Element type: signed 64-bit integer.
-pub const MBA_I64: i32 = 7;
+pub const MBA_TYPE_I64: i32 = 7;
 /// Element type: unsigned 64-bit integer.
-pub const MBA_U64: i32 = 8;
+pub const MBA_TYPE_U64: i32 = 8;
 /// Element type: IEEE 754 binary32.
-pub const MBA_F32: i32 = 9;
+pub const MBA_TYPE_F32: i32 = 9;
 /// Element type: IEEE 754 binary64.
-pub const MBA_F64: i32 = 10;
+pub const MBA_TYPE_F64: i32 = 10;
 /// Element type: one byte, 0 or 1.
-pub const MBA_BOOL: i32 = 11;
+pub const MBA_TYPE_BOOL: i32 = 11;
 /// Element type: two binary32 (real, imaginary).
-pub const MBA_COMPLEX64: i32 = 12;
+pub const MBA_TYPE_COMPLEX64: i32 = 12;
 /// Element type: two binary64 (real, imaginary).
-pub const MBA_COMPLEX128: i32 = 13;
+pub const MBA_TYPE_COMPLEX128: i32 = 13;
 /// Element type: IEEE 754 binary16.
-pub const MBA_F16: i32 = 14;
+pub const MBA_TYPE_F16: i32 = 14;
 /// Element type: opaque fixed-size record (a C struct); give its size as
 /// mba_options.item_size.
-pub const MBA_RECORD: i32 = 15;
+pub const MBA_TYPE_RECORD: i32 = 15;
 
 /// Most row dimensions (mba_options.ndim), fixed by the format.
 pub const MBA_MAX_ROW_DIMS: u32 = 8;
@@ -108,11 +108,11 @@ pub const MBA_MAX_ROW_DIMS: u32 = 8;
 /// mba_flush mode: write back and wait. For the whole array, the data is
 /// written before the header, and the header's durable length records what
 /// reached the disk.
-pub const MBA_SYNC: c_int = 1;
+pub const MBA_FLUSH_SYNC: c_int = 1;
 /// mba_flush mode: schedule write-back and return.
-pub const MBA_ASYNC: c_int = 2;
+pub const MBA_FLUSH_ASYNC: c_int = 2;
 /// mba_flush mode: invalidate cached copies (MS_INVALIDATE).
-pub const MBA_INVALIDATE: c_int = 4;
+pub const MBA_FLUSH_INVALIDATE: c_int = 4;
 
 /// mba_advise: no special treatment.
 pub const MBA_ADVISE_NORMAL: c_int = 0;
@@ -125,8 +125,10 @@ pub const MBA_ADVISE_WILLNEED: c_int = 3;
 
 const _: () = {
     assert!(MBA_MAX_ROW_DIMS as usize == format::MAX_ROW_DIMS);
-    assert!(MBA_RECORD == ElemType::Record as i32 && MBA_I8 == ElemType::I8 as i32);
-    assert!(MBA_F16 == ElemType::F16 as i32 && MBA_COMPLEX128 == ElemType::Complex128 as i32);
+    assert!(MBA_TYPE_RECORD == ElemType::Record as i32 && MBA_TYPE_I8 == ElemType::I8 as i32);
+    assert!(
+        MBA_TYPE_F16 == ElemType::F16 as i32 && MBA_TYPE_COMPLEX128 == ElemType::Complex128 as i32
+    );
     assert!(MBA_FORMAT_MAJOR == format::VERSION_MAJOR as u32);
 };
 
@@ -145,9 +147,9 @@ pub struct mba_options {
     /// File mode of a new file or segment; 0 means 0600. Applied exactly
     /// (not masked by the umask).
     pub mode: u32,
-    /// Element type (MBA_I8 ... MBA_RECORD); MBA_ANY on open accepts any.
+    /// Element type (MBA_TYPE_I8 ... MBA_TYPE_RECORD); MBA_TYPE_ANY on open accepts any.
     pub elem_type: i32,
-    /// Bytes per element: required for MBA_RECORD, else 0 (or the type's size).
+    /// Bytes per element: required for MBA_TYPE_RECORD, else 0 (or the type's size).
     pub item_size: u64,
     /// Number of row dimensions (0 = flat array), at most MBA_MAX_ROW_DIMS.
     pub ndim: u32,
@@ -176,7 +178,7 @@ pub struct mba_options {
 }
 
 fn elem(t: i32) -> Result<Option<ElemType>> {
-    if t == MBA_ANY {
+    if t == MBA_TYPE_ANY {
         return Ok(None);
     }
     u32::try_from(t)
@@ -301,7 +303,7 @@ pub extern "C" fn mba_version() -> u32 {
     (MBA_VERSION_MAJOR << 16) | (MBA_VERSION_MINOR << 8) | MBA_VERSION_PATCH
 }
 
-/// The library version as a static NUL-terminated string ("0.1.3").
+/// The library version as a static NUL-terminated string ("0.2.0").
 /// Never NULL; do not free.
 #[no_mangle]
 pub extern "C" fn mba_version_string() -> *const c_char {
@@ -317,43 +319,47 @@ pub extern "C" fn mba_strerror(code: c_int) -> *const c_char {
 }
 
 /// Copies the detailed message of the calling thread's last failed call
-/// into buf (NUL-terminated, truncated to len bytes; buf may be NULL when
+/// into out_buf (NUL-terminated, truncated to len bytes; out_buf may be NULL when
 /// len is 0) and returns that call's status code (MBA_OK if none failed
 /// yet). Thread-local: from Go, where goroutines move between threads,
 /// use mba_options.errbuf or mba_handle_error instead.
+/// Errors: none: it returns the status of the calling thread's last failed call
+/// (MBA_OK if none failed), not one of its own.
 #[no_mangle]
-pub extern "C" fn mba_last_error(buf: *mut c_char, len: usize) -> c_int {
+pub extern "C" fn mba_last_error(out_buf: *mut c_char, len: usize) -> c_int {
     let (code, msg) = boundary::last();
-    copy_str(&msg, buf, len);
+    copy_str(&msg, out_buf, len);
     code
 }
 
 /// Copies the detailed message of the last failed call on handle h (from
-/// any thread) into buf, NUL-terminated and truncated to len bytes (buf
+/// any thread) into out_buf, NUL-terminated and truncated to len bytes (out_buf
 /// may be NULL when len is 0). Returns MBA_OK, MBA_E_HANDLE for an invalid
-/// handle, or MBA_E_NULL for a NULL buf with a non-zero len.
+/// handle, or MBA_E_NULL for a NULL out_buf with a non-zero len.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub extern "C" fn mba_handle_error(h: mba_handle, buf: *mut c_char, len: usize) -> c_int {
+pub extern "C" fn mba_handle_error(h: mba_handle, out_buf: *mut c_char, len: usize) -> c_int {
     with(h, |e| {
-        buf_arg(buf, len)?;
+        buf_arg(out_buf, len)?;
         let m = e.with_error(|m| m.clone());
-        copy_str(&m, buf, len);
+        copy_str(&m, out_buf, len);
         Ok(())
     })
 }
 
-/// Fills *opts with defaults (no flags, mode 0600, MBA_ANY, flat, default
-/// capacity and max_len, no error buffer) and sets opts->struct_size.
+/// Fills *out_opts with defaults (no flags, mode 0600, MBA_TYPE_ANY, flat, default
+/// capacity and max_len, no error buffer) and sets out_opts->struct_size.
+/// Errors: MBA_E_NULL.
 #[no_mangle]
-pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
+pub extern "C" fn mba_options_init(out_opts: *mut mba_options) -> c_int {
     run(|| {
         out(
-            opts,
+            out_opts,
             mba_options {
                 struct_size: std::mem::size_of::<mba_options>() as u32,
                 flags: 0,
                 mode: 0,
-                elem_type: MBA_ANY,
+                elem_type: MBA_TYPE_ANY,
                 item_size: 0,
                 ndim: 0,
                 reserved0: 0,
@@ -377,7 +383,7 @@ pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
 /// "file://PATH", or a plain filesystem path.
 /// flags: MBA_CREATE, MBA_EXCL, MBA_RDONLY, MBA_COW, MBA_REPLACE,
 /// MBA_FOREIGN.
-/// type: the element type; when opening an existing array, MBA_ANY or the
+/// type: the element type; when opening an existing array, MBA_TYPE_ANY or the
 /// type it must hold (else MBA_E_TYPE); required for MBA_CREATE.
 /// A new array is flat, mode 0600, and is initialised under a temporary
 /// name before it is linked under name, so no process ever opens a
@@ -415,10 +421,10 @@ pub extern "C" fn mba_options_init(opts: *mut mba_options) -> c_int {
 /// handles; MBA_COW snapshots never share. A file deleted or replaced under
 /// its name is never served from an old mapping, nor is one that another
 /// process has shrunk (the open maps the file afresh and validates it).
-/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_EXISTS,
-/// MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED, MBA_E_CORRUPT,
-/// MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER, MBA_E_PERM, MBA_E_OWNER,
-/// MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED,
+/// MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
+/// MBA_E_OVERFLOW, MBA_E_NOTFOUND, MBA_E_EXISTS, MBA_E_OWNER, MBA_E_PERM,
+/// MBA_E_READONLY, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_open(
     name: *const c_char,
@@ -436,8 +442,13 @@ pub unsafe extern "C" fn mba_open(
 /// mba_open with every option: opts->flags, mode, elem_type, item_size,
 /// ndim/shape, initial_len, capacity, max_len (see mba_options). On
 /// failure the detailed message is also copied into opts->errbuf.
-/// Thread-safe. Errors: those of mba_open, and MBA_E_NEWER (opts from a
-/// newer mba.h sets fields this library does not know).
+/// Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED,
+/// MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
+/// MBA_E_OVERFLOW, MBA_E_FULL, MBA_E_NOTFOUND, MBA_E_EXISTS, MBA_E_OWNER,
+/// MBA_E_PERM, MBA_E_READONLY, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO,
+/// MBA_E_NEWER (opts from a newer mba.h sets fields this library does not
+/// know).
 #[no_mangle]
 pub unsafe extern "C" fn mba_open_ex(
     name: *const c_char,
@@ -458,13 +469,27 @@ pub unsafe extern "C" fn mba_open_ex(
 /// Creates an anonymous flat array of type elem_type with room for
 /// capacity elements (0 = default), backed by a memfd sealed against
 /// shrinking. Share it with a child across fork, or pass its descriptor
-/// (mba_fd) to another process, which attaches with mba_from_fd.
-/// Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOSPACE, MBA_E_NOMEM,
-/// MBA_E_IO.
+/// (mba_fd) to another process, which attaches with mba_open_fd.
+/// flags: 0 (no flag applies to an anonymous array yet; any other
+/// value is MBA_E_ARG, so that later ones are refused by this
+/// version). Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG (flags not 0, no element type),
+/// MBA_E_OVERFLOW, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
-pub unsafe extern "C" fn mba_anon(elem_type: i32, capacity: u64, out_h: *mut mba_handle) -> c_int {
+pub unsafe extern "C" fn mba_anon(
+    flags: u32,
+    elem_type: i32,
+    capacity: u64,
+    out_h: *mut mba_handle,
+) -> c_int {
     run(|| {
         need_out(out_h)?;
+        if flags != 0 {
+            return Err(Error::new(
+                Code::Arg,
+                format!("mba_anon takes no flags yet, not {flags:#x}"),
+            ));
+        }
         let mut o = options(MBA_CREATE, elem_type, None)?;
         o.capacity = capacity;
         publish(Array::anon(&o)?, out_h)
@@ -472,8 +497,10 @@ pub unsafe extern "C" fn mba_anon(elem_type: i32, capacity: u64, out_h: *mut mba
 }
 
 /// mba_anon with every option (elem_type, item_size, shape, initial_len,
-/// capacity, max_len; flags must be 0). Thread-safe. Errors: those of
-/// mba_anon, and MBA_E_NEWER (see mba_options.struct_size).
+/// capacity, max_len; flags must be 0). Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NEWER (opts from a newer mba.h sets
+/// fields this library does not know), MBA_E_OVERFLOW, MBA_E_FULL,
+/// MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_handle) -> c_int {
     run_opts(opts, || {
@@ -492,10 +519,13 @@ pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_h
 /// Attaches to the array behind the open descriptor fd (a file, a
 /// shared-memory object, or a memfd from mba_anon in another process).
 /// The descriptor is duplicated: the caller keeps and closes its own.
-/// flags: 0, MBA_RDONLY or MBA_COW; elem_type: MBA_ANY or the expected
-/// type. Thread-safe. Errors: those of mba_open.
+/// flags: 0, MBA_RDONLY or MBA_COW; elem_type: MBA_TYPE_ANY or the expected
+/// type. Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_TYPE, MBA_E_NOTMBA, MBA_E_TRUNCATED,
+/// MBA_E_CORRUPT, MBA_E_VERSION, MBA_E_FEATURE, MBA_E_BYTEORDER,
+/// MBA_E_OVERFLOW, MBA_E_PERM, MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
-pub unsafe extern "C" fn mba_from_fd(
+pub unsafe extern "C" fn mba_open_fd(
     fd: c_int,
     flags: u32,
     elem_type: i32,
@@ -504,7 +534,7 @@ pub unsafe extern "C" fn mba_from_fd(
     run(|| {
         need_out(out_h)?;
         if flags & (MBA_CREATE | MBA_EXCL | MBA_REPLACE | MBA_FOREIGN) != 0 {
-            return Err(Error::new(Code::Arg, "mba_from_fd cannot create"));
+            return Err(Error::new(Code::Arg, "mba_open_fd cannot create"));
         }
         publish(Array::from_fd(fd, access(flags)?, elem(elem_type)?)?, out_h)
     })
@@ -517,10 +547,10 @@ pub unsafe extern "C" fn mba_from_fd(
 /// flags: 0 (read-write, shared with the file), MBA_RDONLY or MBA_COW
 /// (a private copy: the file is opened read-only, so read access suffices).
 /// The length never changes: append/extend/insert fail with MBA_E_FULL.
-/// Flush writes changes back. Thread-safe. Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NEWER,
-/// MBA_E_NOTFOUND, MBA_E_TRUNCATED (file shorter than initial_len rows),
-/// MBA_E_OVERFLOW, MBA_E_PERM (also: path is a symbolic link, never
-/// followed), MBA_E_IO.
+/// Flush writes changes back. Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_TRUNCATED (the file
+/// holds fewer than initial_len rows), MBA_E_OVERFLOW, MBA_E_PERM (also: path
+/// is a symbolic link, never followed), MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_map_raw(
     path: *const c_char,
@@ -555,6 +585,7 @@ pub unsafe extern "C" fn mba_map_raw(
 /// If this thread holds the writer lock through mba_lock, it is released.
 /// Must not race any other call on the same handle. Closing twice, or
 /// closing an invalid handle, returns MBA_E_HANDLE and does nothing else.
+/// Errors: MBA_E_HANDLE.
 #[no_mangle]
 pub extern "C" fn mba_close(h: mba_handle) -> c_int {
     run(|| {
@@ -563,48 +594,57 @@ pub extern "C" fn mba_close(h: mba_handle) -> c_int {
     })
 }
 
-/// Stores the handle's file descriptor in *fd. The descriptor stays owned by
+/// Stores the handle's file descriptor in *out_fd. The descriptor stays owned by
 /// the library (do not close it or change its flags); it is valid until
 /// mba_close, and may be shared with other handles of this process on the
 /// same array (see mba_open). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_fd(h: mba_handle, fd: *mut c_int) -> c_int {
-    with(h, |e| out(fd, e.array.fd()))
+pub unsafe extern "C" fn mba_fd(h: mba_handle, out_fd: *mut c_int) -> c_int {
+    with(h, |e| out(out_fd, e.array.fd()))
 }
 
 /// Removes the name of an array ("shm://NAME", "file://PATH" or a path).
 /// Processes that have it open keep valid memory; new opens fail with
 /// MBA_E_NOTFOUND. Refuses a file that is not an mba array
 /// (MBA_E_NOTMBA). Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_ARG, MBA_E_NOTFOUND, MBA_E_NOTMBA, MBA_E_PERM,
+/// MBA_E_READONLY, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_unlink(name: *const c_char) -> c_int {
     run(|| shm::unlink(str_arg(name, "name")?))
 }
 
 /// Lists the arrays in /dev/shm as "shm://NAME" lines, each ending in
-/// '\n', into buf (NUL-terminated). *needed (may be NULL) receives the
+/// '\n', into out_buf (NUL-terminated). *out_needed (may be NULL) receives the
 /// bytes required including the NUL; if len is smaller, nothing is written
-/// to buf and MBA_E_OVERFLOW is returned (buf may be NULL when len is 0,
+/// to out_buf and MBA_E_OVERFLOW is returned (out_buf may be NULL when len is 0,
 /// to ask for the size; MBA_E_NULL otherwise). Thread-safe.
+/// Errors: MBA_E_NULL, MBA_E_OVERFLOW (len too small; *out_needed is still
+/// written), MBA_E_NOTFOUND, MBA_E_PERM, MBA_E_IO.
 #[no_mangle]
-pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usize) -> c_int {
+pub unsafe extern "C" fn mba_list(
+    out_buf: *mut c_char,
+    len: usize,
+    out_needed: *mut usize,
+) -> c_int {
     run(|| {
-        buf_arg(buf, len)?;
+        buf_arg(out_buf, len)?;
         let mut s = String::new();
         for n in shm::list()? {
             s.push_str(&n);
             s.push('\n');
         }
-        if !needed.is_null() {
-            out(needed, s.len() + 1)?;
+        if !out_needed.is_null() {
+            out(out_needed, s.len() + 1)?;
         }
-        if len < s.len() + 1 || buf.is_null() {
+        if len < s.len() + 1 || out_buf.is_null() {
             return Err(Error::new(
                 Code::Overflow,
                 format!("the list needs {} bytes", s.len() + 1),
             ));
         }
-        copy_str(&s, buf, len);
+        copy_str(&s, out_buf, len);
         Ok(())
     })
 }
@@ -618,12 +658,12 @@ pub unsafe extern "C" fn mba_list(buf: *mut c_char, len: usize, needed: *mut usi
 // the lock, but a writer killed inside one may leave it half done.
 
 /// Appends one row (one element of a flat array) copied from row, which
-/// must hold mba_row_bytes() bytes. Visible to every process when it
-/// returns. Thread-safe. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY,
-/// MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (a memory-backed array, in
-/// /dev/shm or a memfd, would outgrow the memory left: see MBA_E_NOMEM;
-/// the array is unchanged), MBA_E_TRUNCATED (growth found the file shrunk
-/// by another process).
+/// must hold mba_row_size() bytes. Visible to every process when it
+/// returns. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+/// MBA_E_NOMEM (also: a memory-backed array would outgrow the memory left; the
+/// array is unchanged), MBA_E_TRUNCATED (another process shrank the file),
+/// MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
 #[no_mangle]
 pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int {
     if !row.is_null() {
@@ -647,7 +687,11 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
 /// (lock held by another writer, growth needed, first write of the handle
 /// or after fork, read-only, invalid handle or NULL row); the caller then
 /// calls mba_append, which waits or reports the error. For callers that
-/// hold a lock of their own (Python's GIL via ctypes.PyDLL). Thread-safe.
+/// must not block: that hold a lock of their own (an interpreter lock
+/// such as Python's GIL), run an event loop, or have a deadline.
+/// Thread-safe.
+/// Errors: MBA_E_BUSY (for every case it cannot complete at once, errors
+/// included: it never reports another code).
 #[no_mangle]
 pub unsafe extern "C" fn mba_try_append(h: mba_handle, row: *const c_void) -> c_int {
     if !row.is_null() {
@@ -662,14 +706,18 @@ pub unsafe extern "C" fn mba_try_append(h: mba_handle, row: *const c_void) -> c_
     MBA_E_BUSY
 }
 
-/// Appends n rows copied from src (n * mba_row_bytes() bytes) in one
+/// Appends n rows copied from src (n * mba_row_size() bytes) in one
 /// all-or-nothing step. src may be NULL when n is 0. Extends of 4 MiB or
 /// more are written through the file (pwrite: no zeroing of new pages, no
 /// page faults in the caller), which also turns an unreadable src into
 /// MBA_E_ARG instead of a crash. Thread-safe.
-/// Errors: those of mba_append, and MBA_E_OVERFLOW.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG (unreadable src),
+/// MBA_E_READONLY, MBA_E_OVERFLOW, MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM
+/// (also: a memory-backed array would outgrow the memory left; the array is
+/// unchanged), MBA_E_TRUNCATED (another process shrank the file), MBA_E_IO,
+/// MBA_E_PERM, MBA_E_BUSY (no free lock token).
 #[no_mangle]
-pub unsafe extern "C" fn mba_extend(h: mba_handle, src: *const c_void, n: u64) -> c_int {
+pub unsafe extern "C" fn mba_extend(h: mba_handle, n: u64, src: *const c_void) -> c_int {
     with(h, |e| {
         buf(src, n)?;
         if n == 0 {
@@ -696,35 +744,13 @@ fn fast_typed(h: mba_handle, bits: impl FnOnce(&Array) -> Option<u64>) -> bool {
     unsafe { e.array.try_append_fast((&b as *const u64).cast()) }
 }
 
-/// Appends a C int to a flat numeric array, converted to its element type
-/// (MBA_E_OVERFLOW if it does not fit, MBA_E_TYPE for complex or record
-/// arrays). Made for callers that can pass only C ints cheaply (Python's
-/// ctypes without argtypes). Thread-safe.
-#[no_mangle]
-pub extern "C" fn mba_append_int(h: mba_handle, v: c_int) -> c_int {
-    if fast_typed(h, |a| a.int_bits(v as i128)) {
-        return MBA_OK;
-    }
-    with(h, |e| e.array.append_int(v as i128))
-}
-
-/// Like mba_append_int, but never waits and never grows: returns MBA_E_BUSY
-/// (having changed nothing) whenever the append cannot complete at once —
-/// the lock is held by another writer, the array must grow, this is the
-/// handle's first write (or first after fork), or the value or handle needs
-/// an error report — and the caller then calls mba_append_int. Made for
-/// callers that hold a lock of their own while calling (Python's GIL, via
-/// ctypes.PyDLL): it can never block on another thread. Thread-safe.
-#[no_mangle]
-pub extern "C" fn mba_try_append_int(h: mba_handle, v: c_int) -> c_int {
-    if fast_typed(h, |a| a.int_bits(v as i128)) {
-        return MBA_OK;
-    }
-    MBA_E_BUSY
-}
-
 /// Appends a signed 64-bit integer, converted (range-checked) to the element
 /// type of a flat numeric array. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_READONLY,
+/// MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (also: a memory-backed array would
+/// outgrow the memory left; the array is unchanged), MBA_E_TRUNCATED (another
+/// process shrank the file), MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+/// token).
 #[no_mangle]
 pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
     if fast_typed(h, |a| a.int_bits(v as i128)) {
@@ -735,6 +761,11 @@ pub extern "C" fn mba_append_i64(h: mba_handle, v: i64) -> c_int {
 
 /// Appends an unsigned 64-bit integer, converted (range-checked) to the
 /// element type of a flat numeric array. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_READONLY,
+/// MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (also: a memory-backed array would
+/// outgrow the memory left; the array is unchanged), MBA_E_TRUNCATED (another
+/// process shrank the file), MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+/// token).
 #[no_mangle]
 pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
     if fast_typed(h, |a| a.int_bits(v as i128)) {
@@ -745,6 +776,10 @@ pub extern "C" fn mba_append_u64(h: mba_handle, v: u64) -> c_int {
 
 /// Appends a double to a flat f32 or f64 array (MBA_E_TYPE otherwise).
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
+/// MBA_E_NOMEM (also: a memory-backed array would outgrow the memory left; the
+/// array is unchanged), MBA_E_TRUNCATED (another process shrank the file),
+/// MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
 #[no_mangle]
 pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
     if fast_typed(h, |a| a.f64_bits(v)) {
@@ -753,56 +788,11 @@ pub extern "C" fn mba_append_f64(h: mba_handle, v: f64) -> c_int {
     with(h, |e| e.array.append_f64(v))
 }
 
-/// Like mba_append_f64, but never waits and never grows: returns
-/// MBA_E_BUSY (having changed nothing) whenever the append cannot complete
-/// at once — the lock is held by another writer, the array must grow, this
-/// is the handle's first write (or first after fork), or the array or
-/// handle needs an error report (not a flat f32/f64 array, read-only,
-/// invalid handle) — and the caller then calls mba_append_f64, which
-/// waits, grows and reports errors. To an f32 array v is stored as
-/// (float)v, as mba_append_f64 does (a double beyond the float range
-/// becomes an infinity). Made for callers that hold a lock of their own
-/// while calling (Python's GIL, through cffi or a C extension): it can
-/// never block on another thread. (Python's ctypes cannot pass a float
-/// without argtypes or a c_double wrapper, both dearer than packing the
-/// double into bytes for mba_try_append.) Thread-safe.
-#[no_mangle]
-pub extern "C" fn mba_try_append_f64(h: mba_handle, v: f64) -> c_int {
-    if fast_typed(h, |a| a.f64_bits(v)) {
-        return MBA_OK;
-    }
-    MBA_E_BUSY
-}
-
-/// Like mba_append_u64 of v = (uint64_t)hi << 32 | lo, but never waits and
-/// never grows: returns MBA_E_BUSY (having changed nothing) whenever the
-/// append cannot complete at once — the lock is held by another writer,
-/// the array must grow, this is the handle's first write (or first after
-/// fork), or the value, array or handle needs an error report (v out of
-/// the element type's range, e.g. 2^63 or more to an i64 array; not a flat
-/// numeric array; read-only; invalid handle) — and the caller then calls
-/// mba_append_u64(h, v), which waits, grows and reports errors. v is
-/// converted to the element type as mba_append_u64 converts it, whatever
-/// that type is (never reinterpreted as signed). Made for callers that
-/// hold a lock of their own while calling (Python's GIL, via
-/// ctypes.PyDLL): it can never block on another thread. Thread-safe.
-///
-/// Why two halves: Python's ctypes without argtypes (argtypes cost ~350 ns
-/// a call) passes a Python int as a C int, masked to its low 32 bits; so a
-/// uint64_t v goes as the two C ints v >> 32 and v. Negative values have
-/// no form here: they go to mba_append_i64 (or, in the C int range, to
-/// mba_try_append_int).
-#[no_mangle]
-pub extern "C" fn mba_try_append_u64_halves(h: mba_handle, hi: u32, lo: u32) -> c_int {
-    let v = (u64::from(hi) << 32) | u64::from(lo);
-    if fast_typed(h, |a| a.int_bits(i128::from(v))) {
-        return MBA_OK;
-    }
-    MBA_E_BUSY
-}
-
 /// Removes the last row; copies it to out unless out is NULL.
-/// Errors: MBA_E_EMPTY, MBA_E_READONLY, MBA_E_HANDLE. Thread-safe.
+/// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_EMPTY, MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO,
+/// MBA_E_PERM, MBA_E_BUSY (no free lock token),
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_pop(h: mba_handle, out_row: *mut c_void) -> c_int {
     // SAFETY: a non-NULL out_row is valid for one row per the contract.
@@ -810,7 +800,10 @@ pub unsafe extern "C" fn mba_pop(h: mba_handle, out_row: *mut c_void) -> c_int {
 }
 
 /// Overwrites row i with the row at src. Holds the writer lock.
-/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY. Thread-safe.
+/// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM,
+/// MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token),
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_set(h: mba_handle, i: u64, src: *const c_void) -> c_int {
     with(h, |e| {
@@ -820,8 +813,10 @@ pub unsafe extern "C" fn mba_set(h: mba_handle, i: u64, src: *const c_void) -> c
     })
 }
 
-/// Overwrites rows [start, start+n) from src. Errors: MBA_E_INDEX,
-/// MBA_E_NULL, MBA_E_READONLY. Thread-safe.
+/// Overwrites rows [start, start+n) from src. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM,
+/// MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token),
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_write(h: mba_handle, start: u64, n: u64, src: *const c_void) -> c_int {
     with(h, |e| {
@@ -836,6 +831,9 @@ pub unsafe extern "C" fn mba_write(h: mba_handle, start: u64, n: u64, src: *cons
 
 /// Sets element i of a flat numeric array to v (range-checked).
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_INDEX,
+/// MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+/// token), MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub extern "C" fn mba_set_i64(h: mba_handle, i: u64, v: i64) -> c_int {
     with(h, |e| e.array.set_int(i, v as i128))
@@ -843,12 +841,18 @@ pub extern "C" fn mba_set_i64(h: mba_handle, i: u64, v: i64) -> c_int {
 
 /// Sets element i of a flat numeric array to v (range-checked).
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_OVERFLOW, MBA_E_INDEX,
+/// MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock
+/// token), MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub extern "C" fn mba_set_u64(h: mba_handle, i: u64, v: u64) -> c_int {
     with(h, |e| e.array.set_int(i, v as i128))
 }
 
 /// Sets element i of a flat f32 or f64 array to v. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_TYPE, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM,
+/// MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token),
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub extern "C" fn mba_set_f64(h: mba_handle, i: u64, v: f64) -> c_int {
     with(h, |e| e.array.set_f64(i, v))
@@ -856,10 +860,13 @@ pub extern "C" fn mba_set_f64(h: mba_handle, i: u64, v: f64) -> c_int {
 
 /// Inserts n rows from src before row i (i == length appends). src must
 /// not point into this array. Not crash-atomic. Thread-safe.
-/// Errors: MBA_E_INDEX, MBA_E_NULL, MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE,
-/// MBA_E_TRUNCATED, MBA_E_NOMEM.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_OVERFLOW,
+/// MBA_E_READONLY, MBA_E_FULL, MBA_E_NOSPACE, MBA_E_NOMEM (also: a
+/// memory-backed array would outgrow the memory left; the array is unchanged),
+/// MBA_E_TRUNCATED (another process shrank the file), MBA_E_IO, MBA_E_PERM,
+/// MBA_E_BUSY (no free lock token).
 #[no_mangle]
-pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, src: *const c_void, n: u64) -> c_int {
+pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, n: u64, src: *const c_void) -> c_int {
     with(h, |e| {
         buf(src, n)?;
         if n == 0 {
@@ -871,22 +878,27 @@ pub unsafe extern "C" fn mba_insert(h: mba_handle, i: u64, src: *const c_void, n
 }
 
 /// Removes rows [i, i+n). Not crash-atomic. Thread-safe.
-/// Errors: MBA_E_INDEX, MBA_E_READONLY.
+/// Errors: MBA_E_HANDLE, MBA_E_INDEX, MBA_E_READONLY, MBA_E_NOMEM, MBA_E_IO,
+/// MBA_E_PERM, MBA_E_BUSY (no free lock token),
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub extern "C" fn mba_remove(h: mba_handle, i: u64, n: u64) -> c_int {
     with(h, |e| e.array.remove(i, n))
 }
 
 /// Lowers the length to n rows (no effect if it is already n or less).
-/// Never shrinks the file. Thread-safe. Errors: MBA_E_READONLY,
-/// MBA_E_TRUNCATED (another process shrank the file below the array's
-/// capacity: checked with fstat first).
+/// Never shrinks the file. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_TRUNCATED (another process
+/// shrank the file below the capacity: checked with fstat first), MBA_E_NOMEM,
+/// MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
 #[no_mangle]
 pub extern "C" fn mba_truncate(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.truncate(n))
 }
 
-/// Sets the length to 0. Thread-safe. Errors: those of mba_truncate.
+/// Sets the length to 0. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_TRUNCATED (as mba_truncate),
+/// MBA_E_NOMEM, MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
 #[no_mangle]
 pub extern "C" fn mba_clear(h: mba_handle) -> c_int {
     with(h, |e| e.array.clear())
@@ -894,9 +906,11 @@ pub extern "C" fn mba_clear(h: mba_handle) -> c_int {
 
 /// Reserves disk or memory space for at least n rows (allocated for real,
 /// so later appends cannot hit SIGBUS; holes that another program left
-/// with ftruncate are allocated too). Errors: MBA_E_FULL (above max_len),
-/// MBA_E_NOSPACE, MBA_E_NOMEM (see mba_append), MBA_E_READONLY,
-/// MBA_E_TRUNCATED (the file was shrunk by another process). Thread-safe.
+/// with ftruncate are allocated too). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_FULL (above max_len),
+/// MBA_E_NOSPACE, MBA_E_NOMEM (also: a memory-backed array would outgrow the
+/// memory left; the array is unchanged), MBA_E_TRUNCATED (another process
+/// shrank the file), MBA_E_IO, MBA_E_PERM, MBA_E_BUSY (no free lock token).
 #[no_mangle]
 pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
     with(h, |e| e.array.reserve(n))
@@ -906,10 +920,10 @@ pub extern "C" fn mba_reserve(h: mba_handle, n: u64) -> c_int {
 //
 // Reads never take the lock; they are clamped to the current length.
 
-/// Copies row i into out (mba_row_bytes() bytes). Errors: MBA_E_INDEX,
-/// MBA_E_NULL, MBA_E_TRUNCATED (with the SIGBUS guard on, another process
-/// truncated the file under this mapping: see mba_sigbus_guard).
+/// Copies row i into out (mba_row_size() bytes).
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_get(h: mba_handle, i: u64, out_row: *mut c_void) -> c_int {
     with(h, |e| {
@@ -919,12 +933,18 @@ pub unsafe extern "C" fn mba_get(h: mba_handle, i: u64, out_row: *mut c_void) ->
     })
 }
 
-/// Copies rows [start, start+n) into dst. Errors: MBA_E_INDEX, MBA_E_NULL,
-/// MBA_E_TRUNCATED (as for mba_get). Thread-safe.
+/// Copies rows [start, start+n) into out_rows. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
-pub unsafe extern "C" fn mba_read(h: mba_handle, start: u64, n: u64, dst: *mut c_void) -> c_int {
+pub unsafe extern "C" fn mba_read(
+    h: mba_handle,
+    start: u64,
+    n: u64,
+    out_rows: *mut c_void,
+) -> c_int {
     with(h, |e| {
-        buf(dst, n)?;
+        buf(out_rows, n)?;
         if n == 0 {
             // SAFETY: zero bytes are copied; this only checks the range.
             return unsafe {
@@ -932,14 +952,16 @@ pub unsafe extern "C" fn mba_read(h: mba_handle, start: u64, n: u64, dst: *mut c
                     .read_raw(start, 0, std::ptr::NonNull::<u8>::dangling().as_ptr())
             };
         }
-        // SAFETY: dst is valid for n rows per the contract.
-        unsafe { e.array.read_raw(start, n, dst.cast()) }
+        // SAFETY: out_rows is valid for n rows per the contract.
+        unsafe { e.array.read_raw(start, n, out_rows.cast()) }
     })
 }
 
 /// Stores element i of a flat integer or bool array in *out
 /// (MBA_E_OVERFLOW if a u64 value exceeds INT64_MAX, MBA_E_TYPE for
 /// float, complex or record arrays). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_TYPE, MBA_E_OVERFLOW,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_get_i64(h: mba_handle, i: u64, out_v: *mut i64) -> c_int {
     with(h, |e| {
@@ -954,6 +976,8 @@ pub unsafe extern "C" fn mba_get_i64(h: mba_handle, i: u64, out_v: *mut i64) -> 
 
 /// Stores element i of a flat integer or bool array in *out
 /// (MBA_E_OVERFLOW for a negative value). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_TYPE, MBA_E_OVERFLOW,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_get_u64(h: mba_handle, i: u64, out_v: *mut u64) -> c_int {
     with(h, |e| {
@@ -968,6 +992,8 @@ pub unsafe extern "C" fn mba_get_u64(h: mba_handle, i: u64, out_v: *mut u64) -> 
 
 /// Stores element i of a flat real numeric array, converted to double, in
 /// *out. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_INDEX, MBA_E_TYPE,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_get_f64(h: mba_handle, i: u64, out_v: *mut f64) -> c_int {
     with(h, |e| out(out_v, e.array.get_f64(i)?))
@@ -975,10 +1001,10 @@ pub unsafe extern "C" fn mba_get_f64(h: mba_handle, i: u64, out_v: *mut f64) -> 
 
 /// Stores the length in rows in *out. Another process may change it at any
 /// moment; it never exceeds the capacity this handle has verified against
-/// the file size. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (the
-/// SIGBUS guard, see mba_sigbus_guard, caught a fault in this mapping: the
-/// same for every call below that reads or writes the array's memory).
+/// the file size.
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
     if !out_n.is_null() {
@@ -992,58 +1018,64 @@ pub unsafe extern "C" fn mba_len(h: mba_handle, out_n: *mut u64) -> c_int {
 }
 
 /// Stores the capacity in rows (space really allocated) in *out.
-/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED (see mba_len).
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub unsafe extern "C" fn mba_capacity(h: mba_handle, out_n: *mut u64) -> c_int {
     with(h, |e| out(out_n, e.array.try_capacity()?))
 }
 
 /// Stores the largest length the array can reach in *out. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
 pub unsafe extern "C" fn mba_max_len(h: mba_handle, out_n: *mut u64) -> c_int {
     with(h, |e| out(out_n, e.array.max_len()))
 }
 
-/// Stores the element type code (MBA_I8 ... MBA_RECORD) in *out. Thread-safe.
+/// Stores the element type code (MBA_TYPE_I8 ... MBA_TYPE_RECORD) in *out. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_type(h: mba_handle, out_t: *mut i32) -> c_int {
-    with(h, |e| out(out_t, e.array.layout().elem as i32))
+pub unsafe extern "C" fn mba_elem_type(h: mba_handle, out_type: *mut i32) -> c_int {
+    with(h, |e| out(out_type, e.array.layout().elem as i32))
 }
 
 /// Stores the size of one element (not row) in bytes in *out. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_itemsize(h: mba_handle, out_n: *mut u64) -> c_int {
+pub unsafe extern "C" fn mba_item_size(h: mba_handle, out_n: *mut u64) -> c_int {
     with(h, |e| out(out_n, e.array.layout().item_size))
 }
 
 /// Stores the size of one row in bytes in *out (item size times the product
 /// of the row shape). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_row_bytes(h: mba_handle, out_n: *mut u64) -> c_int {
+pub unsafe extern "C" fn mba_row_size(h: mba_handle, out_n: *mut u64) -> c_int {
     with(h, |e| out(out_n, e.array.row_bytes()))
 }
 
-/// Stores the number of row dimensions in *ndim and copies up to cap of
-/// them into dims (which may be NULL when cap is 0). Thread-safe.
+/// Stores the number of row dimensions in *out_ndim and copies up to cap of
+/// them into out_dims (which may be NULL when cap is 0). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
 pub unsafe extern "C" fn mba_shape(
     h: mba_handle,
-    dims: *mut u64,
+    out_dims: *mut u64,
     cap: u32,
-    ndim: *mut u32,
+    out_ndim: *mut u32,
 ) -> c_int {
     with(h, |e| {
-        if ndim.is_null() {
-            return Err(Error::new(Code::Null, "ndim pointer is NULL"));
+        if out_ndim.is_null() {
+            return Err(Error::new(Code::Null, "out_ndim pointer is NULL"));
         }
         let s = &e.array.layout().row_shape;
-        buf(dims, cap.min(s.len() as u32) as u64)?;
+        buf(out_dims, cap.min(s.len() as u32) as u64)?;
         for (i, d) in s.iter().take(cap as usize).enumerate() {
-            // SAFETY: dims is valid for cap elements per the contract.
-            unsafe { dims.add(i).write(*d) };
+            // SAFETY: out_dims is valid for cap elements per the contract.
+            unsafe { out_dims.add(i).write(*d) };
         }
-        out(ndim, s.len() as u32)
+        out(out_ndim, s.len() as u32)
     })
 }
 
@@ -1064,9 +1096,10 @@ fn handle_flags(a: &Array) -> u32 {
 /// Stores the handle's flags in *out: MBA_RDONLY, MBA_COW (private copy-on-write,
 /// also of a raw file), MBA_RAW.
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_flags(h: mba_handle, out_f: *mut u32) -> c_int {
-    with(h, |e| out(out_f, handle_flags(&e.array)))
+pub unsafe extern "C" fn mba_flags(h: mba_handle, out_flags: *mut u32) -> c_int {
+    with(h, |e| out(out_flags, handle_flags(&e.array)))
 }
 
 /// Everything about a handle in one call (filled by mba_describe).
@@ -1077,7 +1110,7 @@ pub struct mba_info {
     /// struct gets only the fields it has; a newer caller's larger one
     /// only ours) and sets it to the number of bytes it filled.
     pub struct_size: u32,
-    /// Element type code (MBA_I8 ... MBA_RECORD).
+    /// Element type code (MBA_TYPE_I8 ... MBA_TYPE_RECORD).
     pub elem_type: i32,
     /// MBA_RDONLY, MBA_COW, MBA_RAW (as mba_flags).
     pub flags: u32,
@@ -1086,7 +1119,7 @@ pub struct mba_info {
     /// Bytes per element.
     pub item_size: u64,
     /// Bytes per row.
-    pub row_bytes: u64,
+    pub row_size: u64,
     /// Row dimensions; entries past ndim are 0.
     pub shape: [u64; 8],
     /// Capacity in rows when the call ran (as mba_capacity).
@@ -1110,12 +1143,13 @@ pub struct mba_info {
 /// what a binding needs after an open, in one call. The caller sets
 /// out->struct_size = sizeof(mba_info) first (see mba_info.struct_size;
 /// MBA_E_ARG if below 4).
-/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG, MBA_E_TRUNCATED (the SIGBUS
-/// guard caught a fault in this mapping). Thread-safe.
+/// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG (struct_size),
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
-pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_int {
+pub unsafe extern "C" fn mba_describe(h: mba_handle, out_info: *mut mba_info) -> c_int {
     with(h, |e| {
-        if out_i.is_null() {
+        if out_info.is_null() {
             return Err(Error::new(Code::Null, "info pointer is NULL"));
         }
         let a = &e.array;
@@ -1128,7 +1162,7 @@ pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_
             flags: handle_flags(a),
             ndim: l.row_shape.len() as u32,
             item_size: l.item_size,
-            row_bytes: a.row_bytes(),
+            row_size: a.row_bytes(),
             shape,
             capacity: a.try_capacity()?,
             max_len: a.max_len(),
@@ -1139,15 +1173,16 @@ pub unsafe extern "C" fn mba_describe(h: mba_handle, out_i: *mut mba_info) -> c_
             reserved0: 0,
         };
         // SAFETY: non-NULL; the caller's contract: struct_size writable bytes.
-        unsafe { extensible::copy_out(out_i, &info, "mba_info") }
+        unsafe { extensible::copy_out(out_info, &info, "mba_info") }
     })
 }
 
 /// Stores the array's random 64-bit identity in *out (0 for raw mappings);
 /// it changes when a name is replaced (MBA_REPLACE). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_uuid(h: mba_handle, out_u: *mut u64) -> c_int {
-    with(h, |e| out(out_u, e.array.uuid()))
+pub unsafe extern "C" fn mba_uuid(h: mba_handle, out_uuid: *mut u64) -> c_int {
+    with(h, |e| out(out_uuid, e.array.uuid()))
 }
 
 /// Stores the address of the first element in *out. It stays valid, and
@@ -1155,6 +1190,7 @@ pub unsafe extern "C" fn mba_uuid(h: mba_handle, out_u: *mut u64) -> c_int {
 /// it. Only rows below mba_len are meaningful; other processes may write
 /// them (read with care: no locks are taken). Read-only handles give
 /// read-only memory. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
 pub unsafe extern "C" fn mba_get_ptr(h: mba_handle, out_p: *mut *mut c_void) -> c_int {
     with(h, |e| out(out_p, e.array.as_ptr().cast()))
@@ -1165,6 +1201,7 @@ pub unsafe extern "C" fn mba_get_ptr(h: mba_handle, out_p: *mut *mut c_void) -> 
 /// load (any aligned 8-byte load on x86-64 and arm64 with a barrier) and
 /// clamp it to mba_capacity before use. Valid until mba_close (a pin keeps
 /// the elements mapped, not this word).
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
 pub unsafe extern "C" fn mba_len_ptr(h: mba_handle, out_p: *mut *const u64) -> c_int {
     with(h, |e| out(out_p, e.array.len_ptr()))
@@ -1174,14 +1211,15 @@ static PINS: crate::lock::ForkLock<Vec<Option<Arc<crate::array::Mapping>>>> =
     crate::lock::ForkLock::new(Vec::new());
 
 /// Pins the handle's mapping: it stays mapped, and mba_get_ptr addresses
-/// stay valid, until mba_unpin(*pin), even after mba_close. Used by
-/// bindings whose views may outlive the handle. *pin is a positive id.
+/// stay valid, until mba_unpin(*out_pin), even after mba_close. Used by
+/// bindings whose views may outlive the handle. *out_pin is a positive id.
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL.
 #[no_mangle]
-pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
+pub unsafe extern "C" fn mba_pin(h: mba_handle, out_pin: *mut i32) -> c_int {
     with(h, |e| {
-        if pin.is_null() {
-            return Err(Error::new(Code::Null, "pin pointer is NULL"));
+        if out_pin.is_null() {
+            return Err(Error::new(Code::Null, "out_pin pointer is NULL"));
         }
         let m = Some(e.array.mapping());
         let id = PINS.with(|p| match p.iter().position(Option::is_none) {
@@ -1194,13 +1232,14 @@ pub unsafe extern "C" fn mba_pin(h: mba_handle, pin: *mut i32) -> c_int {
                 p.len() - 1
             }
         });
-        out(pin, id as i32 + 1)
+        out(out_pin, id as i32 + 1)
     })
 }
 
 /// Releases a pin from mba_pin; unmaps the memory if no handle or other
 /// pin uses it. MBA_E_HANDLE for an unknown or already released pin.
 /// Thread-safe.
+/// Errors: MBA_E_HANDLE (unknown or released pin).
 #[no_mangle]
 pub extern "C" fn mba_unpin(pin: i32) -> c_int {
     run(|| {
@@ -1226,25 +1265,25 @@ pub extern "C" fn mba_unpin(pin: i32) -> c_int {
 
 fn flush_mode(mode: c_int) -> Result<Flush> {
     match mode {
-        MBA_SYNC => Ok(Flush::Sync),
-        MBA_ASYNC => Ok(Flush::Async),
-        MBA_INVALIDATE => Ok(Flush::Invalidate),
+        MBA_FLUSH_SYNC => Ok(Flush::Sync),
+        MBA_FLUSH_ASYNC => Ok(Flush::Async),
+        MBA_FLUSH_INVALIDATE => Ok(Flush::Invalidate),
         m => Err(Error::new(Code::Arg, format!("unknown flush mode {m}"))),
     }
 }
 
-/// Writes the whole array back to its file: mode MBA_SYNC (data, then the
-/// header with its durable length; waits), MBA_ASYNC or MBA_INVALIDATE.
-/// A no-op for copy-on-write handles. Thread-safe. Errors: MBA_E_ARG,
-/// MBA_E_TRUNCATED (another process shrank the file: checked with fstat
-/// first), MBA_E_IO.
+/// Writes the whole array back to its file: mode MBA_FLUSH_SYNC (data, then the
+/// header with its durable length; waits), MBA_FLUSH_ASYNC or MBA_FLUSH_INVALIDATE.
+/// A no-op for copy-on-write handles. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_ARG (unknown mode), MBA_E_TRUNCATED (another
+/// process shrank the file: checked with fstat first), MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_flush(h: mba_handle, mode: c_int) -> c_int {
     with(h, |e| e.array.flush(0, None, flush_mode(mode)?))
 }
 
-/// Writes rows [start, start+n) back (and the header). Errors:
-/// MBA_E_INDEX, MBA_E_ARG, MBA_E_TRUNCATED, MBA_E_IO. Thread-safe.
+/// Writes rows [start, start+n) back (and the header). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_ARG, MBA_E_INDEX, MBA_E_TRUNCATED, MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_flush_range(h: mba_handle, start: u64, n: u64, mode: c_int) -> c_int {
     with(h, |e| e.array.flush(start, Some(n), flush_mode(mode)?))
@@ -1254,12 +1293,14 @@ pub extern "C" fn mba_flush_range(h: mba_handle, start: u64, n: u64, mode: c_int
 /// MBA_E_NOMEM or MBA_E_PERM under RLIMIT_MEMLOCK. The lock belongs to the
 /// mapping, which handles of this process on the same array and access
 /// share (see mba_open). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NOMEM, MBA_E_PERM, MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_mlock(h: mba_handle) -> c_int {
     with(h, |e| e.array.mlock())
 }
 
 /// Undoes mba_mlock (for every handle sharing the mapping). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NOMEM, MBA_E_PERM, MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_munlock(h: mba_handle) -> c_int {
     with(h, |e| e.array.munlock())
@@ -1269,6 +1310,7 @@ pub extern "C" fn mba_munlock(h: mba_handle) -> c_int {
 /// _RANDOM, _SEQUENTIAL or _WILLNEED. Never changes contents. The hint
 /// applies to the mapping, shared by the handles of this process on the
 /// same array and access (see mba_open). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_ARG, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
 pub extern "C" fn mba_advise(h: mba_handle, advice: c_int) -> c_int {
     with(h, |e| {
@@ -1289,20 +1331,25 @@ pub extern "C" fn mba_advise(h: mba_handle, advice: c_int) -> c_int {
 /// the calling thread through h skip locking (the single-writer fast path),
 /// while other threads and processes wait. Waiters (mba_wait) are woken at
 /// mba_unlock. If the holder dies, the lock is recovered by the next writer.
-/// Errors: MBA_E_READONLY, MBA_E_BUSY (this thread already holds it).
+/// Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_BUSY (this thread holds it
+/// already), MBA_E_NOMEM, MBA_E_PERM, MBA_E_IO,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub extern "C" fn mba_lock(h: mba_handle) -> c_int {
     with(h, |e| e.array.lock())
 }
 
 /// Like mba_lock but returns MBA_E_BUSY at once if another writer holds it.
+/// Errors: MBA_E_HANDLE, MBA_E_READONLY, MBA_E_BUSY, MBA_E_NOMEM, MBA_E_PERM,
+/// MBA_E_IO, MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
-pub extern "C" fn mba_trylock(h: mba_handle) -> c_int {
+pub extern "C" fn mba_try_lock(h: mba_handle) -> c_int {
     with(h, |e| e.array.try_lock())
 }
 
 /// Releases the lock taken by mba_lock and wakes waiters.
-/// Errors: MBA_E_NOTLOCKED if the calling thread does not hold it.
+/// Errors: MBA_E_HANDLE, MBA_E_NOTLOCKED,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
 pub extern "C" fn mba_unlock(h: mba_handle) -> c_int {
     with(h, |e| e.array.unlock())
@@ -1310,11 +1357,12 @@ pub extern "C" fn mba_unlock(h: mba_handle) -> c_int {
 
 /// Stores the array's change counter in *out: a 64-bit count that grows
 /// with every change (append, set, pop, truncate...) and never goes back.
-/// Pass it to mba_wait. Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_TRUNCATED
-/// (see mba_len). Thread-safe.
+/// Pass it to mba_wait. Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NULL,
+/// MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
 #[no_mangle]
-pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
-    with(h, |e| out(out_s, e.array.try_seq()?))
+pub unsafe extern "C" fn mba_seq(h: mba_handle, out_seq: *mut u64) -> c_int {
+    with(h, |e| out(out_seq, e.array.try_seq()?))
 }
 
 /// Blocks until the change counter differs from seen, then stores it in
@@ -1331,6 +1379,8 @@ pub unsafe extern "C" fn mba_seq(h: mba_handle, out_s: *mut u64) -> c_int {
 /// (as with any blocking call without a signal mask): callers that must
 /// react to signals promptly should wait with a finite timeout in a loop
 /// (the Python binding uses 100 ms). Thread-safe.
+/// Errors: MBA_E_HANDLE, MBA_E_NOTSUP, MBA_E_TIMEOUT, MBA_E_INTR,
+/// MBA_E_TRUNCATED, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_wait(
     h: mba_handle,
@@ -1350,7 +1400,9 @@ pub unsafe extern "C" fn mba_wait(
 
 // ---------------------------------------------------------------- python
 
-/// For the Python binding only (C programs never need it): installs the
+/// For the Python binding only (C programs never need it), and not part
+/// of the 1.0 API: it leaves the library when the CPython fast path
+/// moves into an extension module of the Python package. Installs the
 /// CPython bridge and stores in *out_spec the address of a PyType_Spec for
 /// a small base type (static; never freed), which the pure-ctypes binding
 /// creates with PyType_FromSpec and derives its array class from. The
@@ -1367,9 +1419,7 @@ pub unsafe extern "C" fn mba_wait(
 /// called with the GIL held, by one CPython interpreter per process; a
 /// second call replaces the first (types made from the first spec go on
 /// working with the second table).
-/// Errors: MBA_E_NULL, MBA_E_ARG (api->struct_size is not
-/// sizeof(mba_py_api), an address is NULL, or an offset or size is
-/// implausible).
+/// Errors: MBA_E_NULL, MBA_E_ARG.
 #[no_mangle]
 pub unsafe extern "C" fn mba_py_bridge(
     api: *const mba_py_api,
@@ -1416,16 +1466,25 @@ mod tests {
         let mut h = 0;
         // SAFETY: valid string and out-pointer, or NULL where tested.
         unsafe {
-            assert_eq!(mba_open(p.as_ptr(), MBA_CREATE, MBA_U32, &mut h), MBA_OK);
-            assert_eq!(mba_append_int(h, 5), MBA_OK);
+            assert_eq!(
+                mba_open(p.as_ptr(), MBA_CREATE, MBA_TYPE_U32, &mut h),
+                MBA_OK
+            );
+            assert_eq!(mba_append_i64(h, 5), MBA_OK);
             let n = std::ptr::null_mut();
-            assert_eq!(mba_open(p.as_ptr(), MBA_REPLACE, MBA_I64, n), MBA_E_NULL);
+            assert_eq!(
+                mba_open(p.as_ptr(), MBA_REPLACE, MBA_TYPE_I64, n),
+                MBA_E_NULL
+            );
             let q = path("nullout-new");
-            assert_eq!(mba_open(q.as_ptr(), MBA_CREATE, MBA_I64, n), MBA_E_NULL);
+            assert_eq!(
+                mba_open(q.as_ptr(), MBA_CREATE, MBA_TYPE_I64, n),
+                MBA_E_NULL
+            );
             assert!(!std::path::Path::new(q.to_str().unwrap()).exists());
-            assert_eq!(mba_anon(MBA_U8, 0, n), MBA_E_NULL);
+            assert_eq!(mba_anon(0, MBA_TYPE_U8, 0, n), MBA_E_NULL);
             let mut h2 = 0;
-            assert_eq!(mba_open(p.as_ptr(), 0, MBA_U32, &mut h2), MBA_OK);
+            assert_eq!(mba_open(p.as_ptr(), 0, MBA_TYPE_U32, &mut h2), MBA_OK);
             let mut len = 0;
             assert_eq!(mba_len(h2, &mut len), MBA_OK);
             assert_eq!(len, 1, "the array was not replaced");
@@ -1443,11 +1502,11 @@ mod tests {
             let mut o: mba_options = std::mem::zeroed();
             assert_eq!(mba_options_init(&mut o), MBA_OK);
             o.flags = MBA_CREATE;
-            o.elem_type = MBA_RECORD;
+            o.elem_type = MBA_TYPE_RECORD;
             o.item_size = 16;
             let (mut h, mut g) = (0, 0);
             assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut h), MBA_OK);
-            assert_eq!(mba_open(p.as_ptr(), 0, MBA_RECORD, &mut g), MBA_OK);
+            assert_eq!(mba_open(p.as_ptr(), 0, MBA_TYPE_RECORD, &mut g), MBA_OK);
             assert_eq!(mba_close(g), MBA_OK);
             o.flags = 0;
             assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_OK);
@@ -1457,7 +1516,7 @@ mod tests {
             o.flags = MBA_CREATE;
             assert_eq!(mba_open_ex(p.as_ptr(), &o, &mut g), MBA_E_TYPE);
             assert_eq!(
-                mba_open(p.as_ptr(), MBA_CREATE, MBA_RECORD, &mut g),
+                mba_open(p.as_ptr(), MBA_CREATE, MBA_TYPE_RECORD, &mut g),
                 MBA_E_ARG
             );
             assert_eq!(mba_close(h), MBA_OK);
@@ -1474,14 +1533,14 @@ mod tests {
                 mba_list(std::ptr::null_mut(), 64, std::ptr::null_mut()),
                 MBA_E_NULL
             );
-            assert_eq!(mba_anon(MBA_U8, 0, &mut h), MBA_OK);
+            assert_eq!(mba_anon(0, MBA_TYPE_U8, 0, &mut h), MBA_OK);
             assert_eq!(mba_handle_error(h, std::ptr::null_mut(), 8), MBA_E_NULL);
             assert_eq!(mba_handle_error(h, std::ptr::null_mut(), 0), MBA_OK);
             let mut o = mba_options {
                 ..std::mem::zeroed()
             };
             assert_eq!(mba_options_init(&mut o), MBA_OK);
-            o.elem_type = MBA_U8;
+            o.elem_type = MBA_TYPE_U8;
             o.ndim = 2;
             o.shape[0] = 2;
             o.shape[1] = 3;

@@ -67,7 +67,7 @@ pub const MBA_E_NOTSUP: c_int = -23;
 /// An address-space reservation that does not fit RLIMIT_AS also gives
 /// this code (see MBA_RESERVE at mba_open).
 pub const MBA_E_NOMEM: c_int = -24;
-/// The lock is held by another writer (mba_trylock), or already by this thread.
+/// The lock is held by another writer (mba_try_lock), or already by this thread.
 pub const MBA_E_BUSY: c_int = -25;
 /// mba_unlock by a thread that does not hold the lock.
 pub const MBA_E_NOTLOCKED: c_int = -26;

@@ -404,7 +404,7 @@ fn loom_lock_stale_own_token_is_taken() {
     });
 }
 
-/// (a) `mba_trylock` against a holder: never both, and a failure holds
+/// (a) `mba_try_lock` against a holder: never both, and a failure holds
 /// nothing (the in-process lock is free again).
 #[test]
 fn loom_try_lock_never_double_holds() {

@@ -51,13 +51,13 @@ func makeTruncated(name string) C.mba_handle {
 	cname := C.CString("shm://" + name)
 	defer C.free(unsafe.Pointer(cname))
 	var h C.mba_handle
-	expect("mba_open", C.mba_open(cname, C.MBA_CREATE|C.MBA_EXCL, C.MBA_U64, &h), C.MBA_OK)
+	expect("mba_open", C.mba_open(cname, C.MBA_CREATE|C.MBA_EXCL, C.MBA_TYPE_U64, &h), C.MBA_OK)
 	expect("mba_reserve", C.mba_reserve(h, 2*rows), C.MBA_OK)
 	buf := make([]uint64, rows)
 	for i := range buf {
 		buf[i] = uint64(i)*3 + 1
 	}
-	expect("mba_extend", C.mba_extend(h, unsafe.Pointer(&buf[0]), rows), C.MBA_OK)
+	expect("mba_extend", C.mba_extend(h, rows, unsafe.Pointer(&buf[0])), C.MBA_OK)
 	if out, err := exec.Command("truncate", "-s", "73728", "/dev/shm/"+name).CombinedOutput(); err != nil {
 		fail("truncate: %v %s", err, out)
 	}
