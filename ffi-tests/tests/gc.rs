@@ -206,9 +206,10 @@ fn gc_never_removes_another_users_files() {
     let lib = mba_ffi_tests::lib_dir().join("libmba.so");
     let py = format!(
         "import ctypes,sys\nl=ctypes.CDLL({:?})\nn=ctypes.c_uint64(99)\n\
-         rc=l.mba_gc({:?}.encode(),2,ctypes.byref(n))\nprint(rc,n.value)\n",
+         rc=l.mba_gc({:?}.encode(),{},ctypes.byref(n))\nprint(rc,n.value)\n",
         lib.to_str().unwrap(),
-        d
+        d,
+        mba::ffi::MBA_GC_FORCE
     );
     let out = Command::new("setpriv")
         .args([
