@@ -1,7 +1,7 @@
 //! The default reservation of new arrays, and the `MBA_RESERVE` setting.
 //!
 //! Every handle maps `data_offset + max_len * row_bytes` bytes once (see
-//! `array.rs`). An array created without an explicit `max_len` gets
+//! `array/`). An array created without an explicit `max_len` gets
 //! `max_len = reservation / row_bytes` (at least 1 row), the reservation
 //! being [`format::DEFAULT_RESERVE_BYTES`] (64 GiB) unless the environment
 //! variable `MBA_RESERVE` says otherwise: a number of bytes, optionally
