@@ -93,22 +93,30 @@ fn note(e: &Entry, err: Error) -> Error {
 }
 
 /// A NUL-terminated UTF-8 string argument.
-pub fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
+///
+/// # Safety
+/// `p` is NULL or points to a NUL-terminated string that stays valid and
+/// unchanged for `'a`.
+pub unsafe fn str_arg<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
     if p.is_null() {
         return Err(Error::new(Code::Null, format!("{what} is NULL")));
     }
-    // SAFETY: non-NULL and NUL-terminated per the module contract.
+    // SAFETY: non-NULL and NUL-terminated per this function's contract.
     unsafe { CStr::from_ptr(p) }
         .to_str()
         .map_err(|_| Error::new(Code::Arg, format!("{what} is not UTF-8")))
 }
 
-/// Writes `v` through an out-pointer.
-pub fn out<T>(p: *mut T, v: T) -> Result<()> {
+/// Writes `v` through an out-pointer (NULL is refused with `Null`).
+///
+/// # Safety
+/// `p` is NULL or valid for an aligned write of one `T`.
+pub unsafe fn out<T>(p: *mut T, v: T) -> Result<()> {
     if p.is_null() {
         return Err(Error::new(Code::Null, "output pointer is NULL"));
     }
-    // SAFETY: non-NULL and valid for a write of T per the module contract.
+    // SAFETY: non-NULL, and valid for a write of T per this function's
+    // contract.
     unsafe { p.write(v) };
     Ok(())
 }
@@ -121,13 +129,17 @@ pub fn buf<T>(p: *const T, n: u64) -> Result<()> {
     Ok(())
 }
 
-/// Copies `s` into a caller buffer, truncated and NUL-terminated.
-pub fn copy_str(s: &str, buf: *mut c_char, len: usize) {
+/// Copies `s` into a caller buffer, truncated and NUL-terminated (nothing
+/// when `buf` is NULL or `len` is 0).
+///
+/// # Safety
+/// `buf` is NULL or valid for writes of `len` bytes.
+pub unsafe fn copy_str(s: &str, buf: *mut c_char, len: usize) {
     if buf.is_null() || len == 0 {
         return;
     }
     let n = s.len().min(len - 1);
-    // SAFETY: `buf` is valid for `len` bytes per the module contract, and we
+    // SAFETY: `buf` is valid for `len` bytes per this function's contract; we
     // write n + 1 <= len bytes.
     unsafe {
         std::ptr::copy_nonoverlapping(s.as_ptr(), buf.cast(), n);

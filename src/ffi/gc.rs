@@ -55,7 +55,8 @@ pub unsafe extern "C" fn mba_gc(dir: *const c_char, flags: u32, out_removed: *mu
         let dir = if dir.is_null() {
             gc::shm_dir()
         } else {
-            str_arg(dir, "dir")?
+            // SAFETY: C caller's string: NULL refused, else NUL-terminated.
+            unsafe { str_arg(dir, "dir") }?
         };
         if flags & !(MBA_GC_UNUSED | MBA_GC_FORCE | MBA_GC_DRY_RUN) != 0 {
             return Err(Error::new(
@@ -85,7 +86,8 @@ pub unsafe extern "C" fn mba_gc(dir: *const c_char, flags: u32, out_removed: *mu
             ));
         }
         if !out_removed.is_null() {
-            out(out_removed, r.removed.len() as u64)?;
+            // SAFETY: out-pointer from the C caller: NULL refused, else writable.
+            unsafe { out(out_removed, r.removed.len() as u64) }?;
         }
         Ok(())
     })
