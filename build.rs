@@ -110,6 +110,23 @@ const PREAMBLE: &str = r#"/*
  *   share one mapping (see mba_open).
  */"#;
 
+/// The files of src/ffi that declare the C API, in the order mba.h shows
+/// them.
+const FFI_FILES: &[&str] = &[
+    "types.rs",
+    "status.rs",
+    "meta.rs",
+    "open.rs",
+    "write.rs",
+    "read.rs",
+    "memory.rs",
+    "sync.rs",
+    "gc.rs",
+    "sigbus.rs",
+    "pybridge.rs",
+    "python.rs",
+];
+
 fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=build.rs");
@@ -138,11 +155,13 @@ fn main() {
         ..Default::default()
     };
     config.function.must_use = None;
-    let r = cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(crate_dir.join("src/ffi/mod.rs"))
-        .with_src(crate_dir.join("src/ffi/status.rs"))
-        .with_src(crate_dir.join("src/ffi/python.rs"))
+    let r = cbindgen::Builder::new().with_config(config);
+    // One file at a time, in the order of the manual (cbindgen keeps the
+    // order of what it parses; given src/ffi/mod.rs it would take the
+    // submodules alphabetically).
+    let r = FFI_FILES
+        .iter()
+        .fold(r, |b, f| b.with_src(crate_dir.join("src/ffi").join(f)))
         .generate();
     match r {
         Ok(b) => {

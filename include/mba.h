@@ -297,27 +297,6 @@
 #define MBA_ADVISE_WILLNEED 3
 
 /**
- * mba_gc flag: also remove named arrays that no process maps or has open.
- * (The gc flags take bits of their own, above the open flags: one space of
- * distinct bits for every flags argument.)
- */
-#define MBA_GC_UNUSED 256
-
-/**
- * mba_gc flag: no grace period: also remove unlocked temporary files (and,
- * with MBA_GC_UNUSED, unused arrays) changed less than 5 s ago. A creator
- * between its open and its lock could lose its file: use it only when no
- * creator can be running.
- */
-#define MBA_GC_FORCE 512
-
-/**
- * mba_gc flag: remove nothing; *out_removed receives how many files would be
- * removed.
- */
-#define MBA_GC_DRY_RUN 1024
-
-/**
  * Success.
  */
 #define MBA_OK 0
@@ -484,6 +463,27 @@
  * Nothing was done. (A smaller struct, from an older mba.h, is fine.)
  */
 #define MBA_E_NEWER -29
+
+/**
+ * mba_gc flag: also remove named arrays that no process maps or has open.
+ * (The gc flags take bits of their own, above the open flags: one space of
+ * distinct bits for every flags argument.)
+ */
+#define MBA_GC_UNUSED 256
+
+/**
+ * mba_gc flag: no grace period: also remove unlocked temporary files (and,
+ * with MBA_GC_UNUSED, unused arrays) changed less than 5 s ago. A creator
+ * between its open and its lock could lose its file: use it only when no
+ * creator can be running.
+ */
+#define MBA_GC_FORCE 512
+
+/**
+ * mba_gc flag: remove nothing; *out_removed receives how many files would be
+ * removed.
+ */
+#define MBA_GC_DRY_RUN 1024
 
 /**
  * A handle to an open array: a small positive integer, never a pointer.
@@ -1369,30 +1369,6 @@ int mba_seq(mba_handle h, uint64_t *out_seq);
 int mba_wait(mba_handle h, uint64_t seen, int64_t timeout_ns, uint64_t *out_seq);
 
 /**
- * For the Python binding only (C programs never need it), and not part
- * of the 1.0 API: it leaves the library when the CPython fast path
- * moves into an extension module of the Python package. Installs the
- * CPython bridge and stores in *out_spec the address of a PyType_Spec for
- * a small base type (static; never freed), which the pure-ctypes binding
- * creates with PyType_FromSpec and derives its array class from. The
- * type's `a[i]`, `a[i] = v` and `len(a)` slots and its `append` method
- * are functions of libmba, so those calls run no Python-level method and
- * no ctypes call;
- * the type holds the handle in one int member, `_h`. libmba does not link
- * against libpython: `api` gives the addresses of the CPython functions
- * and objects the bridge uses (see mba_py_api); the bridge takes
- * references to its objects and keeps them. Each function does the common
- * case only (a live handle, a flat array, an exact int or float, an index
- * in range, a write that needs no wait and no growth), never blocks,
- * and calls the Python method named in `api` for everything else. Must be
- * called with the GIL held, by one CPython interpreter per process; a
- * second call replaces the first (types made from the first spec go on
- * working with the second table).
- * Errors: MBA_E_NULL, MBA_E_ARG.
- */
-int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
-
-/**
  * Removes leaked names of the caller's effective uid (never another
  * user's files, even as root) from the directory dir (NULL: /dev/shm,
  * where the shm:// names live): the temporary files ".NAME.mba-tmp.PID.HEX" that a
@@ -1470,6 +1446,30 @@ int mba_gc(const char *dir, uint32_t flags, uint64_t *out_removed);
  * access). Errors: MBA_E_ARG (sigaction refused, errno in the message).
  */
 int mba_sigbus_guard(int enable);
+
+/**
+ * For the Python binding only (C programs never need it), and not part
+ * of the 1.0 API: it leaves the library when the CPython fast path
+ * moves into an extension module of the Python package. Installs the
+ * CPython bridge and stores in *out_spec the address of a PyType_Spec for
+ * a small base type (static; never freed), which the pure-ctypes binding
+ * creates with PyType_FromSpec and derives its array class from. The
+ * type's `a[i]`, `a[i] = v` and `len(a)` slots and its `append` method
+ * are functions of libmba, so those calls run no Python-level method and
+ * no ctypes call;
+ * the type holds the handle in one int member, `_h`. libmba does not link
+ * against libpython: `api` gives the addresses of the CPython functions
+ * and objects the bridge uses (see mba_py_api); the bridge takes
+ * references to its objects and keeps them. Each function does the common
+ * case only (a live handle, a flat array, an exact int or float, an index
+ * in range, a write that needs no wait and no growth), never blocks,
+ * and calls the Python method named in `api` for everything else. Must be
+ * called with the GIL held, by one CPython interpreter per process; a
+ * second call replaces the first (types made from the first spec go on
+ * working with the second table).
+ * Errors: MBA_E_NULL, MBA_E_ARG.
+ */
+int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
 
 #ifdef __cplusplus
 }  // extern "C"

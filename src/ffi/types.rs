@@ -4,6 +4,24 @@
 
 use super::*;
 
+/// A handle to an open array: a small positive integer, never a pointer.
+/// 0 and negative values are never valid handles. A handle is a slot of a
+/// table of 4,096 (4,095 handles open at once at most; one more open is
+/// MBA_E_NOMEM) and a 19-bit generation; slots are reused least recently
+/// freed first, so a closed handle stays invalid (MBA_E_HANDLE, never
+/// another array) for at least 2^30 later opens while at most 1,000
+/// handles are open.
+pub type mba_handle = i32;
+
+/// Major version of the library (and of its C ABI).
+pub const MBA_VERSION_MAJOR: u32 = 0;
+/// Minor version of the library.
+pub const MBA_VERSION_MINOR: u32 = 2;
+/// Patch version of the library.
+pub const MBA_VERSION_PATCH: u32 = 0;
+/// Major version of the on-disk format this library reads and writes.
+pub const MBA_FORMAT_MAJOR: u32 = 1;
+
 /// Open flag: create the array if it does not exist (needs a type).
 pub const MBA_CREATE: u32 = 1;
 /// Open flag: with MBA_CREATE, fail with MBA_E_EXISTS if it exists.
