@@ -1,0 +1,3 @@
+module github.com/libmba/mba-go
+
+go 1.19

@@ -1,0 +1,7 @@
+module github.com/libmba/mba-go/xlang
+
+go 1.19
+
+require github.com/libmba/mba-go v0.0.0
+
+replace github.com/libmba/mba-go => ../../go
