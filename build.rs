@@ -124,7 +124,7 @@ const FFI_FILES: &[&str] = &[
     "gc.rs",
     "sigbus.rs",
     "pybridge.rs",
-    "python.rs",
+    "python/mod.rs",
 ];
 
 fn main() {
