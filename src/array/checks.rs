@@ -2,7 +2,7 @@
 //! mapping, beyond its header: who owns it, how long it is *now*, and
 //! whether the rows a handle is about to trust are really allocated. The
 //! threat model is docs/SECURITY.md; where each check runs is listed in
-//! docs/DESIGN.md ("What is checked where").
+//! docs/SECURITY.md ("What is checked where").
 //!
 //! None of this can stop another process that may write the file from
 //! shrinking it between a check and an access (the opt-in SIGBUS guard is
