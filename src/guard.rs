@@ -525,7 +525,8 @@ pub fn uninstall() -> Result<()> {
 }
 
 /// True while the guard is installed and on.
-pub fn is_installed() -> bool {
+#[cfg(test)]
+fn is_installed() -> bool {
     STATE.load(Relaxed) & INSTALLED != 0
 }
 

@@ -2,17 +2,14 @@
 //! mapped file or shared-memory segment, shared by C, Python, Go, Julia and
 //! Rust processes with zero copies.
 //!
-//! Layers (imports point downwards only):
-//! - [`format`]: the v1 header bytes (parse, validate, encode; no I/O);
-//! - [`sys`], [`lock`], [`memlimit`], [`reserve`]: system calls, the
-//!   cross-process writer lock, the memory check before memory-backed
-//!   growth, the default reservation (`MBA_RESERVE`);
-//! - [`guard`]: the opt-in SIGBUS guard (a mapping truncated by another
-//!   process gives `Code::Truncated`, not a crash);
-//! - [`array`], [`shm`]: the safe Rust API ([`Array`]);
-//! - [`gc`]: finding and removing leaked names (interrupted creations,
-//!   unused arrays);
-//! - `ffi`: the C ABI (`include/mba.h`).
+//! The Rust API: [`Array`] with [`Options`], [`ElemType`], [`Access`],
+//! [`Kind`], [`Flush`] and [`Error`]/[`Code`]; [`shm`] for named arrays
+//! (`shm://NAME` and paths); [`gc`] for the leftovers of interrupted
+//! creations; [`format`], the on-disk header (docs/FORMAT.md), for readers
+//! that parse files themselves; [`ffi`], the C ABI (`include/mba.h`), whose
+//! pointer-taking functions are `unsafe`. Everything else (system calls,
+//! the lock protocol, the encoder, the SIGBUS guard) is internal; the
+//! layers are described in docs/DESIGN.md.
 #![deny(unsafe_op_in_unsafe_fn)]
 
 // The header's mutable words (len, capacity, seq, lock, waiters, ...) are
@@ -25,19 +22,19 @@ compile_error!(
      (see docs/FORMAT.md, 'Byte order')"
 );
 
-pub mod array;
-pub mod error;
+pub(crate) mod array;
+pub(crate) mod error;
 pub mod ffi;
 pub mod format;
 pub mod gc;
-pub mod guard;
-pub mod lock;
-pub mod memlimit;
+pub(crate) mod guard;
+pub(crate) mod lock;
+pub(crate) mod memlimit;
 pub(crate) mod protocol;
-pub mod reserve;
+pub(crate) mod reserve;
 pub mod shm;
-pub mod sys;
-pub mod value;
+pub(crate) mod sys;
+pub(crate) mod value;
 
 pub use array::{Access, Array, Flush, Kind, Options};
 pub use error::{Code, Error, Result};

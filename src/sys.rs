@@ -47,18 +47,6 @@ pub fn fstat(fd: RawFd) -> Result<libc::stat> {
     Ok(st)
 }
 
-/// `stat(2)` of a path (following symlinks).
-pub fn stat(path: &str) -> Result<libc::stat> {
-    let c = cstr(path)?;
-    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid C string and `st` a writable `stat` for the call.
-    if unsafe { libc::stat(c.as_ptr(), &mut st) } != 0 {
-        return Err(Error::last_os(format!("stat {path}")));
-    }
-    Ok(st)
-}
-
 /// `lstat(2)` of a path: a symbolic link at the last component is reported
 /// as a link, not followed (every open of libmba uses `O_NOFOLLOW`).
 pub fn lstat(path: &str) -> Result<libc::stat> {

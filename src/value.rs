@@ -124,6 +124,27 @@ pub fn to_f64(t: ElemType, c: &Cell) -> Result<f64> {
     }
 }
 
+impl ElemType {
+    /// The element in `bytes` (one element, native byte order, as
+    /// `Array::get` copies it) as an integer: integer and bool types only.
+    pub fn decode_int(self, bytes: &[u8]) -> Result<i128> {
+        to_int(self, &cell_of(bytes))
+    }
+
+    /// The element in `bytes` as a double: real numeric types only.
+    pub fn decode_f64(self, bytes: &[u8]) -> Result<f64> {
+        to_f64(self, &cell_of(bytes))
+    }
+}
+
+/// `bytes` zero-padded (or cut) to a cell.
+fn cell_of(bytes: &[u8]) -> Cell {
+    let mut c: Cell = [0u8; 16];
+    let n = bytes.len().min(c.len());
+    c[..n].copy_from_slice(&bytes[..n]);
+    c
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,7 +51,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
     #[test]
     fn ops_match_vec_model(ops in prop::collection::vec(op(), 1..40)) {
-        let dir = std::env::temp_dir().join(format!("mba-prop-{}-{:x}", std::process::id(), mba::sys::random_u64()));
+        let dir = std::env::temp_dir().join(format!("mba-prop-{}-{:x}", std::process::id(), unique()));
         std::fs::create_dir(&dir).unwrap();
         let path = dir.join("a.mba");
         let p = path.to_str().unwrap();
@@ -115,4 +115,17 @@ proptest! {
         drop((a, b, ro));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// A number no other run of this test uses at the same time.
+fn unique() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
 }

@@ -6,11 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn scratch() -> String {
-    let d = std::env::temp_dir().join(format!(
-        "mba-rust-{}-{:x}",
-        std::process::id(),
-        mba::sys::random_u64()
-    ));
+    let d = std::env::temp_dir().join(format!("mba-rust-{}-{:x}", std::process::id(), unique()));
     std::fs::create_dir_all(&d).unwrap();
     d.to_string_lossy().into_owned()
 }
@@ -584,4 +580,17 @@ fn try_set_fast_writes_only_what_it_can_at_once() {
         assert_eq!(w.len(), 2, "sets never change the length");
     }
     std::fs::remove_dir_all(d).unwrap();
+}
+
+/// A number no other run of this test uses at the same time.
+fn unique() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
 }

@@ -4,7 +4,6 @@
 use crate::{open_ro, resolve, Fail, Format, Res, EXIT_DAMAGED, EXIT_OTHER};
 use mba::format::{self, ElemType};
 use mba::gc::{self, TempState, Usage};
-use mba::value::{self, Cell};
 use mba::Array;
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -259,21 +258,21 @@ pub fn row(out: &mut impl Write, a: &Array, i: u64, format: Format) -> Res {
 }
 
 fn item(t: ElemType, bytes: &[u8], format: Format) -> String {
-    let mut c: Cell = [0u8; 16];
-    if bytes.len() <= c.len() {
-        c[..bytes.len()].copy_from_slice(bytes);
-    }
     match t {
-        ElemType::F32 | ElemType::F64 => match value::to_f64(t, &c) {
+        ElemType::F32 | ElemType::F64 => match t.decode_f64(bytes) {
             Ok(v) if !v.is_finite() && format == Format::Jsonl => "null".into(),
             // Debug is the shortest text that reads back exactly (1e300, 0.1).
             Ok(v) => format!("{v:?}"),
             Err(_) => "?".into(),
         },
-        ElemType::Bool if format == Format::Jsonl => {
-            (if c[0] != 0 { "true" } else { "false" }).into()
-        }
-        t if t.is_integer() || t == ElemType::Bool => value::to_int(t, &c)
+        ElemType::Bool if format == Format::Jsonl => (if bytes.first().is_some_and(|b| *b != 0) {
+            "true"
+        } else {
+            "false"
+        })
+        .into(),
+        t if t.is_integer() || t == ElemType::Bool => t
+            .decode_int(bytes)
             .map(|v| v.to_string())
             .unwrap_or_else(|_| "?".into()),
         // complex, f16 and records: their bytes, in hex.

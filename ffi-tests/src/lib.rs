@@ -59,7 +59,7 @@ pub fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "mba-test-{tag}-{}-{}",
         std::process::id(),
-        mba::sys::random_u64()
+        random_u64()
     ));
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -111,4 +111,33 @@ pub fn compile_c_files(name: &str, sources: &[PathBuf], extra: &[&str]) -> PathB
     let st = cmd.status().expect("running the C compiler");
     assert!(st.success(), "compiling {sources:?} failed");
     exe
+}
+
+/// 64 random bits from the kernel (for unique scratch names).
+pub fn random_u64() -> u64 {
+    let mut v = 0u64;
+    // SAFETY: getrandom writes at most 8 bytes into `v`.
+    let n = unsafe { libc::getrandom((&mut v as *mut u64).cast(), 8, 0) };
+    assert_eq!(n, 8, "getrandom");
+    v
+}
+
+/// Is byte `offset` of the open file `fd` write-locked by another open
+/// file description (an OFD lock, as creators and writers hold)?
+pub fn ofd_is_locked(fd: std::os::fd::RawFd, offset: i64) -> bool {
+    // SAFETY: an all-zero flock is a valid value of this plain C struct.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = offset;
+    fl.l_len = 1;
+    // SAFETY: `fl` is a valid, writable flock; F_OFD_GETLK writes into it.
+    let rc = unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut fl) };
+    assert_eq!(
+        rc,
+        0,
+        "fcntl(F_OFD_GETLK): {}",
+        std::io::Error::last_os_error()
+    );
+    fl.l_type != libc::F_UNLCK as libc::c_short
 }

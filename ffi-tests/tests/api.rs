@@ -32,7 +32,7 @@ fn shm_prefix(tag: &str) -> String {
     format!(
         "mba-api-{tag}-{}-{:x}",
         std::process::id(),
-        mba::sys::random_u64() & 0xffff_ffff
+        mba_ffi_tests::random_u64() & 0xffff_ffff
     )
 }
 

@@ -83,7 +83,7 @@ fn shm_name(tag: &str) -> String {
     format!(
         "mba-exh-{tag}-{}-{:x}",
         std::process::id(),
-        mba::sys::random_u64() & 0xffff_ffff
+        mba_ffi_tests::random_u64() & 0xffff_ffff
     )
 }
 
@@ -112,7 +112,7 @@ impl MemCgroup {
         let tag = format!(
             "mba-test-{}-{:x}",
             std::process::id(),
-            mba::sys::random_u64() & 0xffff_ffff
+            mba_ffi_tests::random_u64() & 0xffff_ffff
         );
         let v1 = Path::new("/sys/fs/cgroup/memory");
         if v1.join("memory.limit_in_bytes").exists() {

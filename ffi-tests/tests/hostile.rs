@@ -49,7 +49,7 @@ fn uniq(tag: &str) -> String {
     format!(
         "mba-hz-{tag}-{}-{:x}",
         std::process::id(),
-        mba::sys::random_u64() & 0xffff_ffff
+        mba_ffi_tests::random_u64() & 0xffff_ffff
     )
 }
 
@@ -559,7 +559,7 @@ fn symlink_at_the_name_is_refused_without_looping() {
 /// Is byte 0 of `path` write-locked by another open file description?
 fn byte0_locked(path: &Path) -> bool {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    mba::sys::ofd_is_locked(f.as_raw_fd(), 0).unwrap()
+    mba_ffi_tests::ofd_is_locked(f.as_raw_fd(), 0)
 }
 
 /// Polls `dir` (up to 10 s) for a temporary file of `base`.

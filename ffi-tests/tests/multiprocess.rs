@@ -48,7 +48,7 @@ fn rust_writer() -> PathBuf {
 }
 
 fn rand_u64() -> u64 {
-    mba::sys::random_u64()
+    mba_ffi_tests::random_u64()
 }
 
 /// A child process with a line reader on its stdout, a collector on its

@@ -34,7 +34,7 @@ pub fn run_c(name: &str, extra: &[&str], env: &[(&str, &str)]) -> String {
     let prefix = format!(
         "mba-robust-{name}-{}-{:x}",
         std::process::id(),
-        mba::sys::random_u64() & 0xffff_ffff
+        mba_ffi_tests::random_u64() & 0xffff_ffff
     );
     let out = Command::new(&exe)
         .arg(&dir)

@@ -22,7 +22,7 @@ fn prefix(tag: &str) -> String {
     format!(
         "mba-sigbus-{tag}-{}-{:x}",
         std::process::id(),
-        mba::sys::random_u64() & 0xffff_ffff
+        mba_ffi_tests::random_u64() & 0xffff_ffff
     )
 }
 

@@ -10,7 +10,7 @@ impl Array {
     /// Opens (and with `o.create`, creates) the array at `path`. A symbolic
     /// link at the last component is never followed (`Perm`). Open-or-create
     /// refuses an existing array of another user unless `o.foreign`
-    /// (`Owner`), and gives up with `Exists` after [`OPEN_ROUNDS`] rounds of
+    /// (`Owner`), and gives up with `Exists` after `OPEN_ROUNDS` (64) rounds of
     /// "not found, then created by someone else first" instead of looping.
     pub fn open(path: &str, o: &Options) -> Result<Array> {
         // An invalid MBA_RESERVE fails every open, not only a creation.

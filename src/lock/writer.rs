@@ -100,13 +100,6 @@ impl Token {
         self.gen.load(Relaxed) == u64::MAX
     }
 
-    /// The token if it is valid in this process (no syscall, no panic).
-    #[inline(always)]
-    pub fn cached(&self) -> Option<u32> {
-        let g = self.gen.load(Acquire);
-        (g == fork_gen() || g == u64::MAX).then(|| self.value.load(Relaxed))
-    }
-
     /// This handle's token, taking one (and its byte lock) on first use and
     /// after a fork.
     #[inline]
