@@ -71,7 +71,6 @@ static void test_int_type(const struct int_type *t)
         EXPECT(MBA_E_OVERFLOW, mba_append_i64(h, INT64_MIN));
     if (!t->is_signed) {
         EXPECT(MBA_E_OVERFLOW, mba_append_i64(h, -1));
-        EXPECT(MBA_E_OVERFLOW, mba_append_i64(h, -1));
     }
     if (t->code == MBA_TYPE_I64)
         EXPECT(MBA_E_OVERFLOW, mba_append_u64(h, (uint64_t)INT64_MAX + 1));
@@ -213,7 +212,6 @@ static void test_untyped_types(void)
         unsigned char e[16];
         memset(e, 0x3C, sizeof e);
         OK(mba_append(h, e));
-        EXPECT(MBA_E_TYPE, mba_append_i64(h, 1));
         EXPECT(MBA_E_TYPE, mba_append_i64(h, 1));
         EXPECT(MBA_E_TYPE, mba_append_u64(h, 1));
         EXPECT(MBA_E_TYPE, mba_append_f64(h, 1.0));

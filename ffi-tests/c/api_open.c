@@ -236,7 +236,6 @@ static void test_read_only(void)
     EXPECT(MBA_E_READONLY, mba_append(r, &v));
     EXPECT(MBA_E_READONLY, mba_extend(r, 2, buf));
     EXPECT(MBA_E_READONLY, mba_append_i64(r, 1));
-    EXPECT(MBA_E_READONLY, mba_append_i64(r, 1));
     EXPECT(MBA_E_READONLY, mba_append_u64(r, 1));
     EXPECT(MBA_E_READONLY, mba_pop(r, NULL));
     EXPECT(MBA_E_READONLY, mba_set(r, 0, &v));
