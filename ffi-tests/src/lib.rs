@@ -141,3 +141,26 @@ pub fn ofd_is_locked(fd: std::os::fd::RawFd, offset: i64) -> bool {
     );
     fl.l_type != libc::F_UNLCK as libc::c_short
 }
+
+/// Serialises the tests of one test binary that must not overlap (they
+/// share 2 cores, or one resource); a panicked holder does not poison it.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static M: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    M.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The C program `ffi-tests/c/NAME.c`, compiled once per test binary.
+pub fn c_prog(name: &str) -> PathBuf {
+    static CACHE: std::sync::Mutex<std::collections::BTreeMap<String, PathBuf>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    c.entry(name.to_string())
+        .or_insert_with(|| compile_c(name, &[&format!("{name}.c")], &[]))
+        .clone()
+}
+
+/// Does the test run as root (needed for mounts and a second uid)?
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}

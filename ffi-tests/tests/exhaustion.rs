@@ -8,33 +8,12 @@
 //! exists) and removes after: never the machine's memory. Tests that need
 //! root (cgroups, mounts) print SKIPPED and pass without it.
 
-use mba_ffi_tests::{compile_c, scratch};
-use std::collections::BTreeMap;
+use mba_ffi_tests::scratch;
+use mba_ffi_tests::{c_prog, is_root, serial};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-/// The tests of this file run one at a time (they share 2 cores).
-fn serial() -> MutexGuard<'static, ()> {
-    static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A C program `ffi-tests/c/NAME.c`, compiled once per test run.
-fn c_prog(name: &str) -> PathBuf {
-    static CACHE: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    c.entry(name.to_string())
-        .or_insert_with(|| compile_c(name, &[&format!("{name}.c")], &[]))
-        .clone()
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 /// Runs a child to completion within `limit` (killed after it); returns
 /// its output.

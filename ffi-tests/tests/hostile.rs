@@ -12,8 +12,8 @@
 //! The tests of this file run one at a time.
 
 use mba::{ElemType, Layout, Options};
-use mba_ffi_tests::{compile_c, scratch};
-use std::collections::BTreeMap;
+use mba_ffi_tests::scratch;
+use mba_ffi_tests::{c_prog, is_root, serial};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
@@ -21,29 +21,10 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ harness
-
-fn serial() -> MutexGuard<'static, ()> {
-    static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// `ffi-tests/c/NAME.c`, compiled once per test run.
-fn prog(name: &str) -> PathBuf {
-    static CACHE: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    c.entry(name.to_string())
-        .or_insert_with(|| compile_c(name, &[&format!("{name}.c")], &[]))
-        .clone()
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
 
 fn uniq(tag: &str) -> String {
     format!(
@@ -331,7 +312,7 @@ fn foreign_truncation_is_seen_by_new_opens_and_rare_paths() {
             };
         let mut p = Proc::spawn(
             format!("hostile_truncate {n1} {n2}"),
-            Command::new(prog("hostile_truncate")).args([&n1, &n2]),
+            Command::new(c_prog("hostile_truncate")).args([&n1, &n2]),
         );
         p.expect_line("ready", T);
         // The truncating process is this test process: not the C program.
@@ -364,7 +345,7 @@ fn sparse_capacity_on_a_full_tmpfs_gives_codes_not_sigbus() {
     let fs = Tmpfs::mount("sparse");
     let mut p = Proc::spawn(
         "hostile_sparse",
-        Command::new(prog("hostile_sparse")).arg(&fs.0),
+        Command::new(c_prog("hostile_sparse")).arg(&fs.0),
     );
     p.ok(Duration::from_secs(60));
 }
@@ -444,7 +425,7 @@ fn squatted_name_is_refused_unless_foreign() {
     let name = format!("shm://{n}");
     let (st, out) = run(
         "squat as uid 65534",
-        as_nobody(&prog("hostile_open")).args(["squat", &name]),
+        as_nobody(&c_prog("hostile_open")).args(["squat", &name]),
         T,
     );
     assert!(st.success(), "squatter failed: {out}");
@@ -452,7 +433,7 @@ fn squatted_name_is_refused_unless_foreign() {
     assert_eq!((m.uid(), m.mode() & 0o777), (65534, 0o666));
     let mut p = Proc::spawn(
         "hostile_open adopt",
-        Command::new(prog("hostile_open")).args(["adopt", &name]),
+        Command::new(c_prog("hostile_open")).args(["adopt", &name]),
     );
     p.ok(T);
     // Nothing changed the squatter's file.
@@ -468,7 +449,7 @@ fn squatted_name_is_refused_unless_foreign() {
 fn open_status(name: &str, flags: u32) -> String {
     let (st, out) = run(
         &format!("open {name} {flags}"),
-        Command::new(prog("hostile_open")).args(["open", name, &flags.to_string()]),
+        Command::new(c_prog("hostile_open")).args(["open", name, &flags.to_string()]),
         Duration::from_secs(10),
     );
     assert!(st.success(), "open {name}: {st:?}\n{out}");
@@ -596,7 +577,7 @@ fn creation_lock_tells_live_creations_from_leftovers() {
             Command::new("strace")
                 .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=fallocate"])
                 .args(["-e", "inject=fallocate:delay_enter=2000000"])
-                .arg(prog("hostile_open"))
+                .arg(c_prog("hostile_open"))
                 .args(["hold", &d.join(file).display().to_string()]),
         )
     };

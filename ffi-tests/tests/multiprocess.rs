@@ -14,7 +14,8 @@
 
 use mba::format::{LOCK_BASE, OFF_LEN, OFF_LOCK};
 use mba::{Access, Array, ElemType, Layout, Options};
-use mba_ffi_tests::{compile_c, scratch};
+use mba_ffi_tests::scratch;
+use mba_ffi_tests::{c_prog, serial};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
@@ -23,25 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ harness
-
-/// The tests of this file run one at a time.
-fn serial() -> MutexGuard<'static, ()> {
-    static M: Mutex<()> = Mutex::new(());
-    M.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A C program `ffi-tests/c/NAME.c`, compiled once per test run.
-fn c_prog(name: &str) -> PathBuf {
-    static CACHE: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
-    let mut c = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    c.entry(name.to_string())
-        .or_insert_with(|| compile_c(name, &[&format!("{name}.c")], &[]))
-        .clone()
-}
 
 fn rust_writer() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_mp_writer"))
