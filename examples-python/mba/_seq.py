@@ -73,6 +73,8 @@ class _SeqMixin(object):
                 raise _closed()
             t.frombytes(m.cast("B") if m.c_contiguous else m.tobytes())
             return t
+        if isinstance(i, tuple) and self._row:
+            return self._get_tuple(i)
         i = _position(_as_index(i), self._n(), "array")
         try:
             if self._row:
@@ -88,6 +90,8 @@ class _SeqMixin(object):
             raise _closed()
         if isinstance(i, slice):
             return self._setslice(i, v)
+        if isinstance(i, tuple) and self._row:
+            return self._set_tuple(i, v)
         i = _position(_as_index(i), self._n(), "array assignment")
         if self._row:
             m, k = self._rows_from(v)
@@ -96,6 +100,47 @@ class _SeqMixin(object):
             return self._p_write(i, m, 1)
         self._p_set1(i, v)
 
+    def _tuple_at(self, key, what):
+        """(row, offset of the element in the row) for a numpy-style full
+        integer index (i, j, ...) of a row-shaped array; a shorter tuple
+        gives (row, None, rest) to index the row's nested lists."""
+        if not key or len(key) > 1 + len(self._row):
+            raise IndexError("too many indices for an array of shape %r" % (self.shape,))
+        i = _position(_as_index(key[0]), self._n(), what)
+        rest = [_as_index(k) for k in key[1:]]
+        if len(rest) < len(self._row):
+            return i, None, rest
+        off = 0
+        for k, d in zip(rest, self._row):
+            if not -d <= k < d:
+                raise IndexError("index %d is out of bounds for axis of size %d" % (k, d))
+            off = off * d + (k % d)
+        return i, off, rest
+
+    def _get_tuple(self, key):
+        i, off, rest = self._tuple_at(key, "array")
+        if off is None:
+            r = self._row_at(i)
+            for k in rest:
+                r = r[k]
+            return r
+        rb = self._rb
+        return self._mvb[i * rb:(i + 1) * rb].cast(self._tc)[off]
+
+    def _set_tuple(self, key, v):
+        """a[i, j, ...] = v: one element of a row-shaped array (numpy
+        style), written as its row under the array's lock."""
+        i, off, rest = self._tuple_at(key, "array assignment")
+        if off is None:
+            raise TypeError("assignment needs one index per dimension (%d)"
+                            % (1 + len(self._row)))
+        with self._batch():
+            rb = self._rb
+            t = _array.array(self._tc)
+            t.frombytes(self._mvb[i * rb:(i + 1) * rb])
+            t[off] = v  # array.array's conversion and errors
+            self._p_write(i, t, 1)
+
     def _setslice(self, s, v):
         self._need_flat("slice assignment")
         if isinstance(v, _core.mmaparray):
@@ -103,6 +148,9 @@ class _SeqMixin(object):
                 raise TypeError("bad argument type for built-in operation")
             v = v._snapshot()
         elif not isinstance(v, _array.array) or v.typecode != self._tc:
+            b = self._same_buffer(v)
+            if b is not None:
+                return self._setslice(s, b)
             t = _array.array(self._tc)
             t[0:0] = v  # raises array.array's own TypeError
             raise TypeError("bad argument type for built-in operation")
@@ -125,6 +173,23 @@ class _SeqMixin(object):
             t = self._snapshot(n)
             t[s] = v  # array.array's checks and semantics
             self._write_back(t, n, s)
+
+    def _same_buffer(self, v):
+        """An array.array copy of v if v is a one-dimensional buffer of
+        exactly this array's element type (numpy arrays, memoryviews);
+        else None. An array.array keeps array.array's rule (the same
+        typecode: 'l' and 'q' differ), and bytes are not elements."""
+        if isinstance(v, (bytes, bytearray, str, _array.array)):
+            return None
+        try:
+            m = memoryview(v)
+        except TypeError:
+            return None
+        if m.ndim != 1 or m.format not in _SAME_FORMAT[self._tc]:
+            return None
+        t = _array.array(self._tc)
+        t.frombytes(m.cast("B") if m.c_contiguous else m.tobytes())
+        return t
 
     def _write_back(self, t, n, s):
         """Writes the local copy t (of a length-n array changed at the

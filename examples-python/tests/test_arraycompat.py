@@ -237,3 +237,60 @@ def test_comparisons_both_directions(tc):
             assert f(m, b) is want, (op, v, w)  # mmaparray op array.array
             assert f(a, n) is want, (op, v, w)  # array.array op mmaparray
             assert f(m, n) is want, (op, v, w)
+
+
+# ------------------------------------- numpy-style indices, any buffer
+
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_tuple_indices_on_row_shaped_arrays_match_numpy(tc):
+    numpy = pytest.importorskip("numpy")
+    a = mba.anon((0, 2, 3), tc)
+    n = numpy.arange(12).reshape(2, 2, 3).astype(numpy.dtype(tc))
+    a.extend(n.tolist())
+    for key in [(0, 1, 2), (1, 0, 0), (-1, -1, -1), (1, -2, 1)]:
+        assert a[key] == n[key] and type(a[key]) is type(n[key].item())
+    for key in [(1,), (0, 1), (-1, 0)]:
+        assert a[key] == n[key].tolist()
+    assert a[1] == n[1].tolist()
+    for key in [(2, 0, 0), (0, 2, 0), (0, 0, 3), (0, 0, -4), (0, 0, 0, 0)]:
+        with pytest.raises(IndexError):
+            n[key]
+        with pytest.raises(IndexError):
+            a[key]
+    n[1, 0, 2] = 5
+    a[1, 0, 2] = 5
+    a[-1, -1, -1] = n[-1, -1, -1] = 1
+    assert a.tolist() == n.tolist()
+    with pytest.raises(TypeError):
+        a[0, 1] = [1, 2, 3]  # one index per dimension
+
+
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_flat_arrays_keep_array_arrays_tuple_error(tc):
+    o, s = array.array(tc, _vals(tc)), mmaparray(tc, _vals(tc))
+    for f in (lambda a: a[0, 1], lambda a: a.__setitem__((0,), 1)):
+        with pytest.raises(TypeError):
+            f(o)
+        with pytest.raises(TypeError):
+            f(s)
+
+
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_slice_assignment_from_any_buffer_of_the_element_type(tc):
+    numpy = pytest.importorskip("numpy")
+    v = _vals(tc)
+    s = mmaparray(tc, v)
+    s[:] = numpy.array(v[::-1] + v, dtype=numpy.dtype(tc))
+    assert s.tolist() == v[::-1] + v
+    s[1:3] = memoryview(array.array(tc, v[:1]))
+    want = array.array(tc, v[::-1] + v)
+    want[1:3] = array.array(tc, v[:1])
+    assert s.tolist() == want.tolist()
+    s[::2] = numpy.array(v * 2, dtype=numpy.dtype(tc))[: len(s[::2])]
+    want[::2] = array.array(tc, (v * 2)[: len(want[::2])])
+    assert s.tolist() == want.tolist()
+    other = numpy.float32 if tc != "f" else numpy.float64
+    with pytest.raises(TypeError):
+        s[:] = numpy.array(v, dtype=other)  # another element type: refused
+    with pytest.raises(TypeError):
+        s[:] = b"\0" * 8  # bytes are not elements (as array.array)
