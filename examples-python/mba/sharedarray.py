@@ -10,7 +10,7 @@ msync/mlock/munlock also exist as module functions taking the ndarray.
 Differences (libmba's secure defaults, see README.md): segments are made
 with mode 0600, not 0666, so only the creating user can attach them
 (SharedArray relies on the umask); attach checks that the segment is a
-libmba array of the owner; and the element types are libmba's (numpy
+libmba array (mba.FormatError, a ValueError, otherwise); and the element types are libmba's (numpy
 integer and float types: bool, complex and structured dtypes raise
 TypeError).
 """
@@ -92,7 +92,8 @@ def delete(name):
 
 
 def list():  # noqa: A001 - SharedArray's name
-    """The arrays in /dev/shm this user can attach, as ArrayDesc(name
+    """The arrays in /dev/shm this user can attach, as a tuple (as
+    SharedArray's) of ArrayDesc(name
     (bytes, without "shm://", as SharedArray gives it), dtype (a numpy
     scalar type), dims (the shape))."""
     out = []
@@ -106,7 +107,7 @@ def list():  # noqa: A001 - SharedArray's name
                                  numpy.dtype(a.typecode).type, a.shape))
         finally:
             a.close()
-    return out
+    return tuple(out)
 
 
 def _base(array):

@@ -61,7 +61,7 @@ def _script(sa, name, tmp):
     out.append(_outcome(lambda: a.base.msync(sa.MS_SYNC)))
     out.append(_outcome(lambda: a.base.mlock()))
     out.append(_outcome(lambda: a.base.munlock()))
-    out.append(isinstance(a.base.name, (str, bytes)))
+    out.append((isinstance(a.base.name, (str, bytes)), type(sa.list()).__name__))
     # Another process sees the writes (bare name: shm:// is assumed).
     code = ("import sys, importlib; sa = importlib.import_module(sys.argv[1]); "
             "x = sa.attach(sys.argv[2]); x[2, 3] = 42; print(x.sum())")
