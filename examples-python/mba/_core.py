@@ -27,6 +27,8 @@ _try_append_raw = L.try_append_raw_fast
 _E_HANDLE = L.E_HANDLE
 _E_OVERFLOW = L.E_OVERFLOW
 
+_NOARG = object()  # no initializer given (None is refused, as by array.array)
+
 from ._seq import _SeqMixin
 from ._native import _NativeMixin, _Batch
 
@@ -46,9 +48,23 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
                  "_ptr", "_name", "_spack", "_own", "_whole", "_skip",
                  "_uview", "_lenp", "_maxl", "__weakref__")
 
-    def __new__(cls, *args, **kwargs):
-        if cls is mmaparray and kwargs.get("mmap") is not None:
-            cls = _MmapArray
+    def __new__(cls, typecode, initializer=_NOARG, *args, **kwargs):
+        # Like array.array, the work is done here, not in __init__: a
+        # subclass may give __init__ any signature, or not call ours. Only
+        # mmaparray itself refuses extra arguments; a subclass's go to its
+        # own __init__ (array.array ignores a subclass's keywords too).
+        mm = kwargs.get("mmap")
+        if cls is mmaparray:
+            if len(args) > 1 or (args and "mmap" in kwargs):
+                raise TypeError("mmaparray() takes at most 3 arguments")
+            if args:
+                mm = args[0]
+            bad = set(kwargs) - {"mmap"}
+            if bad:
+                raise TypeError("mmaparray() got an unexpected keyword "
+                                "argument %r" % sorted(bad)[0])
+            if mm is not None:
+                cls = _MmapArray
         self = object.__new__(cls)
         self._h = 0
         self._closed = True
@@ -58,11 +74,19 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
         self._mv = self._mvb = self._whole = _EMPTY_B
         self._uview = None
         self._cap = -1
+        self._build(typecode, initializer, mm)
         return self
 
-    def __init__(self, typecode, initializer=None, mmap=None):
+    def __init__(self, *args, **kwargs):
+        """Does nothing: mmaparray(...) does its work in __new__ (see there)."""
+
+    def _build(self, typecode, initializer, mmap):
         if typecode not in _TC_TYPE:
             _bad_typecode(typecode)
+        if initializer is _NOARG:
+            initializer = None
+        elif initializer is None:
+            raise TypeError("'NoneType' object is not iterable")
         if isinstance(initializer, str):
             raise TypeError("cannot use a str to initialize an array with "
                             "typecode '%s'" % typecode)
@@ -489,5 +513,6 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
 
 from ._open import (  # noqa: E402,F401 (they need mmaparray)
     _MmapArray, create, attach, delete, list_arrays, open, anon, from_fd,
-    map_raw, sigbus_guard, _attach_ref, _anon_from_bytes,
+    map_raw, sigbus_guard, _attach_ref, _anon_from_bytes, _anon_rebuild,
+    _iter_at,
 )

@@ -17,6 +17,7 @@ from ._types import (  # noqa: F401
 )
 
 
+from . import _core, _seq
 from ._core import mmaparray
 
 
@@ -35,9 +36,13 @@ class _MmapArray(mmaparray):
     __delitem__ = mmaparray._py_delitem
     __len__ = mmaparray._py_len
 
-    def __init__(self, typecode, initializer=None, mmap=None):
+    def _build(self, typecode, initializer, mmap):
         if typecode not in _TC_TYPE:
             _bad_typecode(typecode)
+        if initializer is _core._NOARG:
+            initializer = None
+        elif initializer is None:
+            raise TypeError("'NoneType' object is not iterable")
         if not isinstance(mmap, _mmap.mmap):
             raise TypeError("mmap must be an mmap.mmap, not %s" % type(mmap).__name__)
         self._tc = typecode
@@ -416,12 +421,16 @@ def anon(shape=0, dtype="d", capacity=0, max_len=0):
     shape[1:]. Shared with children across fork, or by descriptor
     (a.fileno(), mba.from_fd)."""
     tc = typecode_of(dtype)
+    return _anon_as(mmaparray, tc, shape, capacity, max_len)
+
+
+def _anon_as(cls, tc, shape, capacity=0, max_len=0):
     o = _opts(0, tc, shape, 0, capacity, max_len)
     h = c_int32()
     rc = L.anon_ex(byref(o), byref(h))
     if rc:
         raise L.error(rc, o._keep.value.decode("utf-8", "replace") or None)
-    return mmaparray._from_handle(h.value, tc)
+    return cls._from_handle(h.value, tc)
 
 
 def from_fd(fd, dtype=None, readonly=False):
@@ -477,3 +486,18 @@ def _attach_ref(ref, tc):
 
 def _anon_from_bytes(tc, row, b):
     return anon((0,) + tuple(row), tc)._fill(b)
+
+
+def _anon_rebuild(cls, tc, row, items):
+    """Unpickles an anonymous array (see _SeqMixin.__reduce_ex__): a new
+    one of class cls with the elements of the array.array items, made
+    without calling cls.__new__ or __init__ (as array.array's own
+    reconstructor does for a subclass); pickle then restores __dict__."""
+    a = _anon_as(cls, tc, (0,) + tuple(row))
+    a.frombytes(items.tobytes())
+    return a
+
+
+def _iter_at(a, pos):
+    """Unpickles an iterator (see _seq._Iter): over a, from pos."""
+    return _seq._Iter._at(a, pos)

@@ -217,11 +217,14 @@ def test_pickle_refuses_replaced_array(tmp_path):
     a.close()
 
 
-def test_pickle_and_copy_anonymous_are_plain_copies():
+def test_pickle_and_copy_anonymous_are_copies():
     a = mmaparray("I", [1, 2])
-    for c in (pickle.loads(pickle.dumps(a)), __import__("copy").copy(a),
-              __import__("copy").deepcopy(a)):
+    for c in (__import__("copy").copy(a), __import__("copy").deepcopy(a)):
         assert type(c) is array.array and c == array.array("I", [1, 2])
+    # Pickling gives back the same class, a new anonymous array (issue 17).
+    c = pickle.loads(pickle.dumps(a))
+    assert type(c) is mmaparray and c == array.array("I", [1, 2])
+    assert c.name is None and c.buffer_info()[0] != a.buffer_info()[0]
     rows = mba.anon((2, 2), "d")
     c = pickle.loads(pickle.dumps(rows))
     assert isinstance(c, mmaparray) and c.shape == (2, 2) and c.name is None
