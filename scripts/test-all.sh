@@ -61,11 +61,13 @@ if [ ${#missing[@]} -gt 0 ] || [ ${#broken[@]} -gt 0 ]; then
 fi
 
 # --- summary bookkeeping ----------------------------------------------------
-names=() passes=() fails=() states=()
+names=() passes=() fails=() states=() secs=()
+mark=$SECONDS  # each record() is timed from the previous one (or from here)
 record() {  # name exit-status passed failed
     local st=ok
     if [ "$2" -ne 0 ] || [ "$4" -gt 0 ]; then st=FAILED; fi
     names+=("$1") passes+=("$3") fails+=("$4") states+=("$st (exit $2)")
+    secs+=("$((SECONDS - mark))"); mark=$SECONDS
 }
 
 # --- Rust and C -------------------------------------------------------------
@@ -134,7 +136,7 @@ echo
 echo "==== summary (logs in $logs/) ===="
 tp=0 tf=0 bad=0
 for i in "${!names[@]}"; do
-    printf '%-28s %6s passed %4s failed  %s\n' "${names[$i]}" "${passes[$i]}" "${fails[$i]}" "${states[$i]}"
+    printf '%-28s %6s passed %4s failed %5ss  %s\n' "${names[$i]}" "${passes[$i]}" "${fails[$i]}" "${secs[$i]}" "${states[$i]}"
     tp=$((tp + passes[i])); tf=$((tf + fails[i]))
     [[ ${states[$i]} == ok* ]] || bad=1
 done
