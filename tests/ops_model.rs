@@ -2,6 +2,9 @@
 //! array, through two read-write handles, checked after every step against a
 //! `Vec` model; both handles (and a read-only third) see the same contents.
 //! The same model as the cargo-fuzz target fuzz/fuzz_targets/ops.rs.
+mod common;
+use common::unique;
+
 use mba::{Access, Array, ElemType, Layout, Options};
 use proptest::prelude::*;
 
@@ -115,17 +118,4 @@ proptest! {
         drop((a, b, ro));
         std::fs::remove_dir_all(&dir).unwrap();
     }
-}
-
-/// A number no other run of this test uses at the same time.
-fn unique() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.finish()
 }

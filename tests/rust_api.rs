@@ -1,6 +1,9 @@
 //! The safe Rust API, as a Rust program uses it: real files in a scratch
 //! directory, real threads.
 
+mod common;
+use common::unique;
+
 use mba::{Access, Array, Code, ElemType, Flush, Kind, Layout, Options};
 use std::sync::Arc;
 use std::time::Duration;
@@ -580,17 +583,4 @@ fn try_set_fast_writes_only_what_it_can_at_once() {
         assert_eq!(w.len(), 2, "sets never change the length");
     }
     std::fs::remove_dir_all(d).unwrap();
-}
-
-/// A number no other run of this test uses at the same time.
-fn unique() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.finish()
 }

@@ -6,16 +6,8 @@
 # (--- PASS / --- FAIL lines of go test -v) and one for the -race run.
 # Needs: golang-go (>= 1.19; standard library only, no network), gcc.
 set -uo pipefail
-ROOT="${MBA_ROOT:-$(pwd)}"
-cd "$ROOT"
-LIB="${MBA_LIBRARY:-$ROOT/target/release/libmba.so}"
-LIBDIR="$(dirname "$LIB")"
-WORK="$ROOT/target/go-suite"
-mkdir -p "$WORK"
-passed=0
-failed=0
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+. "$(dirname "$0")/common.bash"
+suite_init go
 
 if ! command -v go >/dev/null; then
     bad "the go command is missing (Debian: apt-get install golang-go)"
@@ -56,5 +48,4 @@ else
     bad "go test -race"
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

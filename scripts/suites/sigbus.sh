@@ -10,24 +10,11 @@
 # (ffi-tests/tests/sigbus.rs). Needs: python3 + numpy (MBA_PYTHON), golang-go
 # (>= 1.19), gcc with libasan, coreutils truncate.
 set -uo pipefail
-ROOT="${MBA_ROOT:-$(pwd)}"
-cd "$ROOT"
-LIB="${MBA_LIBRARY:-$ROOT/target/release/libmba.so}"
-LIBDIR="$(dirname "$LIB")"
-PY="${MBA_PYTHON:-python3}"
-WORK="$ROOT/target/sigbus-suite"
+. "$(dirname "$0")/common.bash"
+suite_init sigbus
 TAG="mba-sigbus-sh-$$-$RANDOM"
-mkdir -p "$WORK"
 trap 'rm -f /dev/shm/"$TAG"*' EXIT
 
-passed=0
-failed=0
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-bad() {
-    echo "FAIL $1"
-    [ -f "$WORK/out" ] && sed 's/^/    | /' "$WORK/out" | tail -25
-    failed=$((failed + 1))
-}
 # run NAME CMD...: runs with a deadline, output (stdout+stderr) in $WORK/out,
 # status in $rc.
 run() {
@@ -46,15 +33,15 @@ PYT="$ROOT/ffi-tests/python/sigbus_faulthandler.py"
 run py-guard "$PY" "$PYT" guard "$TAG-py1"
 if [ $rc -eq 0 ] && last_is_ok && ! has "Fatal Python error"; then
     ok "python+faulthandler: guarded accesses raise FormatError (TRUNCATED)"
-else bad "python+faulthandler: guarded accesses raise FormatError (TRUNCATED)"; fi
+else bad "python+faulthandler: guarded accesses raise FormatError (TRUNCATED)" "$WORK/out"; fi
 run py-off "$PY" "$PYT" off "$TAG-py2"
 if [ $rc -eq 135 ] && has "Fatal Python error: Bus error"; then
     ok "python+faulthandler: without the guard the append dies of SIGBUS (control)"
-else bad "python+faulthandler: without the guard the append dies of SIGBUS (control)"; fi
+else bad "python+faulthandler: without the guard the append dies of SIGBUS (control)" "$WORK/out"; fi
 run py-raw "$PY" "$PYT" raw "$TAG-py3"
 if [ $rc -eq 135 ] && has "touching a numpy view" && has "Fatal Python error: Bus error"; then
     ok "python+faulthandler: a raw (numpy view) fault still reaches faulthandler"
-else bad "python+faulthandler: a raw (numpy view) fault still reaches faulthandler"; fi
+else bad "python+faulthandler: a raw (numpy view) fault still reaches faulthandler" "$WORK/out"; fi
 
 # ------------------------------------------------------------- Go (cgo)
 if command -v go >/dev/null; then
@@ -62,21 +49,21 @@ if command -v go >/dev/null; then
     export CGO_CFLAGS="-I$ROOT/include" CGO_LDFLAGS="-L$LIBDIR -Wl,-rpath,$LIBDIR"
     run go-build bash -c "cd '$ROOT/ffi-tests/go/sigbus' && go build -o '$WORK/go-sigbus' ."
     if [ $rc -ne 0 ]; then
-        bad "go: build"
+        bad "go: build" "$WORK/out"
     else
         run go-guard "$WORK/go-sigbus" "$TAG-go1"
         if [ $rc -eq 0 ] && last_is_ok && has "go runtime got the raw fault" &&
             ! has "SA_ONSTACK" && ! has "signal arrived during cgo execution"; then
             ok "go: guarded cgo calls return TRUNCATED on 4 threads; raw faults reach the Go runtime"
-        else bad "go: guarded cgo calls return TRUNCATED on 4 threads; raw faults reach the Go runtime"; fi
+        else bad "go: guarded cgo calls return TRUNCATED on 4 threads; raw faults reach the Go runtime" "$WORK/out"; fi
         run go-off "$WORK/go-sigbus" "$TAG-go2" off
         if [ $rc -ne 0 ] && has "SIGBUS" && ! has "survived without the guard"; then
             ok "go: without the guard the cgo call dies of SIGBUS (control)"
-        else bad "go: without the guard the cgo call dies of SIGBUS (control)"; fi
+        else bad "go: without the guard the cgo call dies of SIGBUS (control)" "$WORK/out"; fi
     fi
 else
     rm -f "$WORK/out"
-    bad "go: the go command is missing (Debian package golang-go)"
+    bad "go: the go command is missing (Debian package golang-go)" "$WORK/out"
 fi
 
 # ------------------------------------------------- AddressSanitizer (C)
@@ -84,25 +71,24 @@ run asan-build gcc -g -fsanitize=address -fno-omit-frame-pointer -Wall -Wextra -
     -I"$ROOT/include" "$ROOT/ffi-tests/c/sigbus_victim.c" -L"$LIBDIR" -lmba \
     -Wl,-rpath,"$LIBDIR" -o "$WORK/victim-asan"
 if [ $rc -ne 0 ]; then
-    bad "asan: build"
+    bad "asan: build" "$WORK/out"
 else
     run asan-guard "$WORK/victim-asan" guard "$TAG-a1"
     if [ $rc -eq 0 ] && last_is_ok && ! has "AddressSanitizer"; then
         ok "asan: 14 guarded calls return TRUNCATED under ASan's own SIGBUS handler"
-    else bad "asan: 14 guarded calls return TRUNCATED under ASan's own SIGBUS handler"; fi
+    else bad "asan: 14 guarded calls return TRUNCATED under ASan's own SIGBUS handler" "$WORK/out"; fi
     run asan-chain "$WORK/victim-asan" chain "$TAG-a2"
     if [ $rc -eq 42 ] && has "own handler: fault" && ! has "FAIL"; then
         ok "asan: a raw fault reaches the program's own handler"
-    else bad "asan: a raw fault reaches the program's own handler"; fi
+    else bad "asan: a raw fault reaches the program's own handler" "$WORK/out"; fi
     run asan-dfl "$WORK/victim-asan" dfl "$TAG-a3"
     if [ $rc -ne 0 ] && has "AddressSanitizer: BUS" && has "touching the raw pointer"; then
         ok "asan: a raw fault reaches ASan's handler (the previous disposition)"
-    else bad "asan: a raw fault reaches ASan's handler (the previous disposition)"; fi
+    else bad "asan: a raw fault reaches ASan's handler (the previous disposition)" "$WORK/out"; fi
     run asan-off "$WORK/victim-asan" off "$TAG-a4"
     if [ $rc -ne 0 ] && has "AddressSanitizer: BUS" && ! has "survived without the guard"; then
         ok "asan: without the guard the library call dies (control)"
-    else bad "asan: without the guard the library call dies (control)"; fi
+    else bad "asan: without the guard the library call dies (control)" "$WORK/out"; fi
 fi
 
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

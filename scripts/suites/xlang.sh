@@ -16,24 +16,11 @@
 # Needs: gcc, golang-go (>= 1.19), python3, cargo (the Rust program is
 # built by `cargo build --release --workspace`).
 set -uo pipefail
-ROOT="${MBA_ROOT:-$(pwd)}"
-cd "$ROOT"
-LIB="${MBA_LIBRARY:-$ROOT/target/release/libmba.so}"
-LIBDIR="$(dirname "$LIB")"
-PY="${MBA_PYTHON:-python3}"
-WORK="$ROOT/target/xlang-suite"
+. "$(dirname "$0")/common.bash"
+suite_init xlang
 TAG="mba-xlang-$$"
-mkdir -p "$WORK"
 trap 'rm -f /dev/shm/"$TAG"-*' EXIT
 export MBA_LIBRARY="$LIB" PYTHONPATH="$ROOT/examples-python"
-passed=0
-failed=0
-ok() { echo "PASS $1"; passed=$((passed + 1)); }
-bad() {
-    echo "FAIL $1"
-    [ -n "${2:-}" ] && [ -f "$2" ] && sed 's/^/    | /' "$2" | tail -15
-    failed=$((failed + 1))
-}
 start_s=$SECONDS
 
 # ------------------------------------------------------------- build
@@ -148,5 +135,4 @@ for ((a = 0; a < 4; a++)); do
 done
 
 echo "  (xlang: $((SECONDS - start_s)) s)"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+finish

@@ -82,23 +82,13 @@ pub unsafe extern "C" fn mba_open_ex(
     opts: *const mba_options,
     out_h: *mut mba_handle,
 ) -> c_int {
-    let body = || {
-        // SAFETY: C caller's options: NULL refused, else struct_size bytes.
-        let o = unsafe { opts_ref(opts) }?;
+    let open = |o: &mba_options| {
         // SAFETY: C caller's string: NULL refused, else NUL-terminated.
         let n = unsafe { str_arg(name, "name") }?;
-        need_out(out_h)?;
-        // SAFETY: out_h from the C caller: NULL refused, else writable.
-        unsafe {
-            publish(
-                shm::open(n, &options(o.flags, o.elem_type, Some(&o))?)?,
-                out_h,
-            )
-        }
+        shm::open(n, &options(o.flags, o.elem_type, Some(o))?)
     };
-    // SAFETY: opts from the C caller: NULL, or struct_size bytes with a
-    // valid errbuf.
-    unsafe { run_opts(opts, body) }
+    // SAFETY: opts and out_h from the C caller (this function's contract).
+    unsafe { open_with_opts(opts, out_h, open) }
 }
 
 /// Creates an anonymous flat array of type elem_type with room for
@@ -139,24 +129,14 @@ pub unsafe extern "C" fn mba_anon(
 /// MBA_E_NOSPACE, MBA_E_NOMEM, MBA_E_IO.
 #[no_mangle]
 pub unsafe extern "C" fn mba_anon_ex(opts: *const mba_options, out_h: *mut mba_handle) -> c_int {
-    let body = || {
-        // SAFETY: C caller's options: NULL refused, else struct_size bytes.
-        let o = unsafe { opts_ref(opts) }?;
-        need_out(out_h)?;
+    let open = |o: &mba_options| {
         if o.flags != 0 {
             return Err(Error::new(Code::Arg, "mba_anon_ex takes no flags"));
         }
-        // SAFETY: out_h from the C caller: NULL refused, else writable.
-        unsafe {
-            publish(
-                Array::anon(&options(MBA_CREATE, o.elem_type, Some(&o))?)?,
-                out_h,
-            )
-        }
+        Array::anon(&options(MBA_CREATE, o.elem_type, Some(o))?)
     };
-    // SAFETY: opts from the C caller: NULL, or struct_size bytes with a
-    // valid errbuf.
-    unsafe { run_opts(opts, body) }
+    // SAFETY: opts and out_h from the C caller (this function's contract).
+    unsafe { open_with_opts(opts, out_h, open) }
 }
 
 /// Attaches to the array behind the open descriptor fd (a file, a
@@ -201,35 +181,25 @@ pub unsafe extern "C" fn mba_map_raw(
     opts: *const mba_options,
     out_h: *mut mba_handle,
 ) -> c_int {
-    let body = || {
-        // SAFETY: C caller's options: NULL refused, else struct_size bytes.
-        let o = unsafe { opts_ref(opts) }?;
+    let open = |o: &mba_options| {
         // SAFETY: C caller's string: NULL refused, else NUL-terminated.
         let p = unsafe { str_arg(path, "path") }?;
-        need_out(out_h)?;
         if o.flags & !(MBA_RDONLY | MBA_COW) != 0 {
             return Err(Error::new(
                 Code::Arg,
                 "mba_map_raw takes only MBA_RDONLY or MBA_COW",
             ));
         }
-        let op = options(o.flags, o.elem_type, Some(&o))?;
+        let op = options(o.flags, o.elem_type, Some(o))?;
         let layout = op
             .layout
             .ok_or_else(|| Error::new(Code::Arg, "mba_map_raw needs an element type"))?;
         let rows = (o.initial_len != 0).then_some(o.initial_len);
         let path = shm::resolve(p)?;
-        // SAFETY: out_h from the C caller: NULL refused, else writable.
-        unsafe {
-            publish(
-                Array::map_raw(&path, &layout, o.offset, rows, op.access)?,
-                out_h,
-            )
-        }
+        Array::map_raw(&path, &layout, o.offset, rows, op.access)
     };
-    // SAFETY: opts from the C caller: NULL, or struct_size bytes with a
-    // valid errbuf.
-    unsafe { run_opts(opts, body) }
+    // SAFETY: opts and out_h from the C caller (this function's contract).
+    unsafe { open_with_opts(opts, out_h, open) }
 }
 
 /// Closes a handle: releases its lock token and, unless pinned

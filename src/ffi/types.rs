@@ -269,6 +269,30 @@ pub(super) unsafe fn publish(a: Array, out_h: *mut mba_handle) -> Result<()> {
     unsafe { out(out_h, h) }
 }
 
+/// The common shape of mba_open_ex, mba_anon_ex and mba_map_raw: reads the
+/// caller's options, checks the output pointer before anything is opened,
+/// runs `open` and publishes its array as a new handle; a failure's message
+/// also goes to opts.errbuf.
+///
+/// # Safety
+/// As [`run_opts`] for `opts`; `out_h` is NULL or writable.
+pub(super) unsafe fn open_with_opts(
+    opts: *const mba_options,
+    out_h: *mut mba_handle,
+    open: impl FnOnce(&mba_options) -> Result<Array>,
+) -> c_int {
+    let body = || {
+        // SAFETY: C caller's options: NULL refused, else struct_size bytes.
+        let o = unsafe { opts_ref(opts) }?;
+        need_out(out_h)?;
+        let a = open(&o)?;
+        // SAFETY: out_h from the C caller: NULL refused, else writable.
+        unsafe { publish(a, out_h) }
+    };
+    // SAFETY: opts as this function's contract.
+    unsafe { run_opts(opts, body) }
+}
+
 /// Runs an open-like call and copies a failure message into opts.errbuf.
 ///
 /// # Safety
