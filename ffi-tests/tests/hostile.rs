@@ -12,16 +12,14 @@
 //! The tests of this file run one at a time.
 
 use mba::{ElemType, Layout, Options};
+use mba_ffi_tests::proc::Proc;
 use mba_ffi_tests::scratch;
 use mba_ffi_tests::{c_prog, is_root, serial};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ harness
@@ -34,160 +32,24 @@ fn uniq(tag: &str) -> String {
     )
 }
 
-/// A child with its stdout read line by line, its stderr collected, a
-/// deadline on everything, and SIGKILL when dropped.
-struct Proc {
-    what: String,
-    child: Option<Child>,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Proc {
-    fn spawn(what: impl Into<String>, cmd: &mut Command) -> Proc {
-        let what = what.into();
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(l).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (se, mut err) = (stderr.clone(), child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            se.lock().unwrap().push_str(&s);
-        });
-        Proc {
-            what,
-            child: Some(child),
-            lines: rx,
-            seen: Vec::new(),
-            stderr,
-        }
-    }
-
-    fn report(&self) -> String {
-        std::thread::sleep(Duration::from_millis(50));
-        format!(
-            "stdout: {:#?}\nstderr: {}",
-            self.seen,
-            self.stderr.lock().unwrap()
-        )
-    }
-
-    /// The next stdout line, within `t` (else kill and fail).
-    fn line(&mut self, t: Duration) -> String {
-        match self.lines.recv_timeout(t) {
-            Ok(l) => {
-                self.seen.push(l.clone());
-                l
-            }
-            Err(e) => {
-                let st = self.kill();
-                panic!(
-                    "{}: no line within {t:?} ({e:?}; exit {st:?})\n{}",
-                    self.what,
-                    self.report()
-                )
-            }
-        }
-    }
-
-    /// Waits for a line starting with `prefix`.
-    fn expect_line(&mut self, prefix: &str, t: Duration) -> String {
-        let end = Instant::now() + t;
-        loop {
-            let l = self.line(end.saturating_duration_since(Instant::now()));
-            if l.starts_with(prefix) {
-                return l;
-            }
-        }
-    }
-
-    fn send(&mut self, s: &str) {
-        if let Some(c) = self.child.as_mut() {
-            let _ = c.stdin.as_mut().unwrap().write_all(s.as_bytes());
-        }
-    }
-
-    /// Waits for the exit within `t` (else kills it and fails) and requires
-    /// status 0 and "ok" as the last line.
-    fn ok(&mut self, t: Duration) {
-        let end = Instant::now() + t;
-        let st = loop {
-            if let Some(st) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                break st;
-            }
-            if Instant::now() > end {
-                self.kill();
-                panic!(
-                    "{}: still running after {t:?} (killed: a hang)\n{}",
-                    self.what,
-                    self.report()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        self.child = None;
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(300)) {
-            self.seen.push(l);
-        }
-        assert!(
-            st.success() && self.seen.last().map(String::as_str) == Some("ok"),
-            "{}: {st:?}{}\n{}",
-            self.what,
-            st.signal()
-                .map_or(String::new(), |s| format!(" (killed by signal {s})")),
-            self.report()
-        );
-    }
-
-    fn kill(&mut self) -> Option<std::process::ExitStatus> {
-        let mut c = self.child.take()?;
-        let _ = c.kill();
-        c.wait().ok()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// Waits for the exit within `t` (else kills it and fails) and requires
+/// status 0 and "ok" as the last line.
+fn ok(p: &mut Proc, t: Duration) {
+    let (st, _) = p.finish(t);
+    assert!(
+        st.success() && p.seen.last().map(String::as_str) == Some("ok"),
+        "{}: {st:?}{}\n{}",
+        p.what,
+        st.signal()
+            .map_or(String::new(), |s| format!(" (killed by signal {s})")),
+        p.report()
+    );
 }
 
 /// Runs `cmd` to completion within `t`; returns (exit status, stdout).
 fn run(what: &str, cmd: &mut Command, t: Duration) -> (std::process::ExitStatus, String) {
     let mut p = Proc::spawn(what, cmd);
-    let end = Instant::now() + t;
-    let st = loop {
-        if let Some(st) = p.child.as_mut().unwrap().try_wait().unwrap() {
-            break st;
-        }
-        if Instant::now() > end {
-            p.kill();
-            panic!(
-                "{what}: still running after {t:?} (killed: a hang)\n{}",
-                p.report()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    p.child = None;
-    while let Ok(l) = p.lines.recv_timeout(Duration::from_millis(300)) {
-        p.seen.push(l);
-    }
+    let (st, _) = p.finish(t);
     (st, p.seen.join("\n"))
 }
 
@@ -321,7 +183,7 @@ fn foreign_truncation_is_seen_by_new_opens_and_rare_paths() {
         let f2 = std::fs::OpenOptions::new().write(true).open(&p2).unwrap();
         f2.set_len(0).unwrap();
         p.send("go\n");
-        p.ok(T);
+        ok(&mut p, T);
         println!(
             "foreign truncation ({}): {:?}",
             if shm { "shm" } else { "file" },
@@ -347,7 +209,7 @@ fn sparse_capacity_on_a_full_tmpfs_gives_codes_not_sigbus() {
         "hostile_sparse",
         Command::new(c_prog("hostile_sparse")).arg(&fs.0),
     );
-    p.ok(Duration::from_secs(60));
+    ok(&mut p, Duration::from_secs(60));
 }
 
 /// libmba's own files pass the cheap allocation test (st_blocks * 512 >=
@@ -435,7 +297,7 @@ fn squatted_name_is_refused_unless_foreign() {
         "hostile_open adopt",
         Command::new(c_prog("hostile_open")).args(["adopt", &name]),
     );
-    p.ok(T);
+    ok(&mut p, T);
     // Nothing changed the squatter's file.
     let m2 = std::fs::metadata(Path::new("/dev/shm").join(&n)).unwrap();
     assert_eq!((m2.uid(), m2.ino(), m2.size()), (65534, m.ino(), m.size()));
@@ -596,7 +458,7 @@ fn creation_lock_tells_live_creations_from_leftovers() {
         "the final file kept the creation lock"
     );
     p.send("\n");
-    p.ok(T);
+    ok(&mut p, T);
 
     let mut k = held("killed.mba");
     let pid: i32 = k.expect_line("pid ", T)[4..].trim().parse().unwrap();

@@ -14,17 +14,15 @@
 
 use mba::format::{LOCK_BASE, OFF_LEN, OFF_LOCK};
 use mba::{Access, Array, ElemType, Layout, Options};
+use mba_ffi_tests::proc::Proc;
 use mba_ffi_tests::scratch;
 use mba_ffi_tests::{c_prog, serial};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 // ------------------------------------------------------------------ harness
@@ -35,158 +33,6 @@ fn rust_writer() -> PathBuf {
 
 fn rand_u64() -> u64 {
     mba_ffi_tests::random_u64()
-}
-
-/// A child process with a line reader on its stdout, a collector on its
-/// stderr, and a deadline on everything. Killed when dropped.
-struct Proc {
-    what: String,
-    child: Option<Child>,
-    lines: Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-    stdin: Option<std::process::ChildStdin>,
-}
-
-impl Proc {
-    fn spawn(what: impl Into<String>, cmd: &mut Command) -> Proc {
-        let what = what.into();
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
-        let (tx, rx) = channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                match l {
-                    Ok(l) => {
-                        if tx.send(l).is_err() {
-                            break;
-                        }
-                    }
-                    Err(_) => break,
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (se, mut err) = (stderr.clone(), child.stderr.take().unwrap());
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            se.lock().unwrap().push_str(&s);
-        });
-        let stdin = child.stdin.take();
-        Proc {
-            what,
-            child: Some(child),
-            lines: rx,
-            stderr,
-            stdin,
-        }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.as_ref().map_or(0, |c| c.id() as i32)
-    }
-
-    fn err_text(&self) -> String {
-        std::thread::sleep(Duration::from_millis(20));
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// The next line of stdout, within `t`.
-    fn line(&mut self, t: Duration) -> String {
-        match self.lines.recv_timeout(t) {
-            Ok(l) => l,
-            Err(RecvTimeoutError::Timeout) => {
-                self.kill();
-                panic!(
-                    "{}: no output within {t:?}; stderr: {}",
-                    self.what,
-                    self.err_text()
-                )
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let st = self.child.as_mut().map(|c| c.wait());
-                panic!(
-                    "{}: exited ({st:?}) before printing a line; stderr: {}",
-                    self.what,
-                    self.err_text()
-                )
-            }
-        }
-    }
-
-    /// Releases a writer waiting at its start barrier.
-    fn go(&mut self) {
-        if let Some(mut s) = self.stdin.take() {
-            let _ = s.write_all(b"g");
-        }
-    }
-
-    fn try_status(&mut self) -> Option<ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().unwrap())
-    }
-
-    /// Waits for the exit within `t` (else kills it and fails); returns the
-    /// status and the remaining stdout lines.
-    fn finish(&mut self, t: Duration) -> (ExitStatus, Vec<String>) {
-        self.stdin.take();
-        let deadline = Instant::now() + t;
-        let st = loop {
-            if let Some(st) = self.try_status() {
-                break st;
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                panic!(
-                    "{}: still running after {t:?} (killed); stderr: {}",
-                    self.what,
-                    self.err_text()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        self.child = None;
-        let mut lines = Vec::new();
-        // A grandchild may hold stdout open: do not wait for EOF forever.
-        while let Ok(l) = self.lines.recv_timeout(Duration::from_millis(300)) {
-            lines.push(l);
-        }
-        (st, lines)
-    }
-
-    /// Like `finish`, and requires exit status 0.
-    fn success(&mut self, t: Duration) -> Vec<String> {
-        let (st, lines) = self.finish(t);
-        assert!(
-            st.success(),
-            "{} failed: {st:?}\nstdout: {lines:?}\nstderr: {}",
-            self.what,
-            self.err_text()
-        );
-        lines
-    }
-
-    fn signal(&self, sig: i32) {
-        // SAFETY: kill(2) on the pid of our own child.
-        unsafe { libc::kill(self.pid(), sig) };
-    }
-
-    /// SIGKILL and reap.
-    fn kill(&mut self) -> Option<ExitStatus> {
-        let mut c = self.child.take()?;
-        let _ = c.kill();
-        c.wait().ok()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// State letter of a process in /proc (R, S, D, Z ...).
@@ -1062,10 +908,7 @@ fn fork_child_recovers_killed_parents_lock() {
     assert_ne!(ta.lock_word(), 0, "the parent holds the lock");
     p.kill();
     // The child reports through the stdout it inherited.
-    let got = p
-        .lines
-        .recv_timeout(Duration::from_secs(30))
-        .unwrap_or_else(|e| panic!("child said nothing: {e:?}"));
+    let got = p.line(Duration::from_secs(30));
     assert_eq!(got, "ok parentkilled: child recovered the lock");
     let v = verify(&ta.reopen(), "forkkill");
     assert_eq!(v, BTreeMap::from([(30, 2), (31, 2)]));
