@@ -4,6 +4,7 @@
 //! files, `watch` until SIGINT, exit statuses.
 
 use mba::{Array, ElemType, Options};
+use mba_ffi_tests::creator::LiveCreator;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -204,55 +205,12 @@ fn exit_statuses_and_messages() {
     assert!(ok(&["--help"]).contains("Exit status"));
 }
 
-/// A forked child that holds a creator's lock on `tmp` (FORMAT.md 4.1)
-/// until killed; it dies with the test thread if the test fails.
-fn live_creator(tmp: &str) -> libc::pid_t {
-    let c = std::ffi::CString::new(tmp).unwrap();
-    let mut fds = [0i32; 2];
-    // SAFETY: a writable array of two ints.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-    // SAFETY: the child makes only async-signal-safe calls and never
-    // returns into Rust code.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        // SAFETY: plain system calls on valid arguments.
-        unsafe {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            let fd = libc::open(
-                c.as_ptr(),
-                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
-                0o600,
-            );
-            let mut fl: libc::flock = std::mem::zeroed();
-            fl.l_type = libc::F_WRLCK as libc::c_short;
-            fl.l_whence = libc::SEEK_SET as libc::c_short;
-            fl.l_len = 1;
-            if fd < 0 || libc::fcntl(fd, libc::F_OFD_SETLK, &fl) != 0 {
-                libc::_exit(10);
-            }
-            libc::write(fds[1], b"r".as_ptr().cast(), 1);
-            loop {
-                libc::pause();
-            }
-        }
-    }
-    let mut b = [0u8; 1];
-    // SAFETY: reads one byte into `b`, closes our pipe ends.
-    unsafe {
-        libc::close(fds[1]);
-        assert_eq!(libc::read(fds[0], b.as_mut_ptr().cast(), 1), 1);
-        libc::close(fds[0]);
-    }
-    pid
-}
-
 #[test]
 fn ls_and_gc_leftovers_never_a_live_creators() {
     let d = scratch("gc");
     let dir = d.0.to_str().unwrap();
     let live = p(&d.0, &format!(".a.mba-tmp.{}.ab12", std::process::id()));
-    let pid = live_creator(&live);
+    let mut creator = LiveCreator::spawn(Path::new(&live));
     let dead = p(&d.0, ".b.mba-tmp.1.cd34");
     std::fs::write(&dead, b"x").unwrap();
     ok(&["create", &p(&d.0, "keep.mba"), "u8"]);
@@ -282,11 +240,7 @@ fn ls_and_gc_leftovers_never_a_live_creators() {
         "arrays stay without --unused"
     );
     // Its creator killed: now a leftover that gc removes.
-    // SAFETY: our own child.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-        libc::waitpid(pid, std::ptr::null_mut(), 0);
-    }
+    creator.kill();
     ok(&["gc", dir, "--force"]);
     assert!(!Path::new(&live).exists());
     let arr = Array::open(&p(&d.0, "keep.mba"), &Options::create(ElemType::U8)).unwrap();

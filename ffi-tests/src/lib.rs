@@ -2,6 +2,7 @@
 //! `libmba.so`, compiling C programs against it with the `cc` crate's
 //! compiler detection, and scratch directories.
 
+pub mod creator;
 pub mod proc;
 
 use std::path::{Path, PathBuf};

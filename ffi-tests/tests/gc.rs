@@ -4,9 +4,9 @@
 
 use mba::gc::{self, GcOptions, TempState, Usage};
 use mba::{Array, ElemType, Options};
+use mba_ffi_tests::creator::LiveCreator;
 use mba_ffi_tests::{compile_c, scratch};
 use std::ffi::CString;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -26,82 +26,12 @@ fn c_gc_spares_live_creators_and_used_arrays() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A forked child that creates `tmp` and holds the creator's lock (an OFD
-/// write lock on byte 0) as FORMAT.md 4.1 says, then sleeps until killed.
-/// Only async-signal-safe calls run in the child.
-fn live_creator(tmp: &Path) -> libc::pid_t {
-    let c = CString::new(tmp.to_str().unwrap()).unwrap();
-    let mut p = [0i32; 2];
-    // SAFETY: `p` is a writable array of two ints.
-    assert_eq!(unsafe { libc::pipe(p.as_mut_ptr()) }, 0);
-    // SAFETY: the child calls only async-signal-safe functions and never
-    // returns into Rust code.
-    let pid = unsafe { libc::fork() };
-    assert!(pid >= 0);
-    if pid == 0 {
-        // SAFETY: plain syscalls on valid arguments; the child ends in _exit
-        // or sleeps until SIGKILL.
-        unsafe {
-            // Dies with the test thread that forked it, whatever happens.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            let fd = libc::open(
-                c.as_ptr(),
-                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-                0o600,
-            );
-            if fd < 0 {
-                libc::_exit(10);
-            }
-            let mut fl: libc::flock = std::mem::zeroed();
-            fl.l_type = libc::F_WRLCK as libc::c_short;
-            fl.l_whence = libc::SEEK_SET as libc::c_short;
-            fl.l_len = 1;
-            if libc::fcntl(fd, libc::F_OFD_SETLK, &fl) != 0 {
-                libc::_exit(11);
-            }
-            libc::write(p[1], b"r".as_ptr().cast(), 1);
-            loop {
-                libc::pause();
-            }
-        }
-    }
-    let mut b = [0u8; 1];
-    // SAFETY: reads one byte into `b`; then closes our pipe ends.
-    unsafe {
-        libc::close(p[1]);
-        assert_eq!(libc::read(p[0], b.as_mut_ptr().cast(), 1), 1);
-        libc::close(p[0]);
-    }
-    pid
-}
-
-/// Kills the child when dropped, so a failed assertion does not leave it
-/// behind holding the test's output pipe (cargo would wait for it forever).
-struct Child(libc::pid_t);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if self.0 > 0 {
-            kill9(self.0);
-        }
-    }
-}
-
-fn kill9(pid: libc::pid_t) {
-    let mut st = 0;
-    // SAFETY: our own child.
-    unsafe {
-        assert_eq!(libc::kill(pid, libc::SIGKILL), 0);
-        assert_eq!(libc::waitpid(pid, &mut st, 0), pid);
-    }
-}
-
 #[test]
 fn rust_scan_reports_and_remove_stale_waits_for_the_grace_period() {
     let dir = scratch("gc-rust");
     let d = dir.to_str().unwrap();
     let tmp = dir.join(format!(".x.mba-tmp.{}.abc1", std::process::id()));
-    let mut child = Child(live_creator(&tmp));
+    let mut child = LiveCreator::spawn(&tmp);
     let arr_path = dir.join("a.mba");
     let a = Array::open(arr_path.to_str().unwrap(), &Options::create(ElemType::U32)).unwrap();
     a.append_int(5).unwrap();
@@ -125,7 +55,7 @@ fn rust_scan_reports_and_remove_stale_waits_for_the_grace_period() {
     };
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(gc::gc(d, &quick).unwrap().removed.len(), 0, "live creator");
-    kill9(std::mem::replace(&mut child.0, 0));
+    child.kill();
     assert_eq!(gc::scan(d).unwrap().temps[0].state, TempState::Young);
     assert_eq!(
         gc::scan_with(d, &quick).unwrap().temps[0].state,
