@@ -50,6 +50,7 @@
 //! kills the process instead of recursing), no `SA_RESETHAND`.
 
 use crate::error::{Code, Error, Result};
+use crate::sys::thread_key;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::ptr;
@@ -161,28 +162,6 @@ impl Drop for SlotRelease {
             s.zone.store(ptr::null_mut(), Relaxed);
             s.owner.store(0, Release);
         }
-    }
-}
-
-/// The calling thread's key: its thread pointer (unique among live
-/// threads, never 0), readable in a signal handler.
-#[inline(always)]
-fn thread_key() -> usize {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    {
-        // The x86-64 TLS ABI puts the thread control block's own address
-        // at %fs:0 (glibc and musl alike).
-        let tp: usize;
-        // SAFETY: reads one word of the calling thread's own TCB.
-        unsafe {
-            std::arch::asm!("mov {}, qword ptr fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
-        };
-        tp
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    {
-        // SAFETY: pthread_self reads the thread pointer; no preconditions.
-        unsafe { libc::pthread_self() as usize }
     }
 }
 

@@ -532,3 +532,26 @@ pub fn page_size() -> usize {
         4096
     }
 }
+
+/// The calling thread's key: its thread pointer (unique among live
+/// threads, never 0), one load, readable in a signal handler. The lock's
+/// batch owner and the SIGBUS guard's slots are keyed by it.
+#[inline(always)]
+pub(crate) fn thread_key() -> usize {
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    {
+        // The x86-64 TLS ABI puts the thread control block's own address
+        // at %fs:0 (glibc and musl alike).
+        let tp: usize;
+        // SAFETY: reads one word of the calling thread's own TCB.
+        unsafe {
+            std::arch::asm!("mov {}, qword ptr fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
+        };
+        tp
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    {
+        // SAFETY: pthread_self reads the thread pointer; no preconditions.
+        unsafe { libc::pthread_self() as usize }
+    }
+}

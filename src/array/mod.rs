@@ -159,25 +159,7 @@ unsafe impl Send for Array {}
 unsafe impl Sync for Array {}
 
 /// An identifier of the calling thread, cheap to get (no TLS lookup).
-#[inline(always)]
-fn tid() -> usize {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    {
-        // The x86-64 TLS ABI puts a pointer to the thread control block at
-        // %fs:0 (glibc and musl alike): unique per live thread, one load.
-        let tp: usize;
-        // SAFETY: reads one word of the calling thread's own TCB.
-        unsafe {
-            std::arch::asm!("mov {}, qword ptr fs:0", out(reg) tp, options(nostack, readonly, preserves_flags))
-        };
-        tp
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    {
-        // SAFETY: pthread_self has no preconditions and cannot fail.
-        unsafe { libc::pthread_self() as usize }
-    }
-}
+use crate::sys::thread_key as tid;
 
 /// The protocol's header words (`crate::protocol`): std atomics over the
 /// mapped (or private) header.
