@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 venv=target/julia-venv
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import tree_sitter, tree_sitter_julia' 2>/dev/null ||
     { python3 -m venv --clear "$venv" >"$tmp/venv.log" 2>&1 &&
-      "$venv/bin/pip" install -q 'tree-sitter>=0.22,<1' 'tree-sitter-julia>=0.23,<1' >>"$tmp/venv.log" 2>&1; }; then
+      "$venv/bin/pip" install -q --retries 1 --timeout 20 'tree-sitter>=0.22,<1' 'tree-sitter-julia>=0.23,<1' >>"$tmp/venv.log" 2>&1; }; then
     py=$venv/bin/python
     syntax=(--syntax)
 else
