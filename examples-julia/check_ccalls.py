@@ -90,15 +90,18 @@ def parse_header(text):
                        re.M)
     for m in proto.finditer(code):
         ret, name, params = m.group(1), m.group(2), m.group(3).strip()
-        args = []
-        if params and params != "void":
-            for p in params.split(","):
-                p = p.strip()
-                pm = re.match(r"^(.*?)([A-Za-z_]\w*)$", p)
-                if not pm or not pm.group(1).strip():
-                    raise ValueError(f"{name}: cannot read parameter {p!r}")
-                args.append(c_type(pm.group(1)))
-        funcs[name] = (c_type(ret), args)
+        try:
+            args = []
+            if params and params != "void":
+                for p in params.split(","):
+                    p = p.strip()
+                    pm = re.match(r"^(.*?)([A-Za-z_]\w*)$", p)
+                    if not pm or not pm.group(1).strip():
+                        raise ValueError(f"{name}: cannot read parameter {p!r}")
+                    args.append(c_type(pm.group(1)))
+            funcs[name] = (c_type(ret), args)
+        except ValueError as e:  # e.g. a function-pointer parameter
+            funcs[name] = str(e)  # an error only if Mba.jl calls it
     structs = {}
     for m in re.finditer(r"typedef\s+struct\s+(mba_\w+)\s*\{(.*?)\}\s*\w+\s*;", code, re.S):
         fields = []
@@ -106,11 +109,18 @@ def parse_header(text):
             decl = " ".join(decl.split())
             if not decl:
                 continue
-            if "(" in decl:  # a function pointer: not matched field by field
-                fields.append((re.search(r"\(\s*\*\s*(\w+)\s*\)", decl).group(1), CType("fnptr", 1)))
+            fp = re.search(r"\(\s*\*\s*(\w+)\s*\)", decl)
+            if fp:  # a function pointer: not matched field by field
+                fields.append((fp.group(1), CType("fnptr", 1)))
                 continue
             fm = re.match(r"^(.*?)(\w+)\s*(?:\[(\d+)\])?$", decl)
-            t = c_type(fm.group(1))
+            try:
+                t = c_type(fm.group(1)) if fm else None
+            except ValueError:
+                t = None
+            if t is None:
+                fields = f"cannot read field {decl!r}"  # an error only if a Julia struct maps here
+                break
             t.array = int(fm.group(3)) if fm.group(3) else None
             fields.append((fm.group(2), t))
         structs[m.group(1)] = fields
@@ -302,6 +312,9 @@ def check(jl_text, header_text, filename="Mba.jl"):
             continue
         if lib != "libmba":
             errors.append(f"{at}: {name}: library is {lib}, not libmba")
+        if isinstance(funcs[name], str):
+            errors.append(f"{at}: mba.h: {funcs[name]}")
+            continue
         cret, cargs = funcs[name]
         why = match(cret, ret, "return")
         if why:
@@ -329,6 +342,9 @@ def check(jl_text, header_text, filename="Mba.jl"):
         if cname not in cstructs:
             continue
         cfields = cstructs[cname]
+        if isinstance(cfields, str):
+            errors.append(f"{filename}: struct {jname}: mba.h: struct {cname}: {cfields}")
+            continue
         if [f for f, _ in jfields] != [f for f, _ in cfields]:
             errors.append(f"{filename}: struct {jname}: fields {[f for f, _ in jfields]} "
                           f"differ from struct {cname}: {[f for f, _ in cfields]}")
