@@ -35,7 +35,7 @@ fi
 echo "== building: cargo build --release --workspace (a minute or two the first time) =="
 "$CARGO" build --release --workspace --quiet
 ln -sf libmba.so target/release/libmba.so.0
-make -s --no-print-directory -C examples-c writer
+make -s --no-print-directory -C examples-c writer MBA_LIB="$ROOT/target/release" # the fresh build, not an installed libmba
 mkdir -p target/demo
 export MBA_LIBRARY="$ROOT/target/release/libmba.so"
 readers=()
