@@ -119,4 +119,31 @@ static inline void mp_wait_go(void)
     }
 }
 
+/* A failed expectation of the limit tests (mp_limits, mp_memlimit,
+ * mp_nospace): one "FAIL ..." line on stdout, exit status 1. */
+#define FAIL(...)                                                            \
+    do {                                                                     \
+        printf("FAIL " __VA_ARGS__);                                         \
+        printf("\n");                                                        \
+        exit(1);                                                             \
+    } while (0)
+
+/* After a write failed at a limit: the array must hold exactly its first n
+ * elements, element i being i*3+1 (what mp_memlimit and mp_nospace append),
+ * so a refused write lost nothing and published nothing. */
+static inline void mp_check_filled(mba_handle h, uint64_t n)
+{
+    uint64_t len;
+    MP_OK(mba_len(h, &len));
+    if (len != n)
+        FAIL("length %llu after the failure, expected %llu", (unsigned long long)len,
+             (unsigned long long)n);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t v;
+        MP_OK(mba_get(h, i, &v));
+        if (v != i * 3 + 1)
+            FAIL("element %llu is %llu", (unsigned long long)i, (unsigned long long)v);
+    }
+}
+
 #endif

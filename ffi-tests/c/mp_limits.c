@@ -14,13 +14,6 @@
 
 #include "mp_common.h"
 
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        printf("FAIL " __VA_ARGS__);                                         \
-        printf("\n");                                                        \
-        exit(1);                                                             \
-    } while (0)
-
 static char msg[1024];
 
 static void last_error(void)

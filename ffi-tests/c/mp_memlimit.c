@@ -15,13 +15,6 @@
 
 #include "mp_common.h"
 
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        printf("FAIL " __VA_ARGS__);                                         \
-        printf("\n");                                                        \
-        exit(1);                                                             \
-    } while (0)
-
 #define MIB (1024ull * 1024ull)
 
 static void join_cgroup(const char *procs)
@@ -36,21 +29,6 @@ static void join_cgroup(const char *procs)
     if (write(fd, pid, (size_t)n) != n)
         MP_DIE("joining the cgroup %s: %s", procs, strerror(errno));
     close(fd);
-}
-
-static void check_all(mba_handle h, uint64_t n)
-{
-    uint64_t len;
-    MP_OK(mba_len(h, &len));
-    if (len != n)
-        FAIL("length %llu after the failure, expected %llu", (unsigned long long)len,
-             (unsigned long long)n);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t v;
-        MP_OK(mba_get(h, i, &v));
-        if (v != i * 3 + 1)
-            FAIL("element %llu is %llu", (unsigned long long)i, (unsigned long long)v);
-    }
 }
 
 static void last_error(char *msg, size_t len)
@@ -81,7 +59,7 @@ int main(int argc, char **argv)
         MP_OK(mba_anon(0, MBA_TYPE_U64, MIB / 8, &h));
         for (uint64_t i = 0; i < 1000; i++)
             MP_OK(mba_append_u64(h, i * 3 + 1));
-        check_all(h, 1000);
+        mp_check_filled(h, 1000);
         MP_OK(mba_close(h));
         printf("ok anon message=%s\n", msg);
         return 0;
@@ -129,12 +107,12 @@ int main(int argc, char **argv)
              msg);
     if (n == 0)
         FAIL("no append succeeded at all");
-    check_all(h, n);
+    mp_check_filled(h, n);
     /* reserve fails the same way and changes nothing. */
     rc = mba_reserve(h, n + 64 * MIB);
     if (rc != MBA_E_NOMEM)
         FAIL("reserve failed with %d (%s), expected MBA_E_NOMEM", rc, mba_strerror(rc));
-    check_all(h, n);
+    mp_check_filled(h, n);
     uint64_t cap;
     MP_OK(mba_capacity(h, &cap));
     MP_OK(mba_close(h));

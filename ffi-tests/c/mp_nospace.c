@@ -14,28 +14,6 @@
 
 #include "mp_common.h"
 
-#define FAIL(...)                                                            \
-    do {                                                                     \
-        printf("FAIL " __VA_ARGS__);                                         \
-        printf("\n");                                                        \
-        exit(1);                                                             \
-    } while (0)
-
-static void check_all(mba_handle h, uint64_t n)
-{
-    uint64_t len;
-    MP_OK(mba_len(h, &len));
-    if (len != n)
-        FAIL("length %llu after the failure, expected %llu", (unsigned long long)len,
-             (unsigned long long)n);
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t v;
-        MP_OK(mba_get(h, i, &v));
-        if (v != i * 3 + 1)
-            FAIL("element %llu is %llu", (unsigned long long)i, (unsigned long long)v);
-    }
-}
-
 /* Appends i*3+1 until an append fails; returns how many succeeded and the
  * failing status in *rc. Fills most of the space with extends of halving
  * size (single appends near a full tmpfs are slow: see bench/README.md),
@@ -106,13 +84,13 @@ int main(int argc, char **argv)
     if (rc != MBA_E_NOSPACE)
         FAIL("8 MiB extend on a fresh array failed with %d (%s), expected MBA_E_NOSPACE", rc,
              mba_strerror(rc));
-    check_all(h, 0);
+    mp_check_filled(h, 0);
     uint64_t n = fill(h, &rc);
     if (rc != MBA_E_NOSPACE)
         FAIL("append failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
     if (n == 0)
         FAIL("no append succeeded at all");
-    check_all(h, n);
+    mp_check_filled(h, n);
 
     /* extend and reserve fail the same way and change nothing. */
     static uint64_t chunk[100000];
@@ -127,7 +105,7 @@ int main(int argc, char **argv)
     rc = mba_extend(h, 1 << 20, big);
     if (rc != MBA_E_NOSPACE)
         FAIL("8 MiB extend failed with %d (%s), expected MBA_E_NOSPACE", rc, mba_strerror(rc));
-    check_all(h, n);
+    mp_check_filled(h, n);
     /* a batch under mba_lock too */
     MP_OK(mba_lock(h));
     uint64_t extra = 0;
@@ -142,12 +120,12 @@ int main(int argc, char **argv)
     if (rc != MBA_E_NOSPACE)
         FAIL("locked append failed with %d, expected MBA_E_NOSPACE", rc);
     n += extra;
-    check_all(h, n);
+    mp_check_filled(h, n);
 
     /* A second handle (as another process would) opens and reads it all. */
     mba_handle h2;
     MP_OK(mba_open(name, MBA_RDONLY, MBA_TYPE_U64, &h2));
-    check_all(h2, n);
+    mp_check_filled(h2, n);
     MP_OK(mba_close(h2));
 
     uint64_t after = 0;
@@ -165,7 +143,7 @@ int main(int argc, char **argv)
         }
         after_us = (double)(mp_now_ns() - t0) / 1e3 / (double)after;
         n += after;
-        check_all(h, n);
+        mp_check_filled(h, n);
     }
     sigset_t pend;
     sigpending(&pend);
