@@ -1,0 +1,374 @@
+"""The Arrow PyCapsule interface (docs/ARROW.md) with real consumers:
+pyarrow, Polars and DuckDB, and a C writer tailed as a live stream.
+
+Each engine is optional: a test that needs one is skipped (with the
+reason) when it is not installed."""
+
+import array
+import ctypes
+import gc
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import mba
+from mba import _lib as L
+
+from conftest import REPO
+
+if sys.implementation.name != "cpython":
+    pytest.skip("the Arrow PyCapsule interface needs CPython (ctypes.pythonapi)",
+                allow_module_level=True)
+if not hasattr(L.lib, "mba_export_arrow"):
+    pytest.skip("this libmba has no mba_export_arrow (an older build)",
+                allow_module_level=True)
+
+from mba import _arrow  # noqa: E402
+
+pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install pyarrow)")
+
+
+def need(mod):
+    return pytest.importorskip(mod, reason="%s is not installed (pip install %s)" % (mod, mod))
+
+
+TARGET = os.path.join(REPO, "target", "release")
+
+# typecode -> (Arrow type, values spanning the type's range)
+INTS = {"b": 8, "h": 16, "i": 32, "l": 8 * ctypes.sizeof(ctypes.c_long), "q": 64}
+TYPES = {}
+for _tc, _bits in INTS.items():
+    TYPES[_tc] = (getattr(pa, "int%d" % _bits)(),
+                  [0, 1, -1, -(1 << (_bits - 1)), (1 << (_bits - 1)) - 1, 7])
+    _u = _tc.upper()
+    TYPES[_u] = (getattr(pa, "uint%d" % _bits)(), [0, 1, (1 << _bits) - 1, 1 << (_bits - 1), 7])
+TYPES["f"] = (pa.float32(), [0.0, -1.5, 3.25, 1e30, float("inf"), -0.0])
+TYPES["d"] = (pa.float64(), [0.0, -1.5, 3.25, 1e300, float("-inf"), 5e-324])
+TYPES = {tc: v for tc, v in TYPES.items() if tc in mba.typecodes}
+
+
+def data_addr(arr):
+    """The address of the innermost data buffer of a pyarrow array (through
+    FixedSizeList levels)."""
+    while pa.types.is_fixed_size_list(arr.type):
+        arr = arr.values
+    return arr.buffers()[-1].address
+
+
+def mapped(name):
+    """True if a mapping of shm name is in this process's address space."""
+    with open("/proc/self/maps") as f:
+        return any(line.rstrip().endswith("/dev/shm/" + name) for line in f)
+
+
+# ------------------------------------------------------------ pyarrow
+
+@pytest.mark.parametrize("tc", sorted(TYPES))
+def test_pyarrow_array_is_zero_copy(tc):
+    typ, vals = TYPES[tc]
+    a = mba.mmaparray(tc, vals)
+    arr = pa.array(a)
+    assert arr.type == typ
+    assert arr.to_pylist() == a.tolist()
+    assert arr.null_count == 0
+    # The Arrow buffer IS the array's memory (mba_get_ptr).
+    assert data_addr(arr) == a.buffer_info()[0]
+    a[1] = vals[2]  # an in-place write is visible (the documented race)
+    assert arr[1].as_py() == vals[2]
+    a.close()
+
+
+@pytest.mark.parametrize("tc", sorted(TYPES))
+def test_pyarrow_stream_and_schema(tc, shm_name):
+    typ, vals = TYPES[tc]
+    a = mba.create(shm_name, 0, tc)
+    a.extend(vals)
+    ch = pa.chunked_array(a.arrow())  # the plain array as a stream
+    assert ch.type == typ and ch.to_pylist() == a.tolist()
+    # The default stream: record batches of one column named after the array.
+    rdr = pa.RecordBatchReader.from_stream(a)
+    t = rdr.read_all()
+    assert t.schema.names == [shm_name]
+    assert t.column(0).type == typ
+    assert t.column(0).to_pylist() == a.tolist()
+    f = pa.field(a)
+    assert f.type == typ and f.name == shm_name and not f.nullable
+    assert f.metadata[b"mba.shape"] == b"[]"
+    a.close()
+
+
+def test_row_shape_is_fixed_size_list():
+    a = mba.anon((0, 3), "i")
+    a.extend([[1, 2, 3], [4, 5, 6], [-7, 8, 2 ** 31 - 1]])
+    arr = pa.array(a)
+    assert arr.type == pa.list_(pa.int32(), 3)
+    assert arr.to_pylist() == a.tolist()
+    assert data_addr(arr) == a.buffer_info()[0]
+    b = mba.anon((0, 2, 3), "d")
+    b.extend([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]])
+    arr = pa.array(b)
+    assert arr.type == pa.list_(pa.list_(pa.float64(), 3), 2)
+    assert arr.to_pylist() == b.tolist()
+    assert data_addr(arr) == b.buffer_info()[0]
+    t = pa.RecordBatchReader.from_stream(b).read_all()
+    assert t.column(0).to_pylist() == b.tolist()
+    a.close()
+    b.close()
+
+
+def test_copy_is_a_snapshot():
+    a = mba.mmaparray("q", range(1000))
+    live = pa.array(a)
+    snap = pa.array(a.arrow(copy=True))
+    assert snap.to_pylist() == list(range(1000))
+    assert data_addr(snap) != a.buffer_info()[0]
+    assert data_addr(live) == a.buffer_info()[0]
+    a[0] = -5
+    assert live[0].as_py() == -5
+    assert snap[0].as_py() == 0  # the copy does not change
+    a.close()
+
+
+def test_slice_and_struct_exports():
+    a = mba.mmaparray("I", range(10))
+    s = pa.array(a.arrow(2, 7))
+    assert s.to_pylist() == [2, 3, 4, 5, 6]
+    assert data_addr(s) == a.buffer_info()[0] + 2 * 4
+    assert pa.array(a.arrow(-3)).to_pylist() == [7, 8, 9]
+    assert pa.array(a.arrow(5, 5)).to_pylist() == []
+    rb = pa.record_batch(a.arrow(struct=True))
+    assert rb.num_columns == 1 and rb.column(0).to_pylist() == list(range(10))
+    a.close()
+
+
+def test_consumer_outlives_close_and_delete(shm_name):
+    a = mba.create(shm_name, 0, "d")
+    a.extend([1.5, 2.5, 3.5])
+    arr = pa.array(a)
+    rdr = pa.RecordBatchReader.from_stream(a)
+    a.close()
+    mba.delete(shm_name)
+    gc.collect()
+    assert mapped(shm_name)  # the Arrow structs' release keeps it mapped
+    assert arr.to_pylist() == [1.5, 2.5, 3.5]
+    assert rdr.read_all().column(0).to_pylist() == [1.5, 2.5, 3.5]
+    del arr, rdr
+    gc.collect()
+    assert not mapped(shm_name)  # released: unmapped
+
+
+def test_unconsumed_capsules_release_the_mapping(shm_name):
+    """A capsule no consumer takes still releases its struct (the capsule
+    destructor), and a consumed one is released by the consumer, once."""
+    a = mba.create(shm_name, 4, "i")
+    caps = [a.__arrow_c_array__(), a.__arrow_c_stream__(), a.__arrow_c_schema__(),
+            a.arrow(copy=True).__arrow_c_array__()]
+    a.close()
+    assert mapped(shm_name)
+    del caps
+    gc.collect()
+    assert not mapped(shm_name)
+
+
+def test_closed_and_user_mmap_arrays_refuse():
+    a = mba.mmaparray("i", [1])
+    a.close()
+    with pytest.raises(ValueError):
+        pa.array(a)
+    import mmap
+    m = mmap.mmap(-1, 16)
+    b = mba.mmaparray("i", mmap=m)
+    with pytest.raises(mba.NotSupportedError, match="user mmap"):
+        b.__arrow_c_array__()
+
+
+def test_many_exports_do_not_leak_mappings(shm_name):
+    a = mba.create(shm_name, 100, "f")
+    for _ in range(2000):
+        pa.array(a)
+        a.__arrow_c_stream__()
+    gc.collect()
+    with open("/proc/self/maps") as f:
+        assert sum(line.rstrip().endswith("/dev/shm/" + shm_name) for line in f) <= 2
+    a.close()
+
+
+# ------------------------------------------------- Polars and DuckDB
+
+@pytest.mark.parametrize("tc", sorted(TYPES))
+def test_polars(tc):
+    pl = need("polars")
+    typ, vals = TYPES[tc]
+    a = mba.mmaparray(tc, vals)
+    s = pl.Series(a)
+    assert s.to_list() == a.tolist()
+    assert s.to_arrow().type == typ
+    df = pl.DataFrame(a)  # the stream: one column named after the array
+    assert df.columns == ["mba"] and df["mba"].to_list() == a.tolist()
+    assert pl.from_arrow(a).to_list() == a.tolist()
+    a.close()
+
+
+def test_polars_row_shape():
+    pl = need("polars")
+    a = mba.anon((0, 2), "d")
+    a.extend([[1, 2], [3, 4]])
+    s = pl.Series(a)
+    assert s.dtype == pl.Array(pl.Float64, 2)
+    assert s.to_list() == [[1.0, 2.0], [3.0, 4.0]]
+    a.close()
+
+
+@pytest.mark.parametrize("tc", sorted(TYPES))
+def test_duckdb_replacement_scan(tc):
+    duckdb = need("duckdb")
+    typ, vals = TYPES[tc]
+    a = mba.mmaparray(tc, [v for v in vals if v == v and abs(v) != float("inf")])
+    want = sum(a.tolist())
+    got = duckdb.sql("select count(*), sum(x) from a as t(x)").fetchone()
+    assert got[0] == len(a)
+    assert got[1] == pytest.approx(want) if tc in "fd" else got[1] == want
+    tbl = pa.table({"x": a})  # through pyarrow, zero-copy too
+    assert duckdb.sql("select sum(x) from tbl").fetchone()[0] == pytest.approx(want)
+    a.close()
+
+
+def test_duckdb_sees_the_array_grow():
+    """Each query exports anew: rows appended since are in the next one."""
+    duckdb = need("duckdb")
+    a = mba.mmaparray("q", range(100))
+    assert duckdb.sql("select sum(x) from a as t(x)").fetchone()[0] == 4950
+    a.extend(range(100, 200))
+    assert duckdb.sql("select sum(x) from a as t(x)").fetchone()[0] == 19900
+    a.close()
+
+
+# ------------------------------------------------- the live stream
+
+@pytest.fixture(scope="module")
+def c_writer(tmp_path_factory):
+    cc = shutil.which("cc")
+    lib = os.path.join(TARGET, "libmba.so")
+    if not cc or not os.path.exists(lib):
+        pytest.skip("needs cc and target/release/libmba.so")
+    src = tmp_path_factory.mktemp("c") / "writer.c"
+    src.write_text(textwrap.dedent(r"""
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <unistd.h>
+        #include "mba.h"
+        /* writer NAME N BURST: appends the int64s 0..N-1, pausing 2 ms
+           after each BURST of them. */
+        int main(int argc, char **argv) {
+            mba_handle h;
+            int rc = mba_open(argv[1], 0, MBA_TYPE_I64, &h);
+            if (rc) { fprintf(stderr, "open: %s\n", mba_strerror(rc)); return 1; }
+            long n = atol(argv[2]), burst = atol(argv[3]);
+            for (long i = 0; i < n; i++) {
+                int64_t v = i;
+                if ((rc = mba_append(h, &v))) { fprintf(stderr, "append: %s\n", mba_strerror(rc)); return 1; }
+                if ((i + 1) % burst == 0) usleep(2000);
+            }
+            return mba_close(h);
+        }
+    """))
+    exe = str(src.parent / "writer")
+    subprocess.run([cc, "-O1", "-o", exe, str(src), "-I", os.path.join(REPO, "include"),
+                    "-L", TARGET, "-lmba", "-Wl,-rpath," + TARGET], check=True)
+    return exe
+
+
+N = 50000
+
+
+def test_tail_sees_every_element_once(shm_name, c_writer):
+    a = mba.create(shm_name, 0, "q")
+    tail = a.arrow_tail(timeout=2.0)
+    w = subprocess.Popen([c_writer, "shm://" + shm_name, str(N), "997"])
+    got, batches = [], 0
+    try:
+        for b in tail:
+            rb = pa.record_batch(b)
+            got.extend(rb.column(0).to_pylist())
+            batches += 1
+    finally:
+        assert w.wait(60) == 0
+    assert got == list(range(N))  # every element, once, in order
+    assert batches > 1  # tailed while being written, not read at the end
+    a.close()
+
+
+def test_tail_through_pyarrow_reader(shm_name, c_writer):
+    a = mba.create(shm_name, 0, "q")
+    a.extend([-1, -2])  # published before the tail: its first batch
+    rdr = pa.RecordBatchReader.from_stream(a.arrow_tail(timeout=2.0))
+    a.close()  # the stream keeps the array mapped
+    w = subprocess.Popen([c_writer, "shm://" + shm_name, str(N), "4999"])
+    got = []
+    try:
+        for rb in rdr:
+            got.extend(rb.column(0).to_pylist())
+    finally:
+        assert w.wait(60) == 0
+    assert got == [-1, -2] + list(range(N))
+
+
+def test_tail_waits_with_the_gil_released():
+    a = mba.mmaparray("i")
+    tail = a.arrow_tail(timeout=0.5, struct=False)
+    ticks = [0]
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            ticks[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        assert tail.read_next() is None  # nothing new within the timeout: the end
+        waited = time.monotonic() - t0
+    finally:
+        stop.set()
+        t.join()
+    assert 0.4 < waited < 5
+    assert ticks[0] > 1000  # the other thread ran meanwhile
+    with pytest.raises(ValueError):
+        a.arrow_tail(timeout=None)
+    a.close()
+
+
+def test_tail_plain_batches_and_handover():
+    a = mba.mmaparray("H", [1, 2, 3])
+    tail = a.arrow_tail(timeout=0.05, struct=False)
+    b = tail.read_next()
+    assert len(b) == 3
+    arr = pa.array(b)
+    assert arr.to_pylist() == [1, 2, 3] and data_addr(arr) == a.buffer_info()[0]
+    with pytest.raises(ValueError):
+        pa.array(b)  # a batch is handed over once
+    a.extend([4, 5])
+    assert pa.array(tail.read_next()).to_pylist() == [4, 5]
+    assert tail.read_next() is None
+    t2 = a.arrow_tail(timeout=0.05, struct=False)
+    cap = t2.__arrow_c_stream__()
+    with pytest.raises(ValueError):
+        t2.read_next()  # handed over to the capsule
+    assert pa.chunked_array(_Stream(cap)).to_pylist() == [1, 2, 3, 4, 5]
+    a.close()
+
+
+class _Stream(object):
+    def __init__(self, cap):
+        self.cap = cap
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        return self.cap
