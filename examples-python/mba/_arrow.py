@@ -302,10 +302,10 @@ class ArrowTail(object):
     __slots__ = ("_p",)
 
     def __init__(self, a, timeout, flags=ARROW_STRUCT):
+        self._p = None
         if timeout is None or not timeout >= 0:
             raise ValueError("arrow_tail needs a timeout in seconds (>= 0)")
         ns = min(int(timeout * 1e9), (1 << 63) - 1)
-        self._p = None
         self._p = _stream_ptr(a, ARROW_LIVE | flags, ns)
 
     def _ptr(self):
