@@ -188,6 +188,26 @@ def test_unconsumed_capsules_release_the_mapping(shm_name):
     assert not mapped(shm_name)
 
 
+def test_capsules_alive_at_interpreter_exit(py):
+    """Capsules, streams and tails still alive when the interpreter ends
+    are destroyed without a crash (their destructor and name outlive the
+    module)."""
+    p = py("""
+        import mba, pyarrow as pa
+        a = mba.mmaparray('i', [1, 2, 3])
+        KEEP = [a.__arrow_c_array__(), a.__arrow_c_stream__(), a.arrow_tail(1.0),
+                a.arrow_tail(1.0).read_next(), pa.array(a)]
+        class Late:  # destroyed late in the shutdown, holding capsules
+            def __del__(self, k=[a.__arrow_c_schema__()]):
+                pass
+        import builtins
+        builtins._mba_late = Late()
+        a.close()
+        print("ok")
+    """)
+    assert p.stdout.strip() == "ok" and p.stderr == "", p.stderr
+
+
 def test_closed_and_user_mmap_arrays_refuse():
     a = mba.mmaparray("i", [1])
     a.close()
