@@ -5,17 +5,20 @@ libmba fills the Arrow C Data / C Stream Interface structs itself
 MBA_ARROW_COPY; their release callbacks keep the mapping alive after
 close). This module only wraps them in the PyCapsules that consumers
 (pyarrow, Polars, DuckDB...) take: "arrow_schema", "arrow_array" and
-"arrow_array_stream", each owning a struct in C memory whose destructor
-calls the struct's release unless a consumer has moved it (set release
-to NULL). No pyarrow is needed.
+"arrow_array_stream", each owning a struct in C memory that is released
+(unless a consumer has moved it: set its release to NULL) and freed once
+the capsule is unused (see _sweep). No pyarrow is needed.
 
 Capsules are made through ctypes.pythonapi, which is CPython's: on other
 interpreters (PyPy) importing this module raises NotSupportedError; the
 rest of mba does not import it (the methods import it on first use).
 """
 
+import atexit
 import ctypes
+import gc
 import sys
+import threading
 
 from ctypes import CFUNCTYPE, c_char_p, c_int, c_int64, c_uint32, c_uint64, c_void_p
 
@@ -84,40 +87,61 @@ _api = ctypes.pythonapi
 _capsule_new = _api.PyCapsule_New
 _capsule_new.argtypes = [c_void_p, c_char_p, c_void_p]
 _capsule_new.restype = ctypes.py_object
-_capsule_ptr = _api.PyCapsule_GetPointer
-_capsule_ptr.argtypes = [c_void_p, c_char_p]
-_capsule_ptr.restype = c_void_p
 
 
-def _make_destructor(name, release_offset):
-    """The PyCapsule destructor for a capsule named name holding a struct
-    whose release callback is at release_offset: release it unless it was
-    moved, then free the struct. Everything it uses is bound here, so it
-    works during interpreter shutdown too."""
-    def destroy(capsule, _get=_capsule_ptr, _name=name, _off=release_offset,
-                _rel=_RELEASE, _free=_free, _vp=c_void_p):
-        p = _get(capsule, _name)
-        if not p:
-            return
-        rel = _vp.from_address(p + _off).value
-        if rel:
-            _rel(rel)(p)
-        _free(p)
-    return ctypes.CFUNCTYPE(None, c_void_p)(destroy)
-
-
-_NAME = {}
-_DESTROY = {}
-for _n, _s in (("arrow_schema", ArrowSchema), ("arrow_array", ArrowArray),
-               ("arrow_array_stream", ArrowArrayStream)):
-    _NAME[_n] = ctypes.create_string_buffer(_n.encode())
-    _DESTROY[_n] = _make_destructor(_NAME[_n], _s.release.offset)
+# Capsule ownership. A PyCapsule destructor runs inside the capsule's
+# deallocation, often while the consumer's exception is propagating (a
+# consumer that refuses our export drops our capsules on its error path).
+# A destructor written in Python (a ctypes callback) cannot run there: the
+# pending exception breaks its calls, and ctypes replaces it with a
+# SystemError. So our capsules have no destructor: each is kept in
+# _PENDING with its struct, and _sweep() releases (unless a consumer moved
+# it) and frees the struct of every capsule that nobody else references
+# any more. Sweeps run before every export, after every garbage
+# collection (gc.callbacks) and at exit: an untaken capsule's mapping is
+# released at the next of these, a taken one's by its consumer at once.
+_NAME = {n: ctypes.create_string_buffer(n.encode())
+         for n in ("arrow_schema", "arrow_array", "arrow_array_stream")}
 # A capsule may outlive this module (a consumer keeps one until the
-# interpreter's very end): its name and destructor must never be freed.
-_KEEP = (_NAME, _DESTROY)
-_api.Py_IncRef(ctypes.py_object(_KEEP))
+# interpreter's very end): its name must never be freed.
+_api.Py_IncRef(ctypes.py_object(_NAME))
 _SIZE = {"arrow_schema": ctypes.sizeof(ArrowSchema), "arrow_array": ctypes.sizeof(ArrowArray),
          "arrow_array_stream": ctypes.sizeof(ArrowArrayStream)}
+_PENDING = []  # [capsule, struct address, struct type]
+_LOCK = threading.Lock()
+_getrefcount = sys.getrefcount
+
+
+def _refs_when_unused():
+    e = [object(), 0, None]
+    return _getrefcount(e[0])
+
+
+# References to a capsule that _sweep's check sees when only _PENDING
+# holds it (the list entry, the call's argument).
+_UNUSED = _refs_when_unused()
+
+
+def _sweep(*_):
+    """Releases and frees the structs of the capsules only _PENDING still
+    references. Never blocks: a sweep in progress elsewhere (or below in
+    this thread, from a garbage collection) is left to finish."""
+    if not _LOCK.acquire(False):
+        return
+    try:
+        keep, dead = [], []
+        for e in _PENDING:  # (an unused capsule stays unused: nobody can take it)
+            (dead if _getrefcount(e[0]) <= _UNUSED else keep).append(e)
+        if dead:
+            _PENDING[:] = keep
+    finally:
+        _LOCK.release()
+    for _, p, struct in dead:
+        _release_free(p, struct)
+
+
+gc.callbacks.append(lambda phase, info: phase == "stop" and _sweep())
+atexit.register(_sweep)
 
 
 def _alloc(kind):
@@ -128,7 +152,7 @@ def _alloc(kind):
 
 
 def _release_free(p, struct):
-    """Releases (unless moved) and frees a struct we never wrapped."""
+    """Releases (unless moved) and frees a struct."""
     if p:
         rel = struct.from_address(p).release
         if rel:
@@ -137,13 +161,16 @@ def _release_free(p, struct):
 
 
 def _capsule(p, kind, struct):
-    """Wraps the struct at p in a capsule that owns it (released and freed
-    here if even that fails)."""
+    """Wraps the struct at p in a capsule that owns it (see _sweep;
+    released and freed here if even that fails)."""
     try:
-        return _capsule_new(p, ctypes.cast(_NAME[kind], c_char_p), _DESTROY[kind])
+        cap = _capsule_new(p, ctypes.cast(_NAME[kind], c_char_p), None)
+        with _LOCK:
+            _PENDING.append([cap, p, struct])
     except BaseException:
         _release_free(p, struct)
         raise
+    return cap
 
 
 def _missing():
@@ -168,6 +195,7 @@ def export(a, start=0, count=ALL, flags=0):
     (count ALL: to the end), zero-copy unless flags has ARROW_COPY."""
     if _export_arrow is None:
         raise _missing()
+    _sweep()
     own, h = _handle(a)
     sp = _alloc("arrow_schema")
     try:
@@ -199,6 +227,7 @@ def schema(a, flags=0):
 def _stream_ptr(a, flags, timeout_ns):
     if _export_stream is None:
         raise _missing()
+    _sweep()
     own, h = _handle(a)
     p = _alloc("arrow_array_stream")
     rc = _export_stream(h, flags, timeout_ns, p)

@@ -188,6 +188,28 @@ def test_unconsumed_capsules_release_the_mapping(shm_name):
     assert not mapped(shm_name)
 
 
+def test_consumer_error_is_its_own(shm_name, py):
+    """A consumer that refuses the export (a record batch needs a struct)
+    raises its own error while our capsules die: they must neither replace
+    it (a ctypes destructor would: SystemError) nor leak the mapping."""
+    a = mba.create(shm_name, 3, "q")
+    for _ in range(3):
+        with pytest.raises(pa.ArrowInvalid, match="struct"):
+            pa.record_batch(a)
+    a.close()
+    gc.collect()
+    assert not mapped(shm_name)
+    p = py("""
+        import mba, pyarrow as pa
+        a = mba.mmaparray('q', [1, 2])
+        try:
+            pa.record_batch(a)
+        except pa.ArrowInvalid:
+            print("ok")
+    """)
+    assert p.stdout.strip() == "ok" and p.stderr == "", p.stderr
+
+
 def test_capsules_alive_at_interpreter_exit(py):
     """Capsules, streams and tails still alive when the interpreter ends
     are destroyed without a crash (their destructor and name outlive the
