@@ -345,10 +345,14 @@ N = 50000
 
 def test_tail_sees_every_element_once(shm_name, c_writer):
     a = mba.create(shm_name, 0, "q")
-    tail = a.arrow_tail(timeout=2.0)
-    w = subprocess.Popen([c_writer, "shm://" + shm_name, str(N), "997"])
+    seq = a.seq
+    w = subprocess.Popen([c_writer, "shm://" + shm_name, str(N), "499"])
     got, batches = [], 0
     try:
+        # The tail starts at row 0 whenever it is made: made once the writer
+        # has started, its timeout only has to cover the writer's pauses.
+        a.wait(seq, timeout=30)
+        tail = a.arrow_tail(timeout=2.0)
         for b in tail:
             rb = pa.record_batch(b)
             got.extend(rb.column(0).to_pylist())
@@ -363,11 +367,13 @@ def test_tail_sees_every_element_once(shm_name, c_writer):
 def test_tail_through_pyarrow_reader(shm_name, c_writer):
     a = mba.create(shm_name, 0, "q")
     a.extend([-1, -2])  # published before the tail: its first batch
+    seq = a.seq
     rdr = pa.RecordBatchReader.from_stream(a.arrow_tail(timeout=2.0))
-    a.close()  # the stream keeps the array mapped
     w = subprocess.Popen([c_writer, "shm://" + shm_name, str(N), "4999"])
     got = []
     try:
+        a.wait(seq, timeout=30)
+        a.close()  # the stream keeps the array mapped
         for rb in rdr:
             got.extend(rb.column(0).to_pylist())
     finally:
