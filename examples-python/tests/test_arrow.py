@@ -229,6 +229,44 @@ def test_capsules_alive_at_interpreter_exit(py):
     assert p.stdout.strip() == "ok" and p.stderr == "", p.stderr
 
 
+def test_other_interpreters_get_a_clear_error(py):
+    """Capsules need ctypes.pythonapi (CPython): elsewhere (PyPy) the
+    Arrow methods raise NotSupportedError; mba itself still loads, since
+    only the methods import mba._arrow. (Run here by making CPython look
+    like another implementation before the first Arrow call.)"""
+    p = py("""
+        import sys, types, mba
+        a = mba.mmaparray('i', [1, 2])
+        sys.implementation = types.SimpleNamespace(**dict(vars(sys.implementation), name="pypy"))
+        try:
+            a.__arrow_c_array__()
+        except mba.NotSupportedError as e:
+            print("refused:", e)
+        print(a.tolist())
+    """)
+    assert "refused: the Arrow PyCapsule interface of mba needs CPython" in p.stdout
+    assert "[1, 2]" in p.stdout
+
+
+def test_ipc_round_trip_to_another_array():
+    """How data leaves the node (ARROW.md): the zero-copy stream written as
+    Arrow IPC, read back elsewhere into another array."""
+    np = need("numpy")
+    a = mba.mmaparray("d", [0.5 * i for i in range(1000)])
+    sink = pa.BufferOutputStream()
+    rdr = pa.RecordBatchReader.from_stream(a)
+    with pa.ipc.new_stream(sink, rdr.schema) as w:
+        for rb in rdr:
+            w.write_batch(rb)
+    t = pa.ipc.open_stream(sink.getvalue()).read_all()  # (on the other node)
+    b = mba.anon(0, "d")
+    b.frombytes(t.column(0).to_numpy())
+    assert b.tolist() == a.tolist()
+    assert np.asarray(b).sum() == sum(a)
+    a.close()
+    b.close()
+
+
 def test_closed_and_user_mmap_arrays_refuse():
     a = mba.mmaparray("i", [1])
     a.close()
