@@ -61,6 +61,13 @@ def data_addr(arr):
     return arr.buffers()[-1].address
 
 
+def get_ptr(a):
+    """mba_get_ptr of an mmaparray's handle."""
+    p = ctypes.c_void_p()
+    L.check(L.get_ptr(a._h, ctypes.byref(p)))
+    return p.value
+
+
 def fsl(typ):
     """(value type, list sizes) of a (nested) fixed-size list type, to
     compare whatever the child fields' names."""
@@ -89,7 +96,7 @@ def test_pyarrow_array_is_zero_copy(tc):
     assert arr.to_pylist() == a.tolist()
     assert arr.null_count == 0
     # The Arrow buffer IS the array's memory (mba_get_ptr).
-    assert data_addr(arr) == a.buffer_info()[0]
+    assert data_addr(arr) == get_ptr(a) == a.buffer_info()[0]
     a[1] = vals[2]  # an in-place write is visible (the documented race)
     assert arr[1].as_py() == vals[2]
     a.close()
