@@ -23,6 +23,7 @@ import threading
 from ctypes import CFUNCTYPE, c_char_p, c_int, c_int64, c_uint32, c_uint64, c_void_p
 
 from . import _lib as L
+from ._native import _check_signals
 
 if not hasattr(ctypes, "pythonapi") or sys.implementation.name != "cpython":
     raise L.NotSupportedError(
@@ -357,17 +358,28 @@ class ArrowTail(object):
 
     def read_next(self):
         """The next batch (an ArrowBatch), or None at the end of the stream
-        (no new element within the timeout)."""
+        (no new row within the timeout; a later call looks, and waits,
+        again). Ctrl-C during the wait raises KeyboardInterrupt: libmba
+        ends the wait with an empty batch when a signal arrives, and the
+        signal handlers run here."""
         p = self._ptr()
         st = ArrowArrayStream.from_address(p)
-        ap = _alloc("arrow_array")
-        rc = _GET(st.get_next)(p, ap)  # may wait: the GIL is released
-        if rc:
-            _free(ap)
-            self._error(p, rc)
-        if not ArrowArray.from_address(ap).release:  # the end of the stream
-            _free(ap)
-            return None
+        while True:
+            ap = _alloc("arrow_array")
+            rc = _GET(st.get_next)(p, ap)  # may wait: the GIL is released
+            if rc:
+                _free(ap)
+                self._error(p, rc)
+            arr = ArrowArray.from_address(ap)
+            if not arr.release:  # the end of the stream
+                _free(ap)
+                return None
+            if arr.length:
+                break
+            # An empty batch: a signal ended the wait (see
+            # mba_export_arrow_stream). Run the handlers, then go on.
+            _release_free(ap, ArrowArray)
+            _check_signals()
         sp = _alloc("arrow_schema")
         rc = _GET(st.get_schema)(p, sp)
         if rc:

@@ -8,6 +8,7 @@ import ctypes
 import gc
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -448,6 +449,27 @@ def test_tail_waits_with_the_gil_released():
     assert ticks[0] > 1000  # the other thread ran meanwhile
     with pytest.raises(ValueError):
         a.arrow_tail(timeout=None)
+    a.close()
+
+
+def test_tail_wait_is_interruptible():
+    """Ctrl-C during a tail's wait raises KeyboardInterrupt at once, not
+    when the timeout ends (libmba ends the wait with an empty batch on a
+    signal; read_next runs the handlers)."""
+    a = mba.mmaparray("i", [1])
+    tail = a.arrow_tail(timeout=20.0, struct=False)
+    assert len(tail.read_next()) == 1
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tail.read_next()
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 10
+    a.append(2)  # the tail goes on after the interrupt
+    assert pa.array(tail.read_next()).to_pylist() == [2]
     a.close()
 
 
