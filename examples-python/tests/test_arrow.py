@@ -487,6 +487,10 @@ def test_tail_plain_batches_and_handover():
     a.extend([4, 5])
     assert pa.array(tail.read_next()).to_pylist() == [4, 5]
     assert tail.read_next() is None
+    a.append(6)  # the end is not final: a tail resumes
+    assert pa.array(tail.read_next()).to_pylist() == [6]
+    assert tail.read_next() is None
+    a.pop()
     t2 = a.arrow_tail(timeout=0.05, struct=False)
     cap = t2.__arrow_c_stream__()
     with pytest.raises(ValueError):
