@@ -6,7 +6,7 @@
 
 use super::arrow::{ArrowArray, ArrowArrayStream, ArrowSchema, MBA_ARROW_LIVE};
 use super::arrow_build::{export_array, export_schema, released_array, Desc};
-use crate::array::{Access, Array, Kind};
+use crate::array::{Array, Kind};
 use crate::error::{Code, Error, Result};
 use std::ffi::{c_char, c_int, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -41,14 +41,10 @@ pub(super) fn new_stream(a: &Array, flags: u32, timeout_ns: i64) -> Result<Arrow
                 "a live stream needs a shared array (not copy-on-write or raw)",
             ));
         }
-        let access = if a.is_writable() {
-            Access::ReadWrite
-        } else {
-            Access::ReadOnly
-        };
-        // Its own attachment (the same mapping, from the process's cache):
-        // the stream outlives mba_close of the handle.
-        let own = Array::from_fd(a.fd(), access, Some(a.layout().elem))?;
+        // Its own handle on the same mapping: the stream outlives
+        // mba_close of the handle, and its batches point where
+        // mba_get_ptr does.
+        let own = a.reattach()?;
         State::Live {
             array: own,
             pos: 0,
