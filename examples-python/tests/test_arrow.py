@@ -480,7 +480,8 @@ def test_tail_plain_batches_and_handover():
     assert len(b) == 3
     arr = pa.array(b)
     assert arr.to_pylist() == [1, 2, 3]
-    a[0] = 9  # zero-copy: the live stream's own attachment of the same memory
+    assert data_addr(arr) == get_ptr(a)  # zero-copy: the handle's own mapping
+    a[0] = 9
     assert arr.to_pylist() == [9, 2, 3]
     with pytest.raises(ValueError):
         pa.array(b)  # a batch is handed over once
