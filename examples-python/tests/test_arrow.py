@@ -275,6 +275,34 @@ def test_ipc_round_trip_to_another_array():
     b.close()
 
 
+def test_exports_racing_close_from_threads():
+    """Threads export while another closes the array: each export either
+    works (and its data stays valid) or raises ClosedError; no crash."""
+    for _ in range(20):
+        a = mba.mmaparray("q", range(1000))
+        got, errors = [], []
+
+        def export():
+            for _ in range(50):
+                try:
+                    got.append(pa.array(a))
+                    a.__arrow_c_stream__()
+                except mba.ClosedError:
+                    pass
+                except Exception as e:  # pragma: no cover - reported below
+                    errors.append(e)
+
+        ts = [threading.Thread(target=export) for _ in range(3)]
+        for t in ts:
+            t.start()
+        a.close()
+        for t in ts:
+            t.join()
+        assert not errors
+        for arr in got:
+            assert arr[999].as_py() == 999
+
+
 def test_closed_and_user_mmap_arrays_refuse():
     a = mba.mmaparray("i", [1])
     a.close()
