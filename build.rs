@@ -125,6 +125,7 @@ const FFI_FILES: &[&str] = &[
     "sigbus.rs",
     "pybridge.rs",
     "python/mod.rs",
+    "arrow.rs",
 ];
 
 fn main() {
@@ -163,10 +164,69 @@ fn main() {
         .iter()
         .fold(r, |b, f| b.with_src(crate_dir.join("src/ffi").join(f)))
         .generate();
-    match r {
-        Ok(b) => {
-            b.write_to_file(out.join("mba.h"));
-        }
+    let b = match r {
+        Ok(b) => b,
         Err(e) => panic!("cbindgen failed: {e}"),
+    };
+    let mut text = Vec::new();
+    b.write(&mut text);
+    let text = String::from_utf8(text).expect("cbindgen wrote UTF-8");
+    let text = arrow_guard(
+        &text,
+        &["ArrowArray", "ArrowSchema"],
+        "ARROW_C_DATA_INTERFACE",
+        ARROW_FLAGS,
+    );
+    let text = arrow_guard(&text, &["ArrowArrayStream"], "ARROW_C_STREAM_INTERFACE", "");
+    // Like cbindgen's write_to_file: an unchanged header keeps its mtime.
+    let path = out.join("mba.h");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&path, text).expect("writing mba.h");
     }
+}
+
+/// The flags of ArrowSchema.flags, as the Arrow specification defines
+/// them inside its ARROW_C_DATA_INTERFACE guard.
+const ARROW_FLAGS: &str = "#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+";
+
+/// Wraps the definitions of the Arrow structs `names` (adjacent in
+/// cbindgen's output, each with its doc comment) in the Arrow
+/// specification's include guard `guard`, written as the specification
+/// writes them (`struct ArrowArray { ... };`, no typedef), so that mba.h
+/// coexists with Arrow's own headers in either include order. cbindgen
+/// cannot emit guards itself.
+fn arrow_guard(h: &str, names: &[&str], guard: &str, extra: &str) -> String {
+    let mut start = usize::MAX;
+    let mut end = 0;
+    for n in names {
+        let open = format!("typedef struct {n} {{");
+        let at = h
+            .find(&open)
+            .unwrap_or_else(|| panic!("cbindgen emitted no {open}"));
+        let doc = h[..at]
+            .rfind("/**")
+            .expect("a doc comment before the struct");
+        let close = format!("}} {n};\n");
+        let stop = at + h[at..].find(&close).expect("the end of the struct") + close.len();
+        start = start.min(doc);
+        end = end.max(stop);
+    }
+    let mut block = h[start..end].to_string();
+    for n in names {
+        block = block
+            .replace(&format!("typedef struct {n} {{"), &format!("struct {n} {{"))
+            .replace(&format!("}} {n};\n"), "};\n");
+    }
+    for n in names {
+        assert!(!block.contains(&format!("typedef struct {n}")), "{n} once");
+    }
+    format!(
+        "{}#ifndef {guard}\n#define {guard}\n\n{extra}{block}\n#endif  /* {guard} */\n{}",
+        &h[..start],
+        &h[end..]
+    )
 }

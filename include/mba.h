@@ -486,6 +486,28 @@
 #define MBA_GC_DRY_RUN 1024
 
 /**
+ * Arrow export flag: copy the elements into memory the library allocates
+ * and frees (an immutable snapshot) instead of pointing into the mapping.
+ * Required for MBA_TYPE_BOOL arrays (Arrow's booleans are bits, libmba's
+ * are bytes: the copy packs them).
+ */
+#define MBA_ARROW_COPY 2048
+
+/**
+ * Arrow export flag, mba_export_arrow_stream only: a live stream that
+ * tails the array (each get_next returns the rows published since the
+ * previous batch, waiting up to timeout_ns for new ones, then ends).
+ */
+#define MBA_ARROW_LIVE 4096
+
+/**
+ * Arrow export flag: export a struct with the array as its one child
+ * field (a record batch of one column), the form engines such as DuckDB
+ * and Polars take as a table. Without it the array is exported as itself.
+ */
+#define MBA_ARROW_STRUCT 8192
+
+/**
  * A handle to an open array: a small positive integer, never a pointer.
  * 0 and negative values are never valid handles. A handle is a slot of a
  * table of 4,096 (4,095 handles open at once at most; one more open is
@@ -746,6 +768,152 @@ typedef struct mba_py_api {
    */
   void *(*type_get_slot)(void*, int);
 } mba_py_api;
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+/**
+ * The Arrow C data interface's array, exactly as the Arrow specification
+ * defines it (in the same ARROW_C_DATA_INTERFACE guard as ArrowSchema).
+ * Ownership as for ArrowSchema: the consumer calls release once; a child
+ * may be moved out (copy the struct, set the original's release to NULL)
+ * and released on its own.
+ */
+struct ArrowArray {
+  /**
+   * Number of items (rows at the top level).
+   */
+  int64_t length;
+  /**
+   * Number of nulls (always 0 here).
+   */
+  int64_t null_count;
+  /**
+   * Logical offset into the buffers (always 0 here).
+   */
+  int64_t offset;
+  /**
+   * Number of buffers.
+   */
+  int64_t n_buffers;
+  /**
+   * Number of children.
+   */
+  int64_t n_children;
+  /**
+   * The buffers (validity first; libmba's validity buffers are NULL).
+   */
+  const void **buffers;
+  /**
+   * The children (n_children pointers).
+   */
+  struct ArrowArray **children;
+  /**
+   * The dictionary (always NULL here).
+   */
+  struct ArrowArray *dictionary;
+  /**
+   * Frees what the producer allocated; NULL once released.
+   */
+  void (*release)(struct ArrowArray*);
+  /**
+   * The producer's data.
+   */
+  void *private_data;
+};
+
+/**
+ * The Arrow C data interface's schema, exactly as the Arrow specification
+ * defines it (docs/format/CDataInterface in the Arrow documentation), in
+ * the specification's ARROW_C_DATA_INTERFACE include guard so that it
+ * coexists with Arrow's own headers (abi.h, nanoarrow). The producer (the
+ * library) fills it; the consumer owns it and must call release once it
+ * is done (release sets release to NULL; it releases the children that
+ * have not been moved out).
+ */
+struct ArrowSchema {
+  /**
+   * Type description ("i", "+w:3", "+s"...); owned by the producer.
+   */
+  const char *format;
+  /**
+   * Field name (may be NULL); owned by the producer.
+   */
+  const char *name;
+  /**
+   * Key/value metadata in Arrow's binary encoding (may be NULL).
+   */
+  const char *metadata;
+  /**
+   * ARROW_FLAG_* bits (libmba sets none: no field is nullable).
+   */
+  int64_t flags;
+  /**
+   * Number of children.
+   */
+  int64_t n_children;
+  /**
+   * The children (n_children pointers).
+   */
+  struct ArrowSchema **children;
+  /**
+   * The dictionary's schema (always NULL here).
+   */
+  struct ArrowSchema *dictionary;
+  /**
+   * Frees what the producer allocated; NULL once released.
+   */
+  void (*release)(struct ArrowSchema*);
+  /**
+   * The producer's data.
+   */
+  void *private_data;
+};
+
+#endif  /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+/**
+ * The Arrow C stream interface's stream, exactly as the Arrow
+ * specification defines it (docs/format/CStreamInterface), in its
+ * ARROW_C_STREAM_INTERFACE include guard. A stream is used by one thread
+ * at a time. get_schema and get_next return 0 or an errno value (EINVAL
+ * for a released stream or a NULL out, EIO, ENOMEM...; get_last_error
+ * then describes it, valid until the next call on the stream). End of
+ * stream is a get_next that returns 0 with out->release == NULL.
+ */
+struct ArrowArrayStream {
+  /**
+   * Stores the schema of every batch in *out (the caller releases it).
+   */
+  int (*get_schema)(struct ArrowArrayStream*, struct ArrowSchema*);
+  /**
+   * Stores the next batch in *out (the caller releases it), or marks
+   * the end of the stream with out->release == NULL.
+   */
+  int (*get_next)(struct ArrowArrayStream*, struct ArrowArray*);
+  /**
+   * The message of the last failed call, or NULL.
+   */
+  const char *(*get_last_error)(struct ArrowArrayStream*);
+  /**
+   * Frees the stream (batches already handed out stay valid); NULL once
+   * released.
+   */
+  void (*release)(struct ArrowArrayStream*);
+  /**
+   * The producer's data.
+   */
+  void *private_data;
+};
+
+#endif  /* ARROW_C_STREAM_INTERFACE */
 
 #ifdef __cplusplus
 extern "C" {
@@ -1470,6 +1638,76 @@ int mba_sigbus_guard(int enable);
  * Errors: MBA_E_NULL, MBA_E_ARG.
  */
 int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
+
+/**
+ * Exports rows [start, start+count) of the array as an Arrow array
+ * (*out_array) and its type (*out_schema), following the Arrow C data
+ * interface. count is clamped to the length published at the call
+ * (count = UINT64_MAX: to the end); the result is a snapshot of that
+ * range: rows appended later are not part of it.
+ * Types: i8 "c", u8 "C", i16 "s", u16 "S", i32 "i", u32 "I", i64 "l",
+ * u64 "L", f16 "e", f32 "f", f64 "g"; complex64/complex128 as
+ * FixedSizeList<2> ("+w:2") of f32/f64; records as FixedSizeBinary
+ * ("w:item_size"); bool as Arrow booleans ("b", bit-packed) with
+ * MBA_ARROW_COPY only (MBA_E_TYPE without it: libmba's bools are bytes);
+ * a row shape (d1, d2, ...) nests one FixedSizeList ("+w:d1") per
+ * dimension around the element type. The field is named after the array
+ * (the last component of its path or shm name without ".mba", else
+ * "mba") and its metadata holds mba.type, mba.item_size and mba.shape.
+ * No nulls: null_count is 0 and every validity buffer NULL.
+ * Zero-copy (the default): the data buffer is the array's own memory,
+ * mba_get_ptr + start * mba_row_size; the consumer sees later in-place
+ * writes by any process (racy, as with mba_get_ptr), and the release
+ * callback keeps the mapping alive, so the Arrow array stays valid after
+ * mba_close until it is released. MBA_ARROW_COPY copies the rows into
+ * 64-byte aligned memory the library frees at release. MBA_ARROW_STRUCT
+ * wraps the array as the one child of a struct ("+s", a record batch).
+ * The caller owns both structs on success and must call each one's
+ * release callback exactly once (from any thread); on failure nothing is
+ * written. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG (unknown flag, or
+ * MBA_ARROW_LIVE), MBA_E_INDEX (start beyond the length), MBA_E_TYPE
+ * (bool without MBA_ARROW_COPY), MBA_E_OVERFLOW, MBA_E_NOMEM,
+ * MBA_E_TRUNCATED (mba_sigbus_guard on and the file shrunk).
+ */
+int mba_export_arrow(mba_handle h,
+                     uint64_t start,
+                     uint64_t count,
+                     uint32_t flags,
+                     struct ArrowArray *out_array,
+                     struct ArrowSchema *out_schema);
+
+/**
+ * Exports the array as an Arrow C stream (*out_stream). Default: a
+ * finite snapshot stream of the rows published at the call (one batch,
+ * none if the array is empty, then the end; timeout_ns is ignored).
+ * MBA_ARROW_LIVE: a live stream that tails the array: each get_next
+ * returns the rows published since the previous batch (the first batch:
+ * every row so far), zero-copy; when there are none it waits for a change
+ * as mba_wait does, up to timeout_ns from the call (< 0: forever, 0: only
+ * looks), then reports the end (out->release == NULL). A later get_next
+ * looks again, so a consumer may go on tailing after an end. If the array
+ * shrinks below what was delivered, the stream goes on from the new
+ * length. A signal handler that runs during the wait makes get_next
+ * return a batch of 0 rows (call again to continue). Live streams need a
+ * shared array (not copy-on-write or raw: MBA_E_NOTSUP) and hold their
+ * own attachment to it, so they, and every batch, stay valid after
+ * mba_close. MBA_ARROW_COPY and MBA_ARROW_STRUCT apply to every batch as
+ * in mba_export_arrow (MBA_ARROW_STRUCT: a stream of record batches, what
+ * engines take as a table). Types as in mba_export_arrow. The caller owns
+ * the stream on success and must call its release callback once; a
+ * stream is used by one thread at a time (the Arrow rule); batches and
+ * schemas it hands out are independent of it. On failure nothing is
+ * written. Thread-safe.
+ * Errors: MBA_E_HANDLE, MBA_E_NULL, MBA_E_ARG (unknown flag),
+ * MBA_E_TYPE (bool without MBA_ARROW_COPY), MBA_E_NOTSUP (MBA_ARROW_LIVE
+ * on a copy-on-write or raw handle), MBA_E_OVERFLOW, MBA_E_NOMEM,
+ * MBA_E_TRUNCATED, MBA_E_IO.
+ */
+int mba_export_arrow_stream(mba_handle h,
+                            uint32_t flags,
+                            int64_t timeout_ns,
+                            struct ArrowArrayStream *out_stream);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -134,6 +134,49 @@ class _NativeMixin(object):
         import numpy
         return numpy.asarray(self)
 
+    # The Arrow PyCapsule interface (docs/ARROW.md; mba/_arrow.py, imported
+    # at first use: it needs CPython).
+
+    def __arrow_c_schema__(self):
+        """The Arrow schema of the elements, as an "arrow_schema" capsule."""
+        from . import _arrow
+        return _arrow.schema(self)
+
+    def __arrow_c_array__(self, requested_schema=None):
+        """A zero-copy Arrow export of the published elements (pyarrow.array(a),
+        polars.Series(a)): ("arrow_schema", "arrow_array") capsules whose
+        release keeps the memory mapped after close()."""
+        from . import _arrow
+        return _arrow.export(self)
+
+    def __arrow_c_stream__(self, requested_schema=None):
+        """A finite, zero-copy Arrow stream of the published elements, as
+        record batches of one column named after the array (what table
+        consumers take: DuckDB's replacement scan, polars.DataFrame(a),
+        pyarrow.RecordBatchReader.from_stream(a)): an "arrow_array_stream"
+        capsule."""
+        from . import _arrow
+        return _arrow.stream(self)
+
+    def arrow(self, start=None, stop=None, copy=False, struct=False):
+        """An Arrow exporter of rows [start, stop) (an object with
+        __arrow_c_array__, and __arrow_c_stream__ for the whole array):
+        zero-copy, or with copy=True an immutable copy that later writes to
+        the array do not change (needed for bool arrays); struct=True
+        exports a record batch of one column instead of the plain array."""
+        from . import _arrow
+        return _arrow.slice_of(self, start, stop, copy, struct)
+
+    def arrow_tail(self, timeout, struct=True):
+        """A live Arrow stream of this array: each batch holds the elements
+        published since the previous one; when none are new, waits up to
+        timeout seconds (GIL released), then ends. Hand it to a consumer
+        (pyarrow.RecordBatchReader.from_stream, via __arrow_c_stream__) or
+        iterate it: each item has __arrow_c_array__ (pyarrow.record_batch(b);
+        with struct=False the batches are the plain arrays: pyarrow.array(b))."""
+        from . import _arrow
+        return _arrow.ArrowTail(self, timeout, _arrow.ARROW_STRUCT if struct else 0)
+
     def clear(self):
         """Remove all elements (the length becomes 0; memory is kept)."""
         own, h = self._hold()

@@ -491,6 +491,8 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_seq(mba_handle, *mut u64) -> c_int;
         mba_wait(mba_handle, u64, i64, *mut u64) -> c_int;
         mba_gc(*const c_char, u32, *mut u64) -> c_int;
+        mba_export_arrow(mba_handle, u64, u64, u32, *mut mba::ffi::ArrowArray, *mut mba::ffi::ArrowSchema) -> c_int;
+        mba_export_arrow_stream(mba_handle, u32, i64, *mut mba::ffi::ArrowArrayStream) -> c_int;
     }
 }
 
@@ -574,6 +576,9 @@ fn rust_side_consts() -> Vec<(&'static str, i64)> {
         MBA_GC_UNUSED,
         MBA_GC_FORCE,
         MBA_GC_DRY_RUN,
+        MBA_ARROW_COPY,
+        MBA_ARROW_LIVE,
+        MBA_ARROW_STRUCT,
         MBA_OK,
         MBA_E_NULL,
         MBA_E_HANDLE,

@@ -328,3 +328,24 @@ pub(super) fn attach(
     }
     Ok(a)
 }
+
+impl Array {
+    /// Another handle on this array's mapping (the same addresses, no new
+    /// mapping), with this one's access: for exports that outlive the
+    /// handle (the Arrow live stream). Shared arrays only (`NotSup`).
+    pub fn reattach(&self) -> Result<Array> {
+        if self.kind != Kind::Shared {
+            return Err(Error::new(Code::NotSup, "only shared arrays reattach"));
+        }
+        let st = regular_stat(self.file())?;
+        let mut buf = [0u8; HEADER_SIZE as usize];
+        let n = sys::pread_full(self.fd(), &mut buf, 0)?;
+        let (h, _) = Header::decode(&buf[..n])?;
+        let access = if self.writable {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        };
+        attach(self.map.clone(), &h, access, self.path(), st)
+    }
+}

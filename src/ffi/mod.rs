@@ -5,11 +5,14 @@
 //! doc comments in these files.
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
+mod arrow_build;
+mod arrow_stream;
 pub(crate) mod boundary;
 mod extensible;
 pub(crate) mod handles;
 mod python;
 // The exports, in the order of mba.h (cbindgen follows this order).
+mod arrow;
 mod gc;
 mod memory;
 mod meta;
@@ -24,6 +27,7 @@ mod tests;
 mod types;
 mod write;
 
+pub use self::arrow::*;
 use self::boundary::{buf, copy_str, out, run, str_arg, with};
 pub use self::gc::*;
 pub use self::memory::*;
