@@ -8,13 +8,11 @@
 pub(crate) mod boundary;
 mod extensible;
 pub(crate) mod handles;
-mod python;
 // The exports, in the order of mba.h (cbindgen follows this order).
 mod gc;
 mod memory;
 mod meta;
 mod open;
-mod pybridge;
 mod read;
 mod sigbus;
 pub mod status;
@@ -29,8 +27,6 @@ pub use self::gc::*;
 pub use self::memory::*;
 pub use self::meta::*;
 pub use self::open::*;
-pub use self::pybridge::*;
-pub use self::python::mba_py_api;
 pub use self::read::*;
 pub use self::sigbus::mba_sigbus_guard;
 pub use self::status::*;
