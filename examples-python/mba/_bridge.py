@@ -60,3 +60,12 @@ def _make():
 # None. active: whether it is.
 Base, reason = _make()
 active = reason is None
+
+
+def guard(on):
+    """Tells the extension that libmba's SIGBUS guard is on or off (called
+    by mba.sigbus_guard): with it on, a[i] reads through the library, which
+    the guard covers, instead of straight from the mapping."""
+    if active:
+        from . import _ext
+        _ext.set_guard(bool(on))

@@ -20,10 +20,14 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use std::ffi::c_int;
-use std::sync::atomic::{AtomicI32, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU64, AtomicU8, AtomicUsize,
+    Ordering::{Acquire, Relaxed},
+};
 use std::sync::OnceLock;
 
 mod convert;
+mod fast;
 mod libmba;
 
 use convert::*;
@@ -38,7 +42,17 @@ pub struct Base {
     /// The element type of a flat array of a fast-path typecode, 0 for
     /// everything the fast paths leave to Python (rows, other typecodes).
     kind: AtomicU8,
+    /// For direct reads (kind != 0): the first element (mba_get_ptr), the
+    /// length word (mba_len_ptr) and the rows mapped (mba_capacity, raised
+    /// after a library read finds more).
+    data: AtomicUsize,
+    lenp: AtomicUsize,
+    cap: AtomicU64,
 }
+
+/// Whether libmba's SIGBUS guard is on (set by mba.sigbus_guard): a[i]
+/// then reads through the library, which the guard covers.
+static GUARD: AtomicBool = AtomicBool::new(false);
 
 /// A new reference as a PyObject, or the Python error if NULL.
 ///
@@ -60,6 +74,37 @@ impl Base {
         (h != 0).then(|| (a, h, self.kind.load(Relaxed)))
     }
 
+    /// len(self) from libmba, if the handle is live.
+    #[inline(always)]
+    fn fast_len(&self) -> Option<isize> {
+        let (a, h, _) = self.state()?;
+        let mut n = 0u64;
+        // SAFETY: a valid out-pointer; libmba validates the handle.
+        if unsafe { (a.len)(h, &mut n) } != 0 {
+            return None;
+        }
+        isize::try_from(n).ok()
+    }
+
+    /// Appends `v` if it is a common case that needs no wait and no growth.
+    ///
+    /// # Safety
+    /// `v` is a live object; the GIL is held.
+    #[inline(always)]
+    unsafe fn fast_append(&self, v: *mut ffi::PyObject) -> bool {
+        let Some((a, h, k @ 1..)) = self.state() else {
+            return false;
+        };
+        // SAFETY: per the contract.
+        let Some(b) = (unsafe { bytes_of(k, v) }) else {
+            return false;
+        };
+        // SAFETY: `b` holds 8 bytes, at least one element; the call never
+        // waits (MBA_E_BUSY for anything it cannot do at once, errors
+        // included), so the GIL may stay held.
+        unsafe { (a.try_append)(h, b.as_ptr().cast()) == 0 }
+    }
+
     /// Row `i` (negative: from the end) as an unsigned position, if the
     /// length can be read.
     #[inline(always)]
@@ -76,6 +121,55 @@ impl Base {
         u64::try_from(j).ok()
     }
 
+    /// Element `i` (negative: from the end) read straight from the
+    /// mapping, boxed, if it lies below both the length and the capacity
+    /// this handle has mapped (else the library reads it).
+    #[inline(always)]
+    fn read_direct(&self, py: Python<'_>, k: u8, i: i64) -> Option<PyResult<PyObject>> {
+        let lenp = self.lenp.load(Relaxed) as *const AtomicU64;
+        // SAFETY: mba_len_ptr's word, valid until mba_close; the handle is
+        // live (the GIL is held, and close() runs under it).
+        let n = unsafe { (*lenp).load(Acquire) };
+        if n > self.cap.load(Relaxed) {
+            // Grown beyond what this handle has mapped: the library maps
+            // the new rows (and `element` then caches the new capacity).
+            return None;
+        }
+        let j = if i < 0 {
+            i.checked_add(i64::try_from(n).ok()?)?
+        } else {
+            i
+        };
+        let j = u64::try_from(j).ok().filter(|&j| j < n)?;
+        let size: usize = match k {
+            I8 | U8 => 1,
+            I16 | U16 => 2,
+            I32 | U32 | F32 => 4,
+            _ => 8,
+        };
+        let p =
+            (self.data.load(Relaxed) as *const u8).wrapping_add((j as usize).wrapping_mul(size));
+        // SAFETY: row j is below the length and the mapped capacity: inside
+        // the mapping (unaligned reads: a raw map may start at any byte).
+        // Other processes may write it meanwhile, as for any reader of
+        // shared memory. The boxing calls hold the GIL.
+        unsafe {
+            let o = match k {
+                I8 => ffi::PyLong_FromLong(p.cast::<i8>().read_unaligned().into()),
+                U8 => ffi::PyLong_FromLong(p.read_unaligned().into()),
+                I16 => ffi::PyLong_FromLong(p.cast::<i16>().read_unaligned().into()),
+                U16 => ffi::PyLong_FromLong(p.cast::<u16>().read_unaligned().into()),
+                I32 => ffi::PyLong_FromLong(p.cast::<i32>().read_unaligned().into()),
+                U32 => ffi::PyLong_FromLongLong(p.cast::<u32>().read_unaligned().into()),
+                I64 => ffi::PyLong_FromLongLong(p.cast::<i64>().read_unaligned()),
+                U64 => ffi::PyLong_FromUnsignedLongLong(p.cast::<u64>().read_unaligned()),
+                F32 => ffi::PyFloat_FromDouble(p.cast::<f32>().read_unaligned().into()),
+                _ => ffi::PyFloat_FromDouble(p.cast::<f64>().read_unaligned()),
+            };
+            Some(owned(py, o))
+        }
+    }
+
     /// Element `i` boxed, if the fast path can read it.
     #[inline(always)]
     fn element(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> Option<PyResult<PyObject>> {
@@ -85,7 +179,19 @@ impl Base {
         }
         // SAFETY: a live object; the GIL is held.
         let i = unsafe { small_int(key.as_ptr()) }?;
+        if !GUARD.load(Relaxed) {
+            if let Some(r) = self.read_direct(py, k, i) {
+                return Some(r);
+            }
+        }
         let j = Self::position(a, h, i)?;
+        // (A library read follows: rows beyond the cached capacity may have
+        // been mapped meanwhile; take the capacity for the next direct reads.)
+        let mut cap = 0u64;
+        // SAFETY: a valid out-pointer; libmba validates the handle.
+        if unsafe { (a.capacity)(h, &mut cap) } == 0 {
+            self.cap.store(cap, Relaxed);
+        }
         // SAFETY (each arm): valid out-pointers; libmba checks the handle
         // and the index (MBA_E_INDEX) and reads under its SIGBUS guard
         // when that is on; the boxing calls hold the GIL.
@@ -117,6 +223,9 @@ impl Base {
         Base {
             h: AtomicI32::new(0),
             kind: AtomicU8::new(0),
+            data: AtomicUsize::new(0),
+            lenp: AtomicUsize::new(0),
+            cap: AtomicU64::new(0),
         }
     }
 
@@ -149,13 +258,21 @@ impl Base {
         };
         if !row.is_truthy()? {
             if let Some(a) = libmba::api() {
-                let (mut t, mut nd) = (0i32, 1u32);
+                let (mut t, mut nd, mut cap) = (0i32, 1u32, 0u64);
+                let mut data = std::ptr::null_mut();
+                let mut lenp = std::ptr::null();
                 // SAFETY: valid out-pointers (dims may be NULL with cap 0).
                 let ok = unsafe {
                     (a.elem_type)(h, &mut t) == 0
                         && (a.shape)(h, std::ptr::null_mut(), 0, &mut nd) == 0
+                        && (a.get_ptr)(h, &mut data) == 0
+                        && (a.len_ptr)(h, &mut lenp) == 0
+                        && (a.capacity)(h, &mut cap) == 0
                 };
-                if ok && nd == 0 && t == i32::from(k) {
+                if ok && nd == 0 && t == i32::from(k) && !data.is_null() && !lenp.is_null() {
+                    this.data.store(data as usize, Relaxed);
+                    this.lenp.store(lenp as usize, Relaxed);
+                    this.cap.store(cap, Relaxed);
                     this.kind.store(k, Relaxed);
                 }
             }
@@ -164,18 +281,12 @@ impl Base {
     }
 
     /// Append a new item with value v to the end of the array.
+    /// (Replaced by fast.rs's METH_O function; kept as its reference.)
     fn append(slf: &Bound<'_, Self>, v: &Bound<'_, PyAny>) -> PyResult<PyObject> {
         let py = slf.py();
-        if let Some((a, h, k @ 1..)) = slf.get().state() {
-            // SAFETY: a live object; the GIL is held.
-            if let Some(b) = unsafe { bytes_of(k, v.as_ptr()) } {
-                // SAFETY: `b` holds 8 bytes, at least one element; the
-                // call never waits (MBA_E_BUSY for anything it cannot do
-                // at once, errors included), so the GIL may stay held.
-                if unsafe { (a.try_append)(h, b.as_ptr().cast()) } == 0 {
-                    return Ok(py.None());
-                }
-            }
+        // SAFETY: a live object; the GIL is held.
+        if unsafe { slf.get().fast_append(v.as_ptr()) } {
+            return Ok(py.None());
         }
         slf.call_method1(intern!(py, "_py_append"), (v,))
             .map(Bound::unbind)
@@ -231,16 +342,8 @@ impl Base {
     }
 
     fn __len__(slf: &Bound<'_, Self>) -> PyResult<usize> {
-        if let Some((a, h, _)) = slf.get().state() {
-            let mut n = 0u64;
-            // SAFETY: a valid out-pointer; libmba validates the handle.
-            if unsafe { (a.len)(h, &mut n) } == 0 {
-                if let Ok(n) = usize::try_from(n) {
-                    if n <= isize::MAX as usize {
-                        return Ok(n);
-                    }
-                }
-            }
+        if let Some(n) = slf.get().fast_len() {
+            return Ok(n as usize);
         }
         let py = slf.py();
         slf.call_method0(intern!(py, "_py_len"))?.extract()
@@ -269,6 +372,13 @@ impl Base {
 #[pyfunction]
 fn bind(path: &str) -> PyResult<()> {
     libmba::bind(path).map_err(PyRuntimeError::new_err)
+}
+
+/// Tells the extension whether libmba's SIGBUS guard is on (mba.sigbus_guard
+/// calls it): a[i] then reads through the library, which the guard covers.
+#[pyfunction]
+fn set_guard(on: bool) {
+    GUARD.store(on, Relaxed);
 }
 
 /// Whether `bind` succeeded.
@@ -305,6 +415,8 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Base>()?;
     let t = m.py().get_type::<Base>();
     let tp = t.as_type_ptr();
+    // SAFETY: Base's type, just made, no subclass yet; the GIL is held.
+    unsafe { fast::install(m.py(), tp)? };
     // SAFETY: Base's type object, just made by PyO3 and not yet used; the
     // GIL is held. Module init runs once per process (single-phase init).
     unsafe {
@@ -317,5 +429,6 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add_function(wrap_pyfunction!(bind, m)?)?;
     m.add_function(wrap_pyfunction!(bound, m)?)?;
+    m.add_function(wrap_pyfunction!(set_guard, m)?)?;
     Ok(())
 }

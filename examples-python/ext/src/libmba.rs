@@ -19,6 +19,9 @@ type GetF64 = unsafe extern "C" fn(H, u64, *mut f64) -> c_int;
 type Len = unsafe extern "C" fn(H, *mut u64) -> c_int;
 type ElemType = unsafe extern "C" fn(H, *mut i32) -> c_int;
 type Shape = unsafe extern "C" fn(H, *mut u64, u32, *mut u32) -> c_int;
+type GetPtr = unsafe extern "C" fn(H, *mut *mut c_void) -> c_int;
+type LenPtr = unsafe extern "C" fn(H, *mut *const u64) -> c_int;
+type Capacity = unsafe extern "C" fn(H, *mut u64) -> c_int;
 
 /// The addresses of the libmba functions used (see include/mba.h for each
 /// contract).
@@ -33,6 +36,9 @@ pub struct Api {
     pub len: Len,
     pub elem_type: ElemType,
     pub shape: Shape,
+    pub get_ptr: GetPtr,
+    pub len_ptr: LenPtr,
+    pub capacity: Capacity,
 }
 
 static API: OnceLock<Api> = OnceLock::new();
@@ -98,6 +104,9 @@ pub fn bind(path: &str) -> Result<(), String> {
         len: sym!("mba_len", Len),
         elem_type: sym!("mba_elem_type", ElemType),
         shape: sym!("mba_shape", Shape),
+        get_ptr: sym!("mba_get_ptr", GetPtr),
+        len_ptr: sym!("mba_len_ptr", LenPtr),
+        capacity: sym!("mba_capacity", Capacity),
     };
     // (Two threads cannot race here: the GIL is held.)
     let _ = API.set(api);
