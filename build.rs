@@ -84,10 +84,6 @@ const PREAMBLE: &str = r#"/*
  *   MBA_FORMAT_*.
  * - Types are lowercase: mba_handle, and the structs mba_options and
  *   mba_info, which begin with struct_size so that they can grow.
- * - mba_py_bridge and struct mba_py_api exist for the Python binding only
- *   (C programs never need them) and are not part of the 1.0 promise: they
- *   leave the library when the CPython fast path moves into an extension
- *   module of the Python package.
  *
  * THREAD SAFETY
  * - Every function may be called concurrently from several threads, on
@@ -123,8 +119,6 @@ const FFI_FILES: &[&str] = &[
     "sync.rs",
     "gc.rs",
     "sigbus.rs",
-    "pybridge.rs",
-    "python/mod.rs",
     "arrow.rs",
 ];
 

@@ -77,10 +77,6 @@
  *   MBA_FORMAT_*.
  * - Types are lowercase: mba_handle, and the structs mba_options and
  *   mba_info, which begin with struct_size so that they can grow.
- * - mba_py_bridge and struct mba_py_api exist for the Python binding only
- *   (C programs never need them) and are not part of the 1.0 promise: they
- *   leave the library when the CPython fast path moves into an extension
- *   module of the Python package.
  *
  * THREAD SAFETY
  * - Every function may be called concurrently from several threads, on
@@ -657,118 +653,6 @@ typedef struct mba_info {
   int reserved0;
 } mba_info;
 
-/**
- * The CPython API functions and objects the bridge uses, filled in by the
- * Python binding from `ctypes.pythonapi` (see mba_py_bridge). All objects
- * are borrowed references; the bridge takes its own references to them.
- */
-typedef struct mba_py_api {
-  /**
-   * Set by the caller to sizeof(mba_py_api): the layout version.
-   */
-  size_t struct_size;
-  /**
-   * Byte offset of `ob_type` in a PyObject (checked by the caller on
-   * live objects).
-   */
-  size_t ob_type_offset;
-  /**
-   * `object.__basicsize__`: the base type's handle field goes there.
-   */
-  size_t object_size;
-  /**
-   * The `None` object.
-   */
-  void *none;
-  /**
-   * The `int` type.
-   */
-  void *int_type;
-  /**
-   * The `float` type.
-   */
-  void *float_type;
-  /**
-   * The `TypeError` class.
-   */
-  void *type_error;
-  /**
-   * Name (a str) of the fallback method for append, called as
-   * `self.<name>(v)`.
-   */
-  void *name_append;
-  /**
-   * Name of the fallback for `self[key]`, called as `self.<name>(key)`.
-   */
-  void *name_getitem;
-  /**
-   * Name of the fallback for `len(self)`, called as `self.<name>()`.
-   */
-  void *name_len;
-  /**
-   * Name of the fallback for `self[key] = value`, called as
-   * `self.<name>(key, value)`.
-   */
-  void *name_setitem;
-  /**
-   * Name of the fallback for `del self[key]`, called as
-   * `self.<name>(key)`.
-   */
-  void *name_delitem;
-  /**
-   * PyLong_AsLongLongAndOverflow.
-   */
-  int64_t (*long_as_long_long_and_overflow)(void*, int*);
-  /**
-   * PyLong_AsUnsignedLongLong.
-   */
-  uint64_t (*long_as_unsigned_long_long)(void*);
-  /**
-   * PyLong_FromLongLong.
-   */
-  void *(*long_from_long_long)(int64_t);
-  /**
-   * PyLong_FromUnsignedLongLong.
-   */
-  void *(*long_from_unsigned_long_long)(uint64_t);
-  /**
-   * PyFloat_AsDouble.
-   */
-  double (*float_as_double)(void*);
-  /**
-   * PyFloat_FromDouble.
-   */
-  void *(*float_from_double)(double);
-  /**
-   * PyErr_Occurred.
-   */
-  void *(*err_occurred)(void);
-  /**
-   * PyErr_Clear.
-   */
-  void (*err_clear)(void);
-  /**
-   * PyErr_SetString.
-   */
-  void (*err_set_string)(void*, const char*);
-  /**
-   * Py_IncRef.
-   */
-  void (*inc_ref)(void*);
-  /**
-   * Py_DecRef.
-   */
-  void (*dec_ref)(void*);
-  /**
-   * PyObject_CallMethodObjArgs.
-   */
-  const void *object_call_method_obj_args;
-  /**
-   * PyType_GetSlot.
-   */
-  void *(*type_get_slot)(void*, int);
-} mba_py_api;
-
 #ifndef ARROW_C_DATA_INTERFACE
 #define ARROW_C_DATA_INTERFACE
 
@@ -1137,8 +1021,8 @@ int mba_append(mba_handle h, const void *row);
  * (lock held by another writer, growth needed, first write of the handle
  * or after fork, read-only, invalid handle or NULL row); the caller then
  * calls mba_append, which waits or reports the error. For callers that
- * must not block: that hold a lock of their own (an interpreter lock
- * such as Python's GIL), run an event loop, or have a deadline.
+ * must not block: that hold a lock of their own (an interpreter's
+ * global lock), run an event loop, or have a deadline.
  * Thread-safe.
  * Errors: MBA_E_BUSY (for every case it cannot complete at once, errors
  * included: it never reports another code).
@@ -1530,7 +1414,7 @@ int mba_seq(mba_handle h, uint64_t *out_seq);
  * the call is between sleeps runs its handler but does not end the wait
  * (as with any blocking call without a signal mask): callers that must
  * react to signals promptly should wait with a finite timeout in a loop
- * (the Python binding uses 100 ms). Thread-safe.
+ * (100 ms, say). Thread-safe.
  * Errors: MBA_E_HANDLE, MBA_E_NOTSUP, MBA_E_TIMEOUT, MBA_E_INTR,
  * MBA_E_TRUNCATED, MBA_E_IO.
  */
@@ -1598,7 +1482,7 @@ int mba_gc(const char *dir, uint32_t flags, uint64_t *out_removed);
  * sa_handler, with its sa_mask and SA_NODEFER honoured), SIG_IGN ignores
  * a sent signal, and SIG_DFL is restored so that the fault kills the
  * process as it would have without libmba. Enable the guard after
- * installing your own SIGBUS handlers (Python's faulthandler, a crash
+ * installing your own SIGBUS handlers (an interpreter's fault handler, a crash
  * reporter): it chains to what it finds. The handler is installed with
  * SA_SIGINFO | SA_ONSTACK (the Go runtime requires SA_ONSTACK of every
  * handler in a cgo program) and without SA_NODEFER.
@@ -1614,30 +1498,6 @@ int mba_gc(const char *dir, uint32_t flags, uint64_t *out_removed);
  * access). Errors: MBA_E_ARG (sigaction refused, errno in the message).
  */
 int mba_sigbus_guard(int enable);
-
-/**
- * For the Python binding only (C programs never need it), and not part
- * of the 1.0 API: it leaves the library when the CPython fast path
- * moves into an extension module of the Python package. Installs the
- * CPython bridge and stores in *out_spec the address of a PyType_Spec for
- * a small base type (static; never freed), which the pure-ctypes binding
- * creates with PyType_FromSpec and derives its array class from. The
- * type's `a[i]`, `a[i] = v` and `len(a)` slots and its `append` method
- * are functions of libmba, so those calls run no Python-level method and
- * no ctypes call;
- * the type holds the handle in one int member, `_h`. libmba does not link
- * against libpython: `api` gives the addresses of the CPython functions
- * and objects the bridge uses (see mba_py_api); the bridge takes
- * references to its objects and keeps them. Each function does the common
- * case only (a live handle, a flat array, an exact int or float, an index
- * in range, a write that needs no wait and no growth), never blocks,
- * and calls the Python method named in `api` for everything else. Must be
- * called with the GIL held, by one CPython interpreter per process; a
- * second call replaces the first (types made from the first spec go on
- * working with the second table).
- * Errors: MBA_E_NULL, MBA_E_ARG.
- */
-int mba_py_bridge(const struct mba_py_api *api, const void **out_spec);
 
 /**
  * Exports rows [start, start+count) of the array as an Arrow array

@@ -1,115 +1,71 @@
-"""The CPython bridge of libmba (mba_py_bridge in mba.h).
+"""The CPython fast path: mmaparray's base class.
 
-libmba carries a small base type for mmaparray, described by a
-PyType_Spec: its ``a[i]``, ``a[i] = v`` and ``len(a)`` slots and its
-``append`` method are functions of the library, so these calls run no
-Python frame and no ctypes call. They do the common case only (a live
-handle, a flat array, an exact int or float, an index in range, a write
-that needs neither a wait nor growth) and call the Python methods
-``_py_append``, ``_py_getitem``, ``_py_setitem``, ``_py_delitem`` and
-``_py_len`` for everything else: those stay the reference, so results and
-exceptions are the same either way.
+When the extension module mba._ext (built with the package from
+examples-python/ext, a PyO3 crate) is importable, mmaparray derives from
+its ``Base``: ``a[i]``, ``a[i] = v``, ``len(a)`` and ``append`` are then C
+slots that do the common case (a live handle, a flat array of a numeric
+typecode, an exact int or float, an index in range, an append that needs
+neither a wait nor growth) with one call into libmba, and call the Python
+methods ``_py_append``, ``_py_getitem``, ``_py_setitem``, ``_py_delitem``
+and ``_py_len`` for everything else: those stay the reference, so results
+and exceptions are the same either way. ``Base`` also carries the buffer
+protocol on every Python version (memoryview(a), bytes(a),
+numpy.frombuffer(a), f.write(a)): an export is ``a.view()``, which pins
+the mapping.
 
-Nothing is compiled here: libmba does not link against libpython; this
-module gives it the addresses of the CPython functions it uses, taken from
-ctypes.pythonapi, then makes the type with PyType_FromSpec. Used only on
-CPython with the GIL, when the object header has the layout the bridge
-reads, and unless MBA_PY_BRIDGE=0; otherwise Base is a plain class and
-mmaparray uses its Python methods directly.
+The extension calls the very libmba.so that mba._lib loaded (it is bound
+to it by path, and refuses a library not already in the process), so one
+process has one handle table and one mapping cache whichever path opened
+an array.
+
+Without the extension (PyPy, a free-threaded CPython, a build without it)
+or with MBA_PY_EXT=0 (MBA_PY_BRIDGE=0, its former name, is an alias),
+``Base`` is a plain class and mmaparray uses its Python methods directly
+(the pure-ctypes path).
 """
 
-import ctypes
 import os
 import sys
 import sysconfig
 
-from ctypes import byref, c_size_t, c_void_p, py_object
-
 from . import _lib as L
-
-# Order and names as in struct mba_py_api.
-_OBJECTS = ("none", "int_type", "float_type", "type_error", "name_append",
-            "name_getitem", "name_len", "name_setitem", "name_delitem")
-_FUNCTIONS = (
-    ("long_as_long_long_and_overflow", "PyLong_AsLongLongAndOverflow"),
-    ("long_as_unsigned_long_long", "PyLong_AsUnsignedLongLong"),
-    ("long_from_long_long", "PyLong_FromLongLong"),
-    ("long_from_unsigned_long_long", "PyLong_FromUnsignedLongLong"),
-    ("float_as_double", "PyFloat_AsDouble"),
-    ("float_from_double", "PyFloat_FromDouble"),
-    ("err_occurred", "PyErr_Occurred"),
-    ("err_clear", "PyErr_Clear"),
-    ("err_set_string", "PyErr_SetString"),
-    ("inc_ref", "Py_IncRef"),
-    ("dec_ref", "Py_DecRef"),
-    ("object_call_method_obj_args", "PyObject_CallMethodObjArgs"),
-    ("type_get_slot", "PyType_GetSlot"),
-)
-# The Python methods the bridge falls back to.
-FALLBACKS = ("_py_append", "_py_getitem", "_py_len", "_py_setitem",
-             "_py_delitem")
-
-
-class mba_py_api(ctypes.Structure):
-    _fields_ = ([("struct_size", c_size_t), ("ob_type_offset", c_size_t),
-                 ("object_size", c_size_t)] +
-                [(n, c_void_p) for n in _OBJECTS] +
-                [(n, c_void_p) for n, _ in _FUNCTIONS])
 
 
 class PyBase(object):
-    """mmaparray's base when the bridge is not used: the handle slot."""
+    """mmaparray's base when the extension is not used: the handle slot."""
     __slots__ = ("_h",)
 
 
-def _ob_type_offset():
-    """Where ob_type lies in an object header: right after ob_refcnt in
-    the default build; None if live objects disagree (debug and
-    free-threaded builds have other headers)."""
-    off = ctypes.sizeof(ctypes.c_ssize_t)
-    for o in (0, 1 << 70, 1.5, "s", None, (), int, ctypes):
-        if c_void_p.from_address(id(o) + off).value != id(type(o)):
-            return None
-    return off
-
-
 def _make():
-    """(base class, None) or (PyBase, why the bridge is not used)."""
-    if os.environ.get("MBA_PY_BRIDGE", "1") == "0":
-        return PyBase, "MBA_PY_BRIDGE=0"
+    """(base class, None) or (PyBase, why the extension is not used)."""
+    for var in ("MBA_PY_EXT", "MBA_PY_BRIDGE"):
+        if os.environ.get(var, "1") == "0":
+            return PyBase, "%s=0" % var
     if sys.implementation.name != "cpython":
         return PyBase, "not CPython"
     if sysconfig.get_config_var("Py_GIL_DISABLED"):
         return PyBase, "free-threaded CPython"
     try:
-        # Through the PyDLL: the bridge must be called with the GIL held.
-        bridge = L.pylib.mba_py_bridge
-        api = ctypes.pythonapi
-        fns = [ctypes.cast(getattr(api, c), c_void_p).value for _, c in _FUNCTIONS]
-        from_spec = api.PyType_FromSpec
-    except AttributeError as e:
-        return PyBase, "missing: %s" % e
-    off = _ob_type_offset()
-    if off is None:
-        return PyBase, "unknown object header layout"
-    objs = [None, int, float, TypeError] + [sys.intern(n) for n in FALLBACKS]
-    t = mba_py_api(ctypes.sizeof(mba_py_api), off, object.__basicsize__,
-                   *([id(o) for o in objs] + fns))
-    bridge.argtypes = [ctypes.POINTER(mba_py_api), ctypes.POINTER(c_void_p)]
-    bridge.restype = ctypes.c_int
-    spec = c_void_p()
-    # (libmba takes its own references to the objects.)
-    rc = bridge(byref(t), byref(spec))
-    if rc:
-        return PyBase, "mba_py_bridge failed: %s" % L.strerror(rc).decode()
-    from_spec.argtypes = [c_void_p]
-    from_spec.restype = py_object
+        from . import _ext
+    except ImportError as e:
+        return PyBase, "no extension module mba._ext (%s)" % e
     try:
-        return from_spec(spec), None
-    except Exception as e:  # (never seen; the Python methods still work)
-        return PyBase, "PyType_FromSpec failed: %r" % (e,)
+        _ext.bind(L.path)
+    except Exception as e:  # (a library the loader cannot find again)
+        return PyBase, "mba._ext cannot use %s: %s" % (L.path, e)
+    return _ext.Base, None
 
 
-# Base: mmaparray's base class. reason: why the bridge is not used, or None.
+# Base: mmaparray's base class. reason: why the extension is not used, or
+# None. active: whether it is.
 Base, reason = _make()
 active = reason is None
+
+
+def guard(on):
+    """Tells the extension that libmba's SIGBUS guard is on or off (called
+    by mba.sigbus_guard): with it on, a[i] reads through the library, which
+    the guard covers, instead of straight from the mapping."""
+    if active:
+        from . import _ext
+        _ext.set_guard(bool(on))

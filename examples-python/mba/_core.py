@@ -65,7 +65,7 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
                                 "argument %r" % sorted(bad)[0])
             if mm is not None:
                 cls = _MmapArray
-        self = object.__new__(cls)
+        self = _bridge.Base.__new__(cls)
         self._h = 0
         self._closed = True
         self._ifpin = 0
@@ -194,7 +194,7 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
 
     @classmethod
     def _from_handle(cls, h, tc=None, ref=None, name=None, uuid=None):
-        return object.__new__(cls)._setup(h, tc, ref, name, uuid)
+        return _bridge.Base.__new__(cls)._setup(h, tc, ref, name, uuid)
 
     def _views(self):
         """Makes the internal views, at the first need of an array's Python

@@ -10,7 +10,7 @@ import os
 from ctypes import byref, c_int32
 
 from . import _lib as L
-from . import _guard
+from . import _bridge, _guard
 from ._types import (  # noqa: F401
     _EMPTY_B, _EMPTY_Q, _TC_TYPE, _bad_typecode, _closed,
     _raw, _shape_tuple, typecode_of,
@@ -374,6 +374,7 @@ def sigbus_guard(enable=True):
     finds. See mba_sigbus_guard in mba.h."""
     L.check(L.sigbus_guard(1 if enable else 0))
     L.guard_on = bool(enable)
+    _bridge.guard(enable)
 
 
 def list_arrays():

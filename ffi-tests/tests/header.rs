@@ -475,7 +475,6 @@ fn rust_side_fns() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         mba_flags(mba_handle, *mut u32) -> c_int;
         mba_uuid(mba_handle, *mut u64) -> c_int;
         mba_describe(mba_handle, *mut mba::ffi::mba_info) -> c_int;
-        mba_py_bridge(*const mba::ffi::mba_py_api, *mut *const c_void) -> c_int;
         mba_get_ptr(mba_handle, *mut *mut c_void) -> c_int;
         mba_len_ptr(mba_handle, *mut *const u64) -> c_int;
         mba_pin(mba_handle, *mut i32) -> c_int;

@@ -33,7 +33,7 @@ use std::ffi::c_int;
 /// sa_handler, with its sa_mask and SA_NODEFER honoured), SIG_IGN ignores
 /// a sent signal, and SIG_DFL is restored so that the fault kills the
 /// process as it would have without libmba. Enable the guard after
-/// installing your own SIGBUS handlers (Python's faulthandler, a crash
+/// installing your own SIGBUS handlers (an interpreter's fault handler, a crash
 /// reporter): it chains to what it finds. The handler is installed with
 /// SA_SIGINFO | SA_ONSTACK (the Go runtime requires SA_ONSTACK of every
 /// handler in a cgo program) and without SA_NODEFER.

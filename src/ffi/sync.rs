@@ -54,7 +54,7 @@ pub unsafe extern "C" fn mba_seq(h: mba_handle, out_seq: *mut u64) -> c_int {
 /// the call is between sleeps runs its handler but does not end the wait
 /// (as with any blocking call without a signal mask): callers that must
 /// react to signals promptly should wait with a finite timeout in a loop
-/// (the Python binding uses 100 ms). Thread-safe.
+/// (100 ms, say). Thread-safe.
 /// Errors: MBA_E_HANDLE, MBA_E_NOTSUP, MBA_E_TIMEOUT, MBA_E_INTR,
 /// MBA_E_TRUNCATED, MBA_E_IO.
 #[no_mangle]

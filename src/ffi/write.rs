@@ -40,8 +40,8 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
 /// (lock held by another writer, growth needed, first write of the handle
 /// or after fork, read-only, invalid handle or NULL row); the caller then
 /// calls mba_append, which waits or reports the error. For callers that
-/// must not block: that hold a lock of their own (an interpreter lock
-/// such as Python's GIL), run an event loop, or have a deadline.
+/// must not block: that hold a lock of their own (an interpreter's
+/// global lock), run an event loop, or have a deadline.
 /// Thread-safe.
 /// Errors: MBA_E_BUSY (for every case it cannot complete at once, errors
 /// included: it never reports another code).

@@ -1,26 +1,39 @@
-"""The CPython bridge (mba_py_bridge): libmba's own a[i], len(a) and append
-for mmaparray. Each must give exactly what the Python methods give (which
-are the fallback for everything but the common case), take the common case
-itself, keep reference counts right and never crash on odd input.
+"""The extension module mba._ext (examples-python/ext, PyO3): mmaparray's
+base class, whose a[i], a[i] = v, len(a) and append take the common case
+with one libmba call and leave everything else to the Python methods. Each
+must give exactly what the Python methods give, take the common case
+itself, keep reference counts right and never crash on odd input. It must
+use the very libmba.so that the ctypes layer loaded (one handle table, one
+mapping cache), and it carries the buffer protocol on every Python.
 
-The whole suite also runs with MBA_PY_BRIDGE=0 (scripts/test-all.sh), so
-the Python methods are tested as the main path too."""
+The whole suite also runs with MBA_PY_EXT=0 (scripts/test-all.sh), so the
+Python methods are tested as the main path too."""
 
 import array
 import ctypes
+import io
 import operator
 import os
+import shutil
+import struct
 import sys
+import sysconfig
 
 import pytest
 
 import mba
 from mba import _bridge, _core, _lib
-from conftest import c_layout, run_python
+from conftest import run_python
 
 TYPECODES = [tc for tc in "bBhHiIlLqQfd" if tc in _core._TC_TYPE]
-BRIDGED = os.environ.get("MBA_PY_BRIDGE", "1") != "0"
-needs_bridge = pytest.mark.skipif(not BRIDGED, reason="MBA_PY_BRIDGE=0")
+OFF = [v for v in ("MBA_PY_EXT", "MBA_PY_BRIDGE") if os.environ.get(v, "1") == "0"]
+BRIDGED = _bridge.active
+CPYTHON_GIL = (sys.implementation.name == "cpython"
+               and not sysconfig.get_config_var("Py_GIL_DISABLED"))
+needs_bridge = pytest.mark.skipif(not BRIDGED, reason="%s=0" % (OFF or ["-"])[0])
+HAS_BUFFER = BRIDGED or sys.version_info >= (3, 12)
+needs_buffer = pytest.mark.skipif(
+    not HAS_BUFFER, reason="the buffer protocol needs mba._ext or Python 3.12")
 
 
 def _extremes(tc):
@@ -75,12 +88,12 @@ def _outcome(f, *args):
 
 
 def test_bridge_is_used_where_it_can_be():
-    if not BRIDGED:
-        assert not _bridge.active and _bridge.reason == "MBA_PY_BRIDGE=0"
+    if OFF or not CPYTHON_GIL:
+        assert not _bridge.active and _bridge.Base is _bridge.PyBase
+        if OFF:
+            assert _bridge.reason == "%s=0" % OFF[0]
         assert mba.mmaparray.append is mba.mmaparray._py_append
         return
-    # On the CPython this suite runs on, it must be in use: a silent
-    # fallback to the Python methods would go unnoticed otherwise.
     assert _bridge.active, _bridge.reason
     assert mba.mmaparray.__mro__[1] is _bridge.Base
     assert "append" not in mba.mmaparray.__dict__
@@ -88,29 +101,6 @@ def test_bridge_is_used_where_it_can_be():
     assert "__len__" not in mba.mmaparray.__dict__
     assert "__setitem__" not in mba.mmaparray.__dict__
     assert "__delitem__" not in mba.mmaparray.__dict__
-
-
-def test_python_struct_matches_the_header(tmp_path):
-    fields = [f for f, _ in _bridge.mba_py_api._fields_]
-    size, layout = c_layout(tmp_path, "mba_py_api", fields)
-    assert size == ctypes.sizeof(_bridge.mba_py_api)
-    for f in fields:
-        d = getattr(_bridge.mba_py_api, f)
-        assert layout[f] == (d.offset, d.size), f
-
-
-def test_bridge_refuses_bad_tables():
-    fn = _lib.pylib["mba_py_bridge"]  # (a function object of its own)
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    fn.restype = ctypes.c_int
-    out = ctypes.c_void_p(1234)
-    t = _bridge.mba_py_api()
-    assert fn(None, ctypes.byref(out)) == _lib.E_NULL
-    t.struct_size = ctypes.sizeof(t) - 8
-    assert fn(ctypes.byref(t), ctypes.byref(out)) == _lib.E_ARG
-    t.struct_size = ctypes.sizeof(t)
-    assert fn(ctypes.byref(t), ctypes.byref(out)) == _lib.E_ARG  # all NULL
-    assert out.value == 1234
 
 
 @needs_bridge
@@ -312,8 +302,11 @@ def test_odd_objects_of_the_bridge_type_never_crash():
     """)
 
 
-def test_python_methods_alone(tmp_path):
-    """With MBA_PY_BRIDGE=0 the class is the plain Python one."""
+@pytest.mark.parametrize("var", ["MBA_PY_EXT", "MBA_PY_BRIDGE"])
+def test_python_methods_alone(var):
+    """With MBA_PY_EXT=0 (or its former name MBA_PY_BRIDGE=0) the class is
+    the plain Python one."""
+    other = {"MBA_PY_EXT": "MBA_PY_BRIDGE", "MBA_PY_BRIDGE": "MBA_PY_EXT"}[var]
     p = run_python("""
         import array, mba
         from mba import _bridge
@@ -322,8 +315,9 @@ def test_python_methods_alone(tmp_path):
         a.append(2 ** 63)
         assert a[1] == 2 ** 64 - 1 and a[-1] == 2 ** 63 and len(a) == 3
         assert mba.mmaparray.append is mba.mmaparray._py_append
+        assert _bridge.reason == "%s=0"
         print("ok")
-    """, env={"MBA_PY_BRIDGE": "0"})
+    """ % var, env={var: "0", other: "1"})
     assert p.stdout.strip() == "ok"
 
 
@@ -479,3 +473,179 @@ def test_row_arrays_assign_through_python(spy, shm_name):
     with pytest.raises(Exception):
         r[0] = 5  # a row is needed
     r.close()
+
+
+# ---------------------------------------------------------------- one library
+
+
+def _libmba_maps():
+    """The files named libmba* mapped into this process."""
+    out = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split(None, 5)
+            if len(parts) == 6 and "libmba" in os.path.basename(parts[5].strip()):
+                out.add(os.path.realpath(parts[5].strip()))
+    return out
+
+
+@needs_bridge
+def test_one_library_one_handle_table():
+    """The extension calls the libmba.so that mba._lib loaded: one file
+    mapped, and handles opened by either path work through the other."""
+    from mba import _ext
+    assert _ext.bound()
+    assert _libmba_maps() == {os.path.realpath(_lib.path)}
+    # Opened through the extension's class, used through raw ctypes.
+    a = mba.mmaparray("q", [1, 2])
+    a.append(3)  # the extension's append
+    n = ctypes.c_uint64()
+    assert _lib.lib.mba_len(a._h, ctypes.byref(n)) == 0 and n.value == 3
+    # Opened through raw ctypes, used through the extension's slots.
+    h = ctypes.c_int32()
+    assert _lib.lib.mba_anon(0, _lib.I64, 0, ctypes.byref(h)) == 0
+    assert _lib.lib.mba_append_i64(h, ctypes.c_int64(41)) == 0
+    b = mba.mmaparray._from_handle(h.value, "q")
+    b.append(42)
+    assert len(b) == 2 and b[0] == 41 and b[-1] == 42
+    b[0] = 40
+    v = ctypes.c_int64()
+    assert _lib.lib.mba_get_i64(h, ctypes.c_uint64(0), ctypes.byref(v)) == 0
+    assert v.value == 40
+    a.close()
+    b.close()
+
+
+@needs_bridge
+def test_library_override_is_used_by_both_paths(tmp_path):
+    """MBA_LIBRARY names another copy: ctypes and the extension both use
+    it, and it is the only libmba in the process."""
+    copy = tmp_path / "libmba.so.0"
+    shutil.copyfile(os.path.realpath(_lib.path), str(copy))
+    p = run_python("""
+        import os, mba
+        from mba import _bridge, _lib
+        from test_ext import _libmba_maps
+        assert _bridge.active, _bridge.reason
+        a = mba.mmaparray("i", [1])
+        a.append(2)
+        assert a[1] == 2 and len(a) == 2
+        print(sorted(_libmba_maps()))
+        print(os.path.realpath(_lib.path))
+    """, env={"MBA_LIBRARY": str(copy),
+              "PYTHONPATH": os.path.dirname(os.path.abspath(__file__))})
+    maps, path = p.stdout.strip().splitlines()
+    real = os.path.realpath(str(copy))
+    assert path == real and maps == repr([real])
+
+
+@needs_bridge
+def test_bind_refuses_a_library_not_loaded(tmp_path):
+    from mba import _ext
+    with pytest.raises(RuntimeError, match="not loaded"):
+        _ext.bind(str(tmp_path / "libmba.so.0"))
+    copy = tmp_path / "other.so"
+    shutil.copyfile(os.path.realpath(_lib.path), str(copy))
+    with pytest.raises(RuntimeError, match="not loaded"):
+        _ext.bind(str(copy))
+    _ext.bind(_lib.path)  # the same library again: accepted
+
+
+def test_the_library_has_no_python_export():
+    for name in ("mba_py_bridge", "mba_py_api"):
+        assert not hasattr(_lib.lib, name)
+    header = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "include", "mba.h")
+    if os.path.exists(header):
+        with open(header) as f:
+            assert "python" not in f.read().lower()
+
+
+# ------------------------------------------------------------ buffer protocol
+
+
+@needs_buffer
+@pytest.mark.parametrize("tc", TYPECODES)
+def test_buffer_consumers_match_array(tc, tmp_path):
+    vals = _extremes(tc)
+    a, ref = mba.mmaparray(tc, vals), array.array(tc, vals)
+    m, mr = memoryview(a), memoryview(ref)
+    assert (m.format, m.itemsize, m.shape, m.readonly) == (
+        mr.format, mr.itemsize, mr.shape, mr.readonly)
+    assert m.tolist() == mr.tolist()
+    assert bytes(a) == bytes(ref)
+    assert bytearray(a) == bytearray(ref)
+    f = tmp_path / "out"
+    with open(str(f), "wb") as fh:
+        assert fh.write(a) == len(bytes(ref))
+    assert f.read_bytes() == ref.tobytes()
+    b = mba.mmaparray(tc, [0] * len(vals))
+    with open(str(f), "rb") as fh:  # readinto writes into the array
+        assert fh.readinto(b) == len(bytes(ref))
+    assert b.tobytes() == ref.tobytes()
+    if m.itemsize == 8:
+        fmt = "=" + ("d" if tc in "fd" else "q" if tc.islower() else "Q")
+        struct.pack_into(fmt, a, 0, vals[1])
+        struct.pack_into(fmt, ref, 0, vals[1])
+        assert a.tobytes() == ref.tobytes()
+    assert io.BytesIO(a).read() == bytes(ref)
+    m.release()
+    a.close()
+    b.close()
+
+
+@needs_buffer
+def test_numpy_frombuffer_shares_the_elements():
+    np = pytest.importorskip("numpy")
+    a = mba.mmaparray("d", [1.5, 2.5])
+    x = np.frombuffer(a, dtype=np.float64)
+    assert x.tolist() == [1.5, 2.5]
+    a[0] = 9.0
+    assert x[0] == 9.0  # the same memory
+    r = mba.mmaparray("i", [1, 2, 3, 4, 5, 6])
+    assert np.frombuffer(r, dtype=np.int32).sum() == 21
+    # numpy.frombuffer releases its export at once and keeps a reference
+    # to the array instead (as for an mmap.mmap): its result is valid until
+    # close(). numpy.asarray (the __array_interface__) pins the mapping.
+    y = np.asarray(a)
+    a.close()
+    assert y.tolist() == [9.0, 2.5]
+    r.close()
+
+
+@needs_buffer
+def test_an_export_sees_its_length_at_export_time():
+    """An export covers the rows present when it was made. The array may
+    grow (the mapping never moves) and shrink meanwhile: the export keeps
+    its length; rows past a shrink keep their last bytes until an append
+    overwrites them; close() leaves the export valid (it pins the mapping)."""
+    a = mba.mmaparray("q", [1, 2, 3])
+    m = memoryview(a)
+    for v in range(4, 2000):  # growth: allowed (array.array refuses it)
+        a.append(v)
+    assert m.tolist() == [1, 2, 3]
+    del a[1:]
+    assert len(a) == 1 and m.tolist() == [1, 2, 3]
+    a.append(7)
+    assert m.tolist() == [1, 7, 3]
+    m2 = memoryview(a)
+    assert m2.tolist() == [1, 7]
+    a.close()
+    assert m.tolist() == [1, 7, 3] and m2.tolist() == [1, 7]
+    with pytest.raises(ValueError, match="closed"):
+        memoryview(a)
+
+
+@needs_buffer
+def test_rows_and_read_only_exports(shm_name):
+    w = mba.create(shm_name, (2, 3), "i")
+    w[1] = [4, 5, 6]
+    m = memoryview(w)
+    assert m.shape == (2, 3) and m.tolist() == [[0, 0, 0], [4, 5, 6]]
+    ro = mba.attach(shm_name, "i", readonly=True)
+    assert memoryview(ro).readonly
+    with pytest.raises((BufferError, TypeError)):
+        struct.pack_into("i", ro, 0, 1)
+    m.release()
+    ro.close()
+    w.close()
