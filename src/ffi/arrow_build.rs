@@ -278,7 +278,13 @@ struct ArrayPriv {
     children: Vec<*mut ArrowArray>,
 }
 
-fn array_node(
+/// An array node owning `children` (each boxed; freed by the release).
+///
+/// # Safety
+/// Each of `buffers` is NULL or valid for reads of what the node's type
+/// and length need, for as long as `keep` is alive: the consumer reads
+/// them until it releases the node.
+unsafe fn array_node(
     keep: &Keep,
     length: i64,
     buffers: Vec<*const c_void>,
@@ -409,17 +415,24 @@ pub(super) fn export_array(a: &Array, d: &Desc, start: u64, n: u64) -> Result<Ar
             .ok_or_else(overflow)?;
         lens.push(next);
     }
-    let mut node = array_node(
-        &keep,
-        *lens.last().unwrap(),
-        vec![ptr::null(), data.cast()],
-        Vec::new(),
-    );
+    // SAFETY: `data` holds the n rows (lens.last() leaf items) for as
+    // long as `keep` lives: rows below the length inside the mapping, or
+    // the copy; validity buffers are NULL.
+    let mut node = unsafe {
+        array_node(
+            &keep,
+            *lens.last().unwrap(),
+            vec![ptr::null(), data.cast()],
+            Vec::new(),
+        )
+    };
     for level in (0..d.lists.len()).rev() {
-        node = array_node(&keep, lens[level], vec![ptr::null()], vec![node]);
+        // SAFETY: only a NULL validity buffer.
+        node = unsafe { array_node(&keep, lens[level], vec![ptr::null()], vec![node]) };
     }
     if d.wrap {
-        node = array_node(&keep, rows, vec![ptr::null()], vec![node]);
+        // SAFETY: only a NULL validity buffer.
+        node = unsafe { array_node(&keep, rows, vec![ptr::null()], vec![node]) };
     }
     Ok(node)
 }
