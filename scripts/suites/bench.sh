@@ -19,7 +19,18 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/mba-bench-suite.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 work=$ROOT/target/bench-quick
 before=$(git status --porcelain -- bench/results 2>/dev/null)
-shm_before=$(ls /dev/shm 2>/dev/null | grep -c -E '^(mba-fig-|mba-bench-|bench-peers-)' || true)
+# shm names of the benchmarks whose creator (its pid is in the name) is
+# dead: leaks (other helpers' live benchmarks may share /dev/shm)
+leaked() {
+    local f pid
+    for f in /dev/shm/mba-fig-* /dev/shm/mba-bench-* /dev/shm/bench-peers-*; do
+        [ -e "$f" ] || continue
+        pid=$(basename "$f" | grep -o -E '[0-9]+' | head -1)
+        [ -n "$pid" ] && [ -d "/proc/$pid" ] && continue
+        basename "$f"
+    done | sort
+}
+shm_before=$(leaked)
 
 t0=$(date +%s)
 if MBA_LIBRARY=${MBA_LIBRARY:-} timeout 300 bash bench/run.sh --quick --out "$out" >"$out/log" 2>&1; then
@@ -101,11 +112,11 @@ if mountpoint -q "$work/tmpfs" 2>/dev/null; then
 else
     ok "run.sh unmounted its tmpfs"
 fi
-shm_after=$(ls /dev/shm 2>/dev/null | grep -c -E '^(mba-fig-|mba-bench-|bench-peers-)' || true)
-if [ "$shm_after" -le "$shm_before" ]; then
+new_leaks=$(comm -13 <(echo "$shm_before") <(leaked) | grep . || true)
+if [ -z "$new_leaks" ]; then
     ok "no shm names left behind"
 else
-    bad "shm names left behind: $(ls /dev/shm | grep -E '^(mba-fig-|mba-bench-|bench-peers-)' | head -5 | tr '\n' ' ')"
+    bad "shm names left behind: $(echo "$new_leaks" | head -5 | tr '\n' ' ')"
 fi
 
 echo "$pass passed, $fail failed"
