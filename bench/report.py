@@ -375,7 +375,9 @@ def plots(d, samples, out):
             ax.errorbar(xs, m, yerr=e, marker="o", capsize=3,
                         label="floor: open+fstat+mmap" if p == "floor" else p)
         ax.set_xscale("log", base=2)
-        ax.set_xlabel("array size (MiB)")
+        ax.set_xticks([sizes[t] for t in tags])
+        ax.set_xticklabels([{"1M": "1 MiB", "64M": "64 MiB", "1024M": "1 GiB"}[t] for t in tags])
+        ax.set_xlabel("array size")
         ax.set_ylabel("attach + read [0] (us)")
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
