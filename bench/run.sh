@@ -63,12 +63,17 @@ done
 # ----------------------------------------------------------- Python venv
 venv=$root/target/bench-venv
 if ! "$venv/bin/python" -c "import matplotlib, numpy" 2>/dev/null; then
-    echo "== creating $venv (matplotlib and the Python peers)" >&2
+    echo "== creating $venv (matplotlib, numpy)" >&2
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check matplotlib numpy >&2
-    for peer in mmap-backed-array SharedArray; do
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check "$peer" >&2 \
-            || echo "note: the peer $peer could not be installed (reported as skipped)" >&2
+fi
+# The peers that build from source are installed by full runs only (--quick
+# uses them when present and reports them as skipped otherwise).
+if [ $quick = 0 ]; then
+    for peer in mmap_backed_array:mmap-backed-array SharedArray:SharedArray; do
+        "$venv/bin/python" -c "import ${peer%%:*}" 2>/dev/null && continue
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "${peer#*:}" >&2 \
+            || echo "note: the peer ${peer#*:} could not be installed (reported as skipped)" >&2
     done
 fi
 py=$venv/bin/python
