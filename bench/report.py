@@ -494,7 +494,9 @@ def main():
         "## All figures", ""] + body + ["", "## Plots", ""] + made
     if args.python_log and os.path.exists(args.python_log):
         lines += ["", "## bench/bench_python.py --quick --max-size 64M (the binding's own table, one run)", "", "```"]
-        lines += [l.rstrip() for l in open(args.python_log)]
+        # no path of the machine in a committed file: the repository is "."
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        lines += [l.rstrip().replace(repo, ".") for l in open(args.python_log)]
         lines += ["```"]
     lines += ["", "Raw `RESULT` lines: target/bench/raw.txt (not committed)."]
     with open(os.path.join(args.out, "RESULTS.md"), "w") as f:
