@@ -38,34 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mba.h"
+#include "common.h"
 
-#define REPS 7
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-#define OK(call)                                                             \
-    do {                                                                     \
-        int rc_ = (call);                                                    \
-        if (rc_ != MBA_OK) {                                                 \
-            char m_[256];                                                    \
-            mba_last_error(m_, sizeof m_);                                   \
-            fprintf(stderr, "%s:%d: %s -> %d %s\n", __FILE__, __LINE__, #call, \
-                    rc_, m_);                                                \
-            exit(2);                                                         \
-        }                                                                    \
-    } while (0)
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
+#define REPS ((int)qn(3, 3)) /* best of 3 per call; run.sh repeats the calls */
 
 static double median(double *v, int n)
 {
@@ -87,12 +62,6 @@ static double best(const double *v, int n)
         if (v[i] < m)
             m = v[i];
     return m;
-}
-
-static void result(const char *key, double v, const char *unit)
-{
-    printf("RESULT %s %.3f %s\n", key, v, unit);
-    fflush(stdout);
 }
 
 /* ------------------------------------------------------------- C floors */
@@ -156,12 +125,12 @@ __attribute__((noinline)) static void floor_locked_append(struct shared *s, uint
     wake_if_waiters(s);
 }
 
-#define NFLOOR 20000000u
+#define NFLOOR ((uint32_t)qn(10000000u, 100))
 
 static void bench_floor(int locked)
 {
     struct shared *s = shared_map(NFLOOR);
-    double r[REPS];
+    double r[7];
     for (int k = 0; k < REPS; k++) {
         atomic_store(&s->len, 0);
         uint64_t t0 = now_ns();
@@ -176,7 +145,7 @@ static void bench_floor(int locked)
     result(locked ? "floor_lock_append_ns" : "floor_append_ns", best(r, REPS), "ns");
 }
 
-#define NCONT 2000000u
+#define NCONT ((uint32_t)qn(2000000u, 100))
 
 static void bench_floorlock4(void)
 {
@@ -263,7 +232,7 @@ static void bench_append(void)
     void *p;
     OK(mba_get_ptr(h, &p));
     memset(p, 0, (size_t)NFLOOR * 4); /* prefault like the floor */
-    double r[REPS];
+    double r[7];
     for (int k = 0; k < REPS; k++) {
         OK(mba_clear(h));
         uint64_t t0 = now_ns();
@@ -356,7 +325,7 @@ static void bench_contend4(void)
     OK(mba_unlink(shm_name));
 }
 
-#define TRIALS 41
+#define TRIALS ((int)qn(41, 8))
 
 static void bench_recovery(void)
 {
@@ -444,7 +413,8 @@ static void bench_recovery(void)
     OK(mba_unlink(shm_name));
 }
 
-#define WAKES 2000
+#define WAKES_MAX 2000
+#define WAKES ((int)qn(WAKES_MAX, 20))
 
 static void bench_wake(void)
 {
@@ -456,12 +426,12 @@ static void bench_wake(void)
     if (w == 0) {
         mba_handle wh;
         OK(mba_open(shm_name, 0, MBA_TYPE_U64, &wh));
-        static uint64_t lat[WAKES];
+        static uint64_t lat[WAKES_MAX];
         uint64_t seq, got = 0, len = 0;
         OK(mba_seq(wh, &seq));
         if (write(ready[1], "R", 1) != 1)
             _exit(2);
-        while (len < WAKES) {
+        while (len < (uint64_t)WAKES) {
             int rc = mba_wait(wh, seq, 2000000000ll, &seq);
             uint64_t t1 = now_ns();
             if (rc == MBA_E_TIMEOUT)
@@ -506,12 +476,12 @@ static void bench_futexfloor(void)
         exit(2);
     pid_t w = fork();
     if (w == 0) {
-        static uint64_t lat[WAKES];
+        static uint64_t lat[WAKES_MAX];
         uint32_t seen = 0;
         uint64_t got = 0;
         if (write(ready[1], "R", 1) != 1)
             _exit(2);
-        while (seen < WAKES) {
+        while (seen < (uint32_t)WAKES) {
             syscall(SYS_futex, &s->lock, FUTEX_WAIT, seen, NULL, NULL, 0);
             uint64_t t1 = now_ns();
             uint32_t cur = atomic_load(&s->lock);

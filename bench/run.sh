@@ -1,119 +1,190 @@
 #!/usr/bin/env bash
-# libmba benchmarks: builds the library (release) and bench/bench.c (-O2),
-# runs every figure with its C floor in the same run, runs the Python
-# baselines (bench/py_pipe.py) and bench/bench_python.py if present, and
-# prints one table: measured, target, floor, ratio. See bench/README.md.
-# Takes about a minute; never part of the test suite.
+# libmba benchmarks: every figure beside its floor, measured in the same run,
+# figure and floor interleaved, repeated; writes RESULTS.md (the machine,
+# the commit, the table with medians and min-max, verdicts) and PNG plots.
+# See bench/README.md.
 #
-#   bash bench/run.sh            # everything
-#   MBA_BENCH_N=300000 bash bench/run.sh   # fewer hand-off items (default 1M)
+#   bash bench/run.sh                  # a few minutes; bench/results/
+#   bash bench/run.sh --quick          # every benchmark briefly (< 60 s):
+#                                      # a smoke test, asserts no timing
+#   bash bench/run.sh --out DIR        # RESULTS.md and plots into DIR
+#
+# Environment: MBA_LIBRARY=/path/libmba.so uses that library (no cargo
+# build); MBA_BENCH_REPS (default 3, --quick 1); MBA_BENCH_N C hand-off
+# items (default 1M; the Python pipes send 200k). Python peers and matplotlib go into target/bench-venv
+# (created once). Big files go to target/ (ext4: checked, else a loop
+# image) and to a tmpfs the script mounts and unmounts (root); never to
+# the real /dev/shm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-out=target/bench
-mkdir -p "$out"
-n=${MBA_BENCH_N:-1000000}
-
-echo "== building libmba (release) and the C benchmarks (-O2)" >&2
-cargo build --release -p mba >&2
-ln -sf libmba.so target/release/libmba.so.0
-cc -O2 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude bench/bench.c \
-    -o "$out/bench" -Ltarget/release -lmba -Wl,-rpath,"$root/target/release"
-
-raw="$out/raw.txt"
-: >"$raw"
-run() {
-    echo "== bench $*" >&2
-    timeout 300 "$out/bench" "$@" | tee -a "$raw" >&2
-}
-run floor
-run floorlock
-run floorlock4
-run ofd
-run append
-run contend4
-run recovery
-for _ in 1 2 3; do  # interleaved, medians: wake-ups are noisy in a VM
-    run futexfloor
-    run wake
+quick=0
+outdir=$root/bench/results
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) quick=1 ;;
+    --out) outdir=$2; shift ;;
+    *) echo "usage: bash bench/run.sh [--quick] [--out DIR]" >&2; exit 2 ;;
+    esac
+    shift
 done
-run handoff "$n"
-run handoff "$n"
-run handoff "$n"
-echo "== Python baselines (bench/py_pipe.py, $n items)" >&2
-# Python peers live in a venv of their own (installed once; a peer that
-# cannot install is reported as skipped by bench_python.py).
-venv=target/bench-venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-for peer in numpy mmap-backed-array SharedArray; do
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$peer" >&2 \
-        || echo "note: the peer $peer could not be installed" >&2
-done
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples-python >&2
-py="$venv/bin/python"
-
-timeout 300 "$py" bench/py_pipe.py "$n" "$root/target/release/libmba.so" "$out/bench" | tee -a "$raw" >&2
-
-python3 - "$raw" <<'PY'
-import platform, sys, os, datetime
-import statistics
-vals = {}
-for line in open(sys.argv[1]):
-    p = line.split()
-    if len(p) >= 3 and p[0] == "RESULT":
-        vals.setdefault(p[1], []).append(float(p[2]))
-r = {k: statistics.median(v) for k, v in vals.items()}  # repeated runs: median
-g = lambda k: r.get(k, float("nan"))
-# Reference machine (the issue): C floor append 1.08 ns, C lock prototype
-# 2.4 ns / 22 ns (4 processes), futex wake p50 6 us, OFD round trip 600 ns.
-cpu_scale = g("floor_append_ns") / 1.08
-sys_scale = g("futex_wake_p50_us") / 6.0
-rows = [
-    # figure, measured, unit, target, floor key, floor, better (lower/higher), scale
-    ("mba_append u32, uncontended (C)", g("mba_append_ns"), "ns", 5.0, "C floor append", g("floor_append_ns"), "lower", cpu_scale),
-    ("  same vs C CAS+xchg lock floor", g("mba_append_ns"), "ns", 5.0, "C lock+append", g("floor_lock_append_ns"), "lower", cpu_scale),
-    ("mba_lock + mba_append loop, per element", g("mba_lock_append_ns"), "ns", 2.0, "C floor append", g("floor_append_ns"), "lower", cpu_scale),
-    ("mba_extend chunks of 1024, per element", g("mba_extend1024_ns"), "ns", 2.0, "C floor append", g("floor_append_ns"), "lower", cpu_scale),
-    ("4 processes mba_append, aggregate per append", g("mba_append_4proc_ns"), "ns", 30.0, "C lock, 4 procs", g("floor_lock_4proc_ns"), "lower", g("floor_lock_4proc_ns") / 22.0),
-    ("lock recovery, waiter blocked at the kill (p50)", g("recovery_waiting_p50_us"), "us", 100.0, "kill->reaped", g("holder_death_p50_us"), "lower", g("ofd_lock_roundtrip_ns") / 600.0),
-    ("lock recovery, waiter blocked at the kill (p90)", g("recovery_waiting_p90_us"), "us", None, "kill->reaped", g("holder_death_p50_us"), "lower", 1),
-    ("lock recovery, next writer after death (p50)", g("recovery_fresh_p50_us"), "us", 100.0, "OFD lock r/t", g("ofd_lock_roundtrip_ns") / 1e3, "lower", g("ofd_lock_roundtrip_ns") / 600.0),
-    ("mba_wait wake-up p50", g("wake_p50_us"), "us", 10.0, "bare futex p50", g("futex_wake_p50_us"), "lower", sys_scale),
-    ("mba_wait wake-up p90", g("wake_p90_us"), "us", None, "bare futex p90", g("futex_wake_p90_us"), "lower", sys_scale),
-    ("mba_wait wake-up p99", g("wake_p99_us"), "us", None, "bare futex p99", g("futex_wake_p99_us"), "lower", sys_scale),
-]
-print()
-print(f"libmba benchmarks, {datetime.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-print(f"machine factor vs the reference machine: CPU {cpu_scale:.2f}x (C floor append {g('floor_append_ns'):.2f} ns vs 1.08), "
-      f"syscalls {sys_scale:.2f}x (futex p50 vs 6 us), OFD {g('ofd_lock_roundtrip_ns')/600:.2f}x")
-print()
-hdr = f"{'figure':48} {'measured':>10} {'target':>8} {'scaled':>8} {'floor':>9}  {'ratio':>6}  verdict   (floor = )"
-print(hdr)
-print("-" * len(hdr))
-for name, m, unit, tgt, fname, floor, better, scale in rows:
-    ratio = m / floor if floor else float("nan")
-    if tgt is None:
-        t, s, verdict = "", "", ""
-    else:
-        t = f"{tgt:g}"
-        s = f"{tgt*scale:.3g}"
-        verdict = "MET" if m <= tgt else ("met*" if m <= tgt * scale else "MISSED")
-    print(f"{name:48} {m:>8.3g}{unit:>2} {t:>8} {s:>8} {floor:>9.3g}  {ratio:>5.2f}x  {verdict:8}  ({fname})")
-print()
-c, mp_, osp, ct = g("handoff_c_items_per_s"), g("pipe_mp_items_per_s"), g("pipe_os_items_per_s"), g("handoff_ctypes_items_per_s")
-print("producer -> consumer hand-off, one u64 at a time (items/s, median of 3 runs):")
-print(f"  C producer -> C consumer (libmba)       {c:>12,.0f}   (consumer polls ~2000 times before mba_wait)")
-print(f"  same, consumer sleeps at once           {g('handoff_c_sleep_items_per_s'):>12,.0f}   ({g('handoff_c_sleep_items_per_s')/mp_:.1f}x Pipe)")
-print(f"  Python multiprocessing.Pipe             {mp_:>12,.0f}   libmba is {c/mp_:.1f}x faster (target >= 20x: {'MET' if c/mp_ >= 20 else 'MISSED'})")
-print(f"  Python os.pipe, 8-byte writes           {osp:>12,.0f}   libmba is {c/osp:.1f}x faster")
-print(f"  Python ctypes mba_append_u64 -> C       {ct:>12,.0f}")
-print()
-print("MET: meets the target as stated; met*: meets it scaled by this machine's floor")
-print("(target x measured floor / reference floor); ratio = measured / floor.")
-PY
-
-if [ -f bench/bench_python.py ]; then
-    echo
-    echo "== bench/bench_python.py"
-    MBA_LIBRARY="$root/target/release/libmba.so" timeout 600 "$py" bench/bench_python.py || echo "bench_python.py failed ($?)"
+mkdir -p "$outdir"
+outdir=$(cd "$outdir" && pwd)
+work=$root/target/bench
+[ $quick = 1 ] && work=$root/target/bench-quick
+rm -rf "$work"
+mkdir -p "$work/samples" "$work/ext" "$work/py"
+export MBA_BENCH_SAMPLES=$work/samples
+if [ $quick = 1 ]; then
+    export MBA_BENCH_QUICK=1
+    reps=${MBA_BENCH_REPS:-1} n=${MBA_BENCH_N:-20000} pyn=5000 big=64M grow=8M
+else
+    export MBA_BENCH_QUICK=0
+    reps=${MBA_BENCH_REPS:-3} n=${MBA_BENCH_N:-1000000} pyn=200000 big=1G grow=64M
 fi
+start=$(date +%s)
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---------------------------------------------------------------- build
+if [ -n "${MBA_LIBRARY:-}" ]; then
+    libdir=$(cd "$(dirname "$MBA_LIBRARY")" && pwd)
+else
+    echo "== building libmba (release)" >&2
+    cargo build --release -p mba >&2
+    libdir=$root/target/release
+fi
+ln -sf libmba.so "$libdir/libmba.so.0"
+export MBA_LIBRARY=$libdir/libmba.so
+for prog in bench figures; do
+    cc -O2 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude "bench/$prog.c" \
+        -o "$work/$prog" -L"$libdir" -lmba -Wl,-rpath,"$libdir"
+done
+
+# ----------------------------------------------------------- Python venv
+venv=$root/target/bench-venv
+if ! "$venv/bin/python" -c "import matplotlib, numpy" 2>/dev/null; then
+    echo "== creating $venv (matplotlib, numpy)" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check matplotlib numpy >&2
+fi
+# The peers that build from source are installed by full runs only (--quick
+# uses them when present and reports them as skipped otherwise).
+if [ $quick = 0 ]; then
+    for peer in mmap_backed_array:mmap-backed-array SharedArray:SharedArray; do
+        "$venv/bin/python" -c "import ${peer%%:*}" 2>/dev/null && continue
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check "${peer#*:}" >&2 \
+            || echo "note: the peer ${peer#*:} could not be installed (reported as skipped)" >&2
+    done
+fi
+py=$venv/bin/python
+# the package as users get it, from this tree (reinstalled when it changed)
+pkgsum=$(find examples-python -type f ! -path '*/__pycache__/*' ! -path '*/build/*' \
+    ! -path '*.egg-info/*' -print0 | sort -z | xargs -0 cat | cksum)
+if [ "$(cat "$venv/.mba-installed" 2>/dev/null)" != "$pkgsum" ]; then
+    "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples-python >&2
+    echo "$pkgsum" >"$venv/.mba-installed"
+fi
+
+# ------------------------------------------------- filesystems for big files
+ext=$work/ext
+mnt=$work/tmpfs
+loopimg=
+cleanup() {
+    mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"
+    if [ -n "$loopimg" ]; then
+        mountpoint -q "$ext" 2>/dev/null && umount "$ext"
+        rm -f "$loopimg"
+    fi
+    return 0
+}
+trap cleanup EXIT
+fstype=$(stat -f -c %T "$ext")
+if [ "$fstype" != "ext2/ext3" ]; then
+    # not ext4-backed: a sparse loop image formatted ext4
+    loopimg=$work/ext4.img
+    truncate -s 2600M "$loopimg"
+    if mkfs.ext4 -q -F "$loopimg" && mount -o loop "$loopimg" "$ext"; then
+        fstype=ext4-loop
+    else
+        echo "note: no ext4 available (target/ is $fstype); the ext4 figures are skipped" >&2
+        ext=
+    fi
+else
+    fstype=ext4
+fi
+mkdir -p "$mnt"
+# big + the array header; bulk writes one file at a time
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=$([ $quick = 1 ] && echo 160m || echo 1100m) tmpfs "$mnt"; then
+    tmpfs_ok=1
+else
+    echo "note: cannot mount a tmpfs (not root?): the tmpfs figures are skipped" >&2
+    tmpfs_ok=0
+fi
+
+raw=$work/raw.txt
+: >"$raw"
+stamp() { date +%s.%N; }
+took() { awk -v a="$1" -v b="$(stamp)" 'BEGIN { printf "   (%.1f s)\n", b - a }' >&2; }
+B() { local t; t=$(stamp); echo "== bench $*" >&2; timeout 300 "$work/bench" "$@" | tee -a "$raw" >&2; took "$t"; }
+F() { local t; t=$(stamp); echo "== figures $*" >&2; timeout 300 "$work/figures" "$@" | tee -a "$raw" >&2; took "$t"; }
+# pair FIGURE FLOOR: runs both, the floor first on odd repetitions
+pair() {
+    if [ $((rep % 2)) = 1 ]; then eval "$2"; eval "$1"; else eval "$1"; eval "$2"; fi
+}
+
+for rep in $(seq 1 "$reps"); do
+    echo "==== repetition $rep of $reps" >&2
+    echo "REP $rep" >>"$raw"
+    pair "B append" "B floor; B floorlock"
+    pair "B contend4" "B floorlock4"
+    pair "B recovery" "B ofd"
+    pair "B wake" "B futexfloor"
+    B handoff "$n"
+    pair "F oneway mba" "F oneway floor"
+    for p in 1 2 4 8; do
+        pair "F contend $p" "F contendfloor $p futex; F contendfloor $p cas"
+    done
+    for w in 1 4 16; do
+        pair "F wakeN $w" "F futexN $w"
+    done
+    [ -n "$ext" ] && F bulk ext4 "$ext" "$big" $([ $((rep % 2)) = 1 ] && echo rev)
+    if [ $tmpfs_ok = 1 ]; then
+        F bulk tmpfs "$mnt" "$big" $([ $((rep % 2)) = 1 ] || echo rev)
+        F pssprep "$mnt" "$big"
+        # private copies: 4 x the array, the same every time: once
+        pair "F pss mba $mnt" "F pss mmap $mnt$([ "$rep" = 1 ] && echo "; F pss private $mnt")"
+        rm -f "$mnt/pss.mba"
+        F growth tmpfs "$mnt" "$grow"
+    fi
+    [ -n "$ext" ] && F growth ext4 "$ext" "$grow"
+    echo "== Python: the package beside its peers" >&2
+    t=$(stamp)
+    timeout 600 "$py" bench/bench_peers.py --dir "$work/py" $([ $quick = 1 ] && echo --quick) \
+        | tee -a "$raw" >&2
+    took "$t"
+    t=$(stamp)
+    timeout 300 "$py" bench/py_pipe.py "$pyn" "$MBA_LIBRARY" "$work/bench" | tee -a "$raw" >&2
+    took "$t"
+done
+
+# bench_python.py: the binding's own figures (its own table), once, in its
+# short form (the long one takes ~5 minutes here), in the full run only
+# (bench_peers.py covers the same operations in --quick)
+pyout=
+if [ $quick = 0 ]; then
+    pyout=$work/bench_python.txt
+    echo "== bench/bench_python.py --quick --max-size 64M" >&2
+    timeout 900 "$py" bench/bench_python.py --quick --max-size 64M >"$pyout" 2>&1 \
+        || echo "bench_python.py failed ($?)" >>"$pyout"
+    cat "$pyout" >&2
+fi
+cleanup
+
+echo "== report" >&2
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD -- src bench include 2>/dev/null || commit="$commit (+ uncommitted changes)"
+"$py" bench/report.py --raw "$raw" --samples "$work/samples" --out "$outdir" \
+    --python-log "$pyout" --commit "$commit" --quick "$quick" --reps "$reps" \
+    --load-before "$load_before" --seconds $(($(date +%s) - start)) \
+    --big "$big" --grow "$grow" --ext "$fstype"
+echo "== wrote $outdir/RESULTS.md" >&2
