@@ -7,6 +7,7 @@ import weakref
 
 from ctypes import byref, c_int, c_int32, c_uint64
 
+from . import _compat
 from . import _lib as L
 from . import _guard
 from ._types import (  # noqa: F401
@@ -248,9 +249,12 @@ class _NativeMixin(object):
         self._cap = -1
         if not h:
             return
-        if own is not None and _getrefcount(own) > _OWN_REFS:
+        if own is not None and (_getrefcount is None or
+                                _getrefcount(own) > _OWN_REFS):
             # Views made earlier, or calls of other threads in progress,
             # still hold the owner: the last of them closes the handle.
+            # (Without reference counts, as on PyPy, they may: the garbage
+            # collector closes it once nothing holds the owner.)
             own.h = h
             return
         # (Through the PyDLL: the GIL stays held, so no bridge call and no
@@ -298,15 +302,8 @@ class _Batch(object):
         return False
 
 
-_pyerr_check_signals = ctypes.pythonapi.PyErr_CheckSignals
-_pyerr_check_signals.argtypes = []
-_pyerr_check_signals.restype = ctypes.c_int
-
-
 _WAIT_SLICE = 0.1  # seconds: the longest a Ctrl-C can go unnoticed in wait()
 
-
-def _check_signals():
-    """Runs pending Python signal handlers now (their exception, such as
-    KeyboardInterrupt, propagates)."""
-    _pyerr_check_signals()
+# Runs pending Python signal handlers now (their exception, such as
+# KeyboardInterrupt, propagates); see _compat.
+_check_signals = _compat.check_signals

@@ -195,11 +195,18 @@ class _SeqMixin(object):
         """Writes the local copy t (of a length-n array changed at the
         indexes of slice s) back from its first changed index."""
         idx = range(*s.indices(n))
-        if not idx:
+        if idx:
+            lo = min(idx[0], idx[-1])
+        elif len(t) == n:
             return
-        lo = min(idx[0], idx[-1])
-        self._p_write(lo, t[lo:], len(t) - lo)
-        if len(t) < n:
+        else:
+            lo = 0  # (PyPy's array.array inserts into an empty extended slice)
+        m = min(len(t), n)
+        if m > lo:
+            self._p_write(lo, t[lo:m], m - lo)
+        if len(t) > n:
+            self._p_extend(t[n:], len(t) - n)
+        elif len(t) < n:
             self._p_truncate(len(t))
 
     def _py_delitem(self, i):

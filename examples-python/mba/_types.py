@@ -5,9 +5,11 @@ import ctypes
 import operator
 import struct as _struct
 import sys
+import threading
 
 from ctypes import byref, c_ubyte
 
+from . import _compat
 from . import _lib as L
 
 _index = operator.index
@@ -109,6 +111,25 @@ _INFO_REF = byref(_INFO)
 _INFO_UNPACK = _struct.Struct("@IiIIQQ8QQQQPPii").unpack_from
 if _struct.calcsize("@IiIIQQ8QQQQPPii") != _INFO_SIZE:  # pragma: no cover
     raise ImportError("mba: struct mba_info layout mismatch")
+if not _compat.CPYTHON:
+    # Without a PyDLL the call releases the interpreter lock, so the
+    # struct is one per thread (the callers pass _INFO_REF and unpack
+    # _INFO: both arguments are ignored here).
+    _info_tls = threading.local()
+    _info_unpack = _INFO_UNPACK
+
+    def _thread_info():
+        i = getattr(_info_tls, "info", None)
+        if i is None:
+            i = _info_tls.info = _Info()
+            i.struct_size = _INFO_SIZE
+        return i
+
+    def _describe(h, _ref, _fn=_describe):
+        return _fn(h, byref(_thread_info()))
+
+    def _INFO_UNPACK(_info):
+        return _info_unpack(_thread_info())
 _RDONLY = L.RDONLY
 _RAW = L.RAW
 
@@ -199,12 +220,18 @@ class _Owner(object):
             pass
 
 
-_close_raw = _raw.mba_close  # (int handle): no argtypes needed
+# (int handle): no argtypes needed. Under _compat.SERIAL where there is
+# no PyDLL: an _Owner may be finalized in any thread.
+_close_raw = _compat.serialized(_raw.mba_close)
 _close_py = L.pylib.mba_close  # (int handle)
-_getrefcount = sys.getrefcount
+# None where there are no reference counts (PyPy): close() then always
+# leaves the handle to the _Owner (closed when it is garbage collected).
+_getrefcount = _compat.getrefcount
 
 
 def _own_refs():
+    if _getrefcount is None:
+        return None
     own = _Owner()
     return _getrefcount(own)
 

@@ -10,6 +10,7 @@ import array
 import ctypes
 import operator
 import os
+import platform
 import sys
 
 import pytest
@@ -17,6 +18,10 @@ import pytest
 import mba
 from mba import _bridge, _core, _lib
 from conftest import c_layout, run_python
+
+pytestmark = pytest.mark.skipif(
+    platform.python_implementation() == "PyPy",
+    reason="the CPython bridge (PyType_FromSpec, reference counts) is CPython's")
 
 TYPECODES = [tc for tc in "bBhHiIlLqQfd" if tc in _core._TC_TYPE]
 BRIDGED = os.environ.get("MBA_PY_BRIDGE", "1") != "0"
