@@ -12,7 +12,7 @@ from . import _lib as L
 from . import _guard
 from ._types import (  # noqa: F401
     _EMPTY_B, _EMPTY_Q, _OWN_REFS, _TYPESTR, _close_py,
-    _closed, _getrefcount,
+    _closed, _getrefcount, _CAST,
 )
 
 _E_HANDLE = L.E_HANDLE
@@ -89,9 +89,9 @@ class _NativeMixin(object):
         n = self._n()
         m = self._user_bytes(n * self._rb)
         if n == 0:
-            m = m.cast(self._tc)
+            m = m.cast(_CAST[self._tc])
         else:
-            m = m.cast(self._tc, (n,) + self._row)
+            m = m.cast(_CAST[self._tc], (n,) + self._row)
         return m.toreadonly() if self._ro else m
 
     def __buffer__(self, flags):  # Python 3.12+: memoryview(a), numpy

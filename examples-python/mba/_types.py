@@ -33,7 +33,27 @@ for _tc in list(_TC_TYPE):
                                       L.I32: 4, L.U32: 4, L.I64: 8, L.U64: 8,
                                       L.F32: 4, L.F64: 8}[_TC_TYPE[_tc]]:
         del _TC_TYPE[_tc]
-typecodes = "".join(_TC_TYPE)
+# Character typecodes: 'u' (wchar_t: 4 bytes on Linux) and 'w' (Py_UCS4,
+# Python 3.13+), where the running Python has them. FORMAT.md has no
+# character type: they are stored as unsigned integers of their size
+# (u32 for UCS-4) and read back as 1-character str by the array, which
+# knows its typecode; a file does not record it (attach(name, 'u') reads
+# a u32 array as characters, attach(name) as 'I').
+_CHARS = ""
+for _tc in "uw":
+    try:
+        _sz = _array.array(_tc).itemsize
+    except ValueError:
+        continue
+    if _sz in (2, 4):
+        _TC_TYPE[_tc] = L.U16 if _sz == 2 else L.U32
+        _CHARS += _tc
+# In array.typecodes' order where it exists.
+typecodes = "".join(sorted(_TC_TYPE, key=(getattr(_array, "typecodes", "") + "".join(_TC_TYPE)).index))
+# The memoryview format that reads each typecode's elements (memoryview
+# has no character formats: their code points, as unsigned integers).
+_CAST = {tc: ("H" if _array.array(tc).itemsize == 2 else "I") if tc in _CHARS else tc
+         for tc in _TC_TYPE}
 
 _BO = "<" if sys.byteorder == "little" else ">"
 _TYPESTR = {}
@@ -41,13 +61,18 @@ for _tc, _t in _TC_TYPE.items():
     _sz = _array.array(_tc).itemsize
     _k = "f" if _tc in "fd" else ("u" if _tc.isupper() else "i")
     _TYPESTR[_tc] = ("|" if _sz == 1 else _BO) + _k + str(_sz)
+for _tc in _CHARS:  # numpy's one-character UCS-4 string; none for UCS-2
+    if _array.array(_tc).itemsize == 4:
+        _TYPESTR[_tc] = _BO + "U1"
+    else:
+        del _TYPESTR[_tc]
 
 # Buffer formats that hold exactly the elements of a typecode.
 _SAME_FORMAT = {}
 for _tc in _TC_TYPE:
     _f = {_tc}
     for _o in _TC_TYPE:
-        if _TC_TYPE[_o] == _TC_TYPE[_tc]:
+        if _TC_TYPE[_o] == _TC_TYPE[_tc] and (_o in _CHARS) == (_tc in _CHARS):
             _f.add(_o)
     _f |= {p + c for p in "@=" + _BO for c in list(_f)}
     _SAME_FORMAT[_tc] = frozenset(_f)
@@ -60,6 +85,8 @@ _NAMES = {
 
 
 def _bad_typecode(tc):
+    if isinstance(tc, str) and len(tc) == 1 and tc not in _TC_TYPE:
+        _array.array(tc)  # array.array's own ValueError for its unknown ones
     if not isinstance(tc, str) or len(tc) != 1:
         raise TypeError("array() argument 1 must be a unicode character, not %s"
                         % type(tc).__name__)
@@ -134,7 +161,7 @@ _RDONLY = L.RDONLY
 _RAW = L.RAW
 
 _ITEMSIZE = {tc: _array.array(tc).itemsize for tc in _TC_TYPE}
-_PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE}
+_PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE if tc not in _CHARS}
 
 
 _SSIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_ssize_t) - 1)) - 1
@@ -164,6 +191,10 @@ def _position(i, n, what):
 
 def _no_pack(v):
     raise TypeError
+
+
+for _tc in _CHARS:  # (converted by array.array: see mmaparray._pack1)
+    _PACK[_tc] = _no_pack
 
 
 def _closed():
