@@ -95,6 +95,36 @@ def serialized(fn):
     return fn if CPYTHON else _SerialFn(fn)
 
 
+def fast_appends(lib, path):
+    """(mba_append, mba_try_append) for callers that pass (int handle,
+    bytes row or None), where there is no PyDLL: through cffi where it is
+    importable (built into PyPy), else through ctypes with argtypes; the
+    try-function under SERIAL, as every call that never blocks."""
+    try:
+        import cffi
+        ffi = cffi.FFI()
+        ffi.cdef("int mba_append(int32_t h, const char *row);"
+                 "int mba_try_append(int32_t h, const char *row);")
+        cl = ffi.dlopen(path)
+        app, tri, null = cl.mba_append, cl.mba_try_append, ffi.NULL
+
+        def append(h, row):
+            return app(h, null if row is None else row)
+
+        def try_append(h, row):
+            with SERIAL:
+                return tri(h, null if row is None else row)
+        return append, try_append
+    except Exception:  # (no cffi, or it cannot load the library)
+        out = []
+        for name in ("mba_append", "mba_try_append"):
+            f = lib[name]
+            f.argtypes = [ctypes.c_int32, c_char_p]
+            f.restype = c_int
+            out.append(f)
+        return out[0], _SerialFn(out[1])
+
+
 # ------------------------------------------------------------ buffers
 
 class Py_buffer(ctypes.Structure):

@@ -179,6 +179,11 @@ append_raw_fast = lib.mba_append
 # close takes too: see _compat.)
 pylib = _compat.serial_lib(lib, path)
 try_append_raw_fast = pylib.mba_try_append
+if not _compat.CPYTHON:
+    # PyPy's ctypes spends ~40 us on a call without argtypes (~8 us with);
+    # its built-in cffi ~0.1 us. The same library (dlopen gives the loaded
+    # copy again: one handle table), for the two append entries.
+    append_raw_fast, try_append_raw_fast = _compat.fast_appends(lib, path)
 
 
 def _fn(name, *argtypes):
