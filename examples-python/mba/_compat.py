@@ -125,6 +125,38 @@ def fast_appends(lib, path):
         return out[0], _SerialFn(out[1])
 
 
+def exporter():
+    """export(own, addr, nbytes) -> a 'B' memoryview of nbytes at addr
+    that keeps own alive for as long as it, or any view made from it,
+    lives; for interpreters without a PyDLL (on CPython, see
+    _types._export). PyPy's memoryview of a ctypes object holds only its
+    raw buffer, not the object: an attribute set on that object would not
+    keep own alive, and the handle would be closed (its memory unmapped)
+    under a live view. cffi's buffer keeps its cdata, which keeps the
+    destructor closure, which keeps own. Without cffi, owners of exported
+    memory are kept for the life of the process (their handles are never
+    closed: conservative, never unsafe)."""
+    try:
+        import cffi
+        ffi = cffi.FFI()
+    except Exception:
+        ffi = None
+    if ffi is not None:
+        cast, gc, buffer = ffi.cast, ffi.gc, ffi.buffer
+
+        def export(own, addr, nbytes):
+            p = gc(cast("unsigned char *", addr), lambda _p, own=own: None)
+            return memoryview(buffer(p, nbytes)).cast("B")
+        return export
+    forever = []
+
+    def export(own, addr, nbytes):
+        forever.append(own)
+        exp = (ctypes.c_ubyte * nbytes).from_address(addr)
+        return memoryview(exp).cast("B")
+    return export
+
+
 # ------------------------------------------------------------ buffers
 
 class Py_buffer(ctypes.Structure):

@@ -280,6 +280,10 @@ def _export(own, addr, nbytes):
     return memoryview(exp).cast("B")
 
 
+if not _compat.CPYTHON:
+    _export = _compat.exporter()  # (PyPy: see there)
+
+
 def _pass(fn, obj, *args):
     """Calls fn(*args, address of obj's bytes): bytes are passed as is, any
     other buffer through a held Py_buffer export (no copy)."""
