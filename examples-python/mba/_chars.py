@@ -10,14 +10,13 @@ a[i] = v and append from Python, never from the CPython bridge, whose
 slots would read and write the integers.
 """
 
-import array as _array
 import operator
 
 from . import _lib as L
 from ._core import mmaparray
 from ._open import _MmapArray
 from ._seq import _SeqMixin
-from ._types import _as_index, _closed, _position
+from ._types import _closed, _position
 
 _index = operator.index
 
