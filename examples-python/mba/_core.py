@@ -19,7 +19,7 @@ from ._types import (  # noqa: F401
     _ITEMSIZE, _LAZY_Q, _Owner, _PACK, _RAW,
     _RDONLY, _SAME_FORMAT, _TC_TYPE, _TYPE_NAME, _TYPE_TC,
     _bad_typecode, _closed, _describe, _export, _flatten_into,
-    _no_pack, _pass,
+    _no_pack, _pass, _CAST, _CHARS,
 )
 
 _append_raw_fast = L.append_raw_fast
@@ -65,6 +65,8 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
                                 "argument %r" % sorted(bad)[0])
             if mm is not None:
                 cls = _MmapArray
+        if type(typecode) is str and len(typecode) == 1 and typecode in _CHARS:
+            cls = _char_class(cls)  # ('u', 'w': see _chars)
         self = _bridge.Base.__new__(cls)
         self._h = 0
         self._closed = True
@@ -87,7 +89,7 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
             initializer = None
         elif initializer is None:
             raise TypeError("'NoneType' object is not iterable")
-        if isinstance(initializer, str):
+        if isinstance(initializer, str) and typecode not in _CHARS:
             raise TypeError("cannot use a str to initialize an array with "
                             "typecode '%s'" % typecode)
         if initializer is not None and not isinstance(initializer, (mmaparray, _array.array)):
@@ -194,6 +196,12 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
 
     @classmethod
     def _from_handle(cls, h, tc=None, ref=None, name=None, uuid=None):
+        if tc is not None and tc in _CHARS:
+            try:
+                cls = _char_class(cls)
+            except BaseException:
+                L.close(h)
+                raise
         return _bridge.Base.__new__(cls)._setup(h, tc, ref, name, uuid)
 
     def _views(self):
@@ -239,7 +247,7 @@ class mmaparray(_bridge.Base, _SeqMixin, _NativeMixin):
             raise _closed()
         skip = self._skip
         mvb = self._whole[skip:skip + cap * self._rb]
-        mv = None if self._row else mvb.cast(self._tc)
+        mv = None if self._row else mvb.cast(_CAST[self._tc])
         self._mvb = mvb
         self._mv = mv
         self._cap = cap
@@ -516,3 +524,4 @@ from ._open import (  # noqa: E402,F401 (they need mmaparray)
     map_raw, sigbus_guard, _attach_ref, _anon_from_bytes, _anon_rebuild,
     _iter_at,
 )
+from ._chars import _char_class  # noqa: E402 (needs both classes)

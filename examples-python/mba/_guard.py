@@ -58,6 +58,8 @@ def writable_prefix(mm, start, stop):
     space for it), or None."""
     if stop <= start:
         return stop, None
+    if not hasattr(os, "readv"):
+        return _writable_prefix_libc(mm, start, stop)
     r, w = os.pipe()
     mv = memoryview(mm)
     try:
@@ -84,5 +86,39 @@ def writable_prefix(mm, start, stop):
         return stop, None
     finally:
         mv.release()
+        os.close(r)
+        os.close(w)
+
+
+def _writable_prefix_libc(mm, start, stop):
+    """writable_prefix where os has no readv (PyPy): the same pipe round
+    trip, by libc's write(2) and read(2) on the mapping's address (PyPy's
+    os.write would copy the byte in this process first, taking the
+    fault)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    rw = (libc.write, libc.read)
+    for f in rw:
+        f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+        f.restype = ctypes.c_ssize_t
+    exp = ctypes.c_char.from_buffer(mm)
+    base = ctypes.addressof(exp)
+    del exp
+    r, w = os.pipe()
+    try:
+        off = start
+        while off < stop:
+            for fd, fn, what in ((w, rw[0], "read"), (r, rw[1], "write")):
+                got = fn(fd, base + off, 1)
+                if got != 1:
+                    err = ctypes.get_errno()
+                    if got < 0 and err != _errno.EFAULT:
+                        raise OSError(err, os.strerror(err))
+                    if what == "write":
+                        os.read(r, 1)
+                    return off, what
+            off = (off // _PAGE + 1) * _PAGE
+        return stop, None
+    finally:
         os.close(r)
         os.close(w)

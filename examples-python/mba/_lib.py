@@ -15,6 +15,9 @@ import errno as _errno
 import os
 import re
 
+from . import _compat
+from ._compat import Buffer  # noqa: F401
+
 from ctypes import (POINTER, byref, c_char_p, c_double, c_int, c_int32,
                     c_int64, c_size_t, c_uint32, c_uint64, c_void_p)
 
@@ -172,9 +175,15 @@ append_raw_fast = lib.mba_append
 # having changed nothing, wherever mba_append would lock, grow or report
 # an error), so it may be called with the GIL held: through a PyDLL (same
 # library handle, no second dlopen), which skips ctypes' GIL release and
-# reacquire.
-pylib = ctypes.PyDLL(path, handle=lib._handle)
+# reacquire. (Without a PyDLL, as on PyPy, the CDLL under a lock that every
+# close takes too: see _compat.)
+pylib = _compat.serial_lib(lib, path)
 try_append_raw_fast = pylib.mba_try_append
+if not _compat.CPYTHON:
+    # PyPy's ctypes spends ~40 us on a call without argtypes (~8 us with);
+    # its built-in cffi ~0.1 us. The same library (dlopen gives the loaded
+    # copy again: one handle table), for the two append entries.
+    append_raw_fast, try_append_raw_fast = _compat.fast_appends(lib, path)
 
 
 def _fn(name, *argtypes):
@@ -391,43 +400,4 @@ def unpin_quiet(p):
         pass
 
 
-# Py_buffer access for zero-copy pointers to any buffer (read-only ones too).
-
-class Py_buffer(ctypes.Structure):
-    _fields_ = [
-        ("buf", c_void_p), ("obj", c_void_p), ("len", ctypes.c_ssize_t),
-        ("itemsize", ctypes.c_ssize_t), ("readonly", c_int), ("ndim", c_int),
-        ("format", c_char_p), ("shape", POINTER(ctypes.c_ssize_t)),
-        ("strides", POINTER(ctypes.c_ssize_t)),
-        ("suboffsets", POINTER(ctypes.c_ssize_t)), ("internal", c_void_p),
-    ]
-
-
-PyBUF_C_CONTIGUOUS = 0x0020 | 0x0008 | 0x0010  # ND | STRIDES
-PyBUF_FORMAT = 0x0004
-_get_buffer = ctypes.pythonapi.PyObject_GetBuffer
-_get_buffer.argtypes = [ctypes.py_object, POINTER(Py_buffer), c_int]
-_get_buffer.restype = c_int
-_release_buffer = ctypes.pythonapi.PyBuffer_Release
-_release_buffer.argtypes = [POINTER(Py_buffer)]
-_release_buffer.restype = None
-
-
-class Buffer(object):
-    """``with Buffer(obj) as b:`` holds a C-contiguous buffer export of obj;
-    b.buf is its address (an int, valid inside the block), b.len its size
-    in bytes."""
-
-    __slots__ = ("view", "obj")
-
-    def __init__(self, obj):
-        self.obj = obj
-        self.view = Py_buffer()
-
-    def __enter__(self):
-        _get_buffer(self.obj, byref(self.view), PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
-        return self.view
-
-    def __exit__(self, *exc):
-        _release_buffer(byref(self.view))
-        return False
+# Buffer (the address of any buffer, for the calls): see _compat.

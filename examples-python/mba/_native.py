@@ -7,11 +7,12 @@ import weakref
 
 from ctypes import byref, c_int, c_int32, c_uint64
 
+from . import _compat
 from . import _lib as L
 from . import _guard
 from ._types import (  # noqa: F401
     _EMPTY_B, _EMPTY_Q, _OWN_REFS, _TYPESTR, _close_py,
-    _closed, _getrefcount,
+    _closed, _getrefcount, _CAST,
 )
 
 _E_HANDLE = L.E_HANDLE
@@ -88,9 +89,9 @@ class _NativeMixin(object):
         n = self._n()
         m = self._user_bytes(n * self._rb)
         if n == 0:
-            m = m.cast(self._tc)
+            m = m.cast(_CAST[self._tc])
         else:
-            m = m.cast(self._tc, (n,) + self._row)
+            m = m.cast(_CAST[self._tc], (n,) + self._row)
         return m.toreadonly() if self._ro else m
 
     def __buffer__(self, flags):  # Python 3.12+: memoryview(a), numpy
@@ -291,9 +292,12 @@ class _NativeMixin(object):
         self._cap = -1
         if not h:
             return
-        if own is not None and _getrefcount(own) > _OWN_REFS:
+        if own is not None and (_getrefcount is None or
+                                _getrefcount(own) > _OWN_REFS):
             # Views made earlier, or calls of other threads in progress,
             # still hold the owner: the last of them closes the handle.
+            # (Without reference counts, as on PyPy, they may: the garbage
+            # collector closes it once nothing holds the owner.)
             own.h = h
             return
         # (Through the PyDLL: the GIL stays held, so no bridge call and no
@@ -341,15 +345,8 @@ class _Batch(object):
         return False
 
 
-_pyerr_check_signals = ctypes.pythonapi.PyErr_CheckSignals
-_pyerr_check_signals.argtypes = []
-_pyerr_check_signals.restype = ctypes.c_int
-
-
 _WAIT_SLICE = 0.1  # seconds: the longest a Ctrl-C can go unnoticed in wait()
 
-
-def _check_signals():
-    """Runs pending Python signal handlers now (their exception, such as
-    KeyboardInterrupt, propagates)."""
-    _pyerr_check_signals()
+# Runs pending Python signal handlers now (their exception, such as
+# KeyboardInterrupt, propagates); see _compat.
+_check_signals = _compat.check_signals

@@ -13,7 +13,7 @@ from . import _lib as L
 from . import _bridge, _guard
 from ._types import (  # noqa: F401
     _EMPTY_B, _EMPTY_Q, _TC_TYPE, _bad_typecode, _closed,
-    _raw, _shape_tuple, typecode_of,
+    _raw, _shape_tuple, typecode_of, _CAST,
 )
 
 
@@ -72,7 +72,7 @@ class _MmapArray(mmaparray):
     def _remap(self):
         n = self._lenarr[0]
         self._mvb = memoryview(self._mm)[:n * self._isz]
-        self._mv = self._mvb.cast(self._tc)
+        self._mv = self._mvb.cast(_CAST[self._tc])
         self._cap = n
         self._ptr = 0
 

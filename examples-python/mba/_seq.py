@@ -11,7 +11,7 @@ from ctypes import byref
 
 from . import _lib as L
 from ._types import (  # noqa: F401
-    _SAME_FORMAT, _as_index, _closed, _position,
+    _SAME_FORMAT, _as_index, _closed, _position, _CHARS,
 )
 
 _index = operator.index
@@ -195,11 +195,18 @@ class _SeqMixin(object):
         """Writes the local copy t (of a length-n array changed at the
         indexes of slice s) back from its first changed index."""
         idx = range(*s.indices(n))
-        if not idx:
+        if idx:
+            lo = min(idx[0], idx[-1])
+        elif len(t) == n:
             return
-        lo = min(idx[0], idx[-1])
-        self._p_write(lo, t[lo:], len(t) - lo)
-        if len(t) < n:
+        else:
+            lo = 0  # (PyPy's array.array inserts into an empty extended slice)
+        m = min(len(t), n)
+        if m > lo:
+            self._p_write(lo, t[lo:m], m - lo)
+        if len(t) > n:
+            self._p_extend(t[n:], len(t) - n)
+        elif len(t) < n:
             self._p_truncate(len(t))
 
     def _py_delitem(self, i):
@@ -362,6 +369,18 @@ class _SeqMixin(object):
         if not m.c_contiguous:
             m = memoryview(m.tobytes())
         self._p_extend(m, nb // self._rb)
+
+    def fromunicode(self, s):
+        """Extends the array ('u' or 'w') with the characters of str s."""
+        if self._closed:
+            raise _closed()
+        t = _array.array(self._tc)
+        t.fromunicode(s)  # array.array's checks and errors
+        self._p_extend(t, len(t))
+
+    def tounicode(self):
+        """The characters of the array ('u' or 'w') as a str."""
+        return self._snapshot().tounicode()
 
     def tolist(self):
         """Convert array to an ordinary list with the same items."""
@@ -588,5 +607,6 @@ def _chunks(a, i, st):
             # takes an item, then a count from r (C speed, ~ as fast as a
             # generator's yield from).
             st[0], st[1] = r, j
-            yield map(_first, zip(a._mv[i:j], r))
+            items = map(_first, zip(a._mv[i:j], r))
+            yield map(chr, items) if a._tc in _CHARS else items
         i = j

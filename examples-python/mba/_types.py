@@ -5,9 +5,11 @@ import ctypes
 import operator
 import struct as _struct
 import sys
+import threading
 
 from ctypes import byref, c_ubyte
 
+from . import _compat
 from . import _lib as L
 
 _index = operator.index
@@ -31,7 +33,27 @@ for _tc in list(_TC_TYPE):
                                       L.I32: 4, L.U32: 4, L.I64: 8, L.U64: 8,
                                       L.F32: 4, L.F64: 8}[_TC_TYPE[_tc]]:
         del _TC_TYPE[_tc]
-typecodes = "".join(_TC_TYPE)
+# Character typecodes: 'u' (wchar_t: 4 bytes on Linux) and 'w' (Py_UCS4,
+# Python 3.13+), where the running Python has them. FORMAT.md has no
+# character type: they are stored as unsigned integers of their size
+# (u32 for UCS-4) and read back as 1-character str by the array, which
+# knows its typecode; a file does not record it (attach(name, 'u') reads
+# a u32 array as characters, attach(name) as 'I').
+_CHARS = ""
+for _tc in "uw":
+    try:
+        _sz = _array.array(_tc).itemsize
+    except ValueError:
+        continue
+    if _sz in (2, 4):
+        _TC_TYPE[_tc] = L.U16 if _sz == 2 else L.U32
+        _CHARS += _tc
+# In array.typecodes' order where it exists.
+typecodes = "".join(sorted(_TC_TYPE, key=(getattr(_array, "typecodes", "") + "".join(_TC_TYPE)).index))
+# The memoryview format that reads each typecode's elements (memoryview
+# has no character formats: their code points, as unsigned integers).
+_CAST = {tc: ("H" if _array.array(tc).itemsize == 2 else "I") if tc in _CHARS else tc
+         for tc in _TC_TYPE}
 
 _BO = "<" if sys.byteorder == "little" else ">"
 _TYPESTR = {}
@@ -39,13 +61,18 @@ for _tc, _t in _TC_TYPE.items():
     _sz = _array.array(_tc).itemsize
     _k = "f" if _tc in "fd" else ("u" if _tc.isupper() else "i")
     _TYPESTR[_tc] = ("|" if _sz == 1 else _BO) + _k + str(_sz)
+for _tc in _CHARS:  # numpy's one-character UCS-4 string; none for UCS-2
+    if _array.array(_tc).itemsize == 4:
+        _TYPESTR[_tc] = _BO + "U1"
+    else:
+        del _TYPESTR[_tc]
 
 # Buffer formats that hold exactly the elements of a typecode.
 _SAME_FORMAT = {}
 for _tc in _TC_TYPE:
     _f = {_tc}
     for _o in _TC_TYPE:
-        if _TC_TYPE[_o] == _TC_TYPE[_tc]:
+        if _TC_TYPE[_o] == _TC_TYPE[_tc] and (_o in _CHARS) == (_tc in _CHARS):
             _f.add(_o)
     _f |= {p + c for p in "@=" + _BO for c in list(_f)}
     _SAME_FORMAT[_tc] = frozenset(_f)
@@ -58,6 +85,8 @@ _NAMES = {
 
 
 def _bad_typecode(tc):
+    if isinstance(tc, str) and len(tc) == 1 and tc not in _TC_TYPE:
+        _array.array(tc)  # array.array's own ValueError for its unknown ones
     if not isinstance(tc, str) or len(tc) != 1:
         raise TypeError("array() argument 1 must be a unicode character, not %s"
                         % type(tc).__name__)
@@ -109,11 +138,30 @@ _INFO_REF = byref(_INFO)
 _INFO_UNPACK = _struct.Struct("@IiIIQQ8QQQQPPii").unpack_from
 if _struct.calcsize("@IiIIQQ8QQQQPPii") != _INFO_SIZE:  # pragma: no cover
     raise ImportError("mba: struct mba_info layout mismatch")
+if not _compat.CPYTHON:
+    # Without a PyDLL the call releases the interpreter lock, so the
+    # struct is one per thread (the callers pass _INFO_REF and unpack
+    # _INFO: both arguments are ignored here).
+    _info_tls = threading.local()
+    _info_unpack = _INFO_UNPACK
+
+    def _thread_info():
+        i = getattr(_info_tls, "info", None)
+        if i is None:
+            i = _info_tls.info = _Info()
+            i.struct_size = _INFO_SIZE
+        return i
+
+    def _describe(h, _ref, _fn=_describe):
+        return _fn(h, byref(_thread_info()))
+
+    def _INFO_UNPACK(_info):
+        return _info_unpack(_thread_info())
 _RDONLY = L.RDONLY
 _RAW = L.RAW
 
 _ITEMSIZE = {tc: _array.array(tc).itemsize for tc in _TC_TYPE}
-_PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE}
+_PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE if tc not in _CHARS}
 
 
 _SSIZE_MAX = (1 << (8 * ctypes.sizeof(ctypes.c_ssize_t) - 1)) - 1
@@ -143,6 +191,10 @@ def _position(i, n, what):
 
 def _no_pack(v):
     raise TypeError
+
+
+for _tc in _CHARS:  # (converted by array.array: see mmaparray._pack1)
+    _PACK[_tc] = _no_pack
 
 
 def _closed():
@@ -199,12 +251,18 @@ class _Owner(object):
             pass
 
 
-_close_raw = _raw.mba_close  # (int handle): no argtypes needed
+# (int handle): no argtypes needed. Under _compat.SERIAL where there is
+# no PyDLL: an _Owner may be finalized in any thread.
+_close_raw = _compat.serialized(_raw.mba_close)
 _close_py = L.pylib.mba_close  # (int handle)
-_getrefcount = sys.getrefcount
+# None where there are no reference counts (PyPy): close() then always
+# leaves the handle to the _Owner (closed when it is garbage collected).
+_getrefcount = _compat.getrefcount
 
 
 def _own_refs():
+    if _getrefcount is None:
+        return None
     own = _Owner()
     return _getrefcount(own)
 
@@ -220,6 +278,10 @@ def _export(own, addr, nbytes):
     exp = (c_ubyte * nbytes).from_address(addr)
     exp.own = own
     return memoryview(exp).cast("B")
+
+
+if not _compat.CPYTHON:
+    _export = _compat.exporter()  # (PyPy: see there)
 
 
 def _pass(fn, obj, *args):

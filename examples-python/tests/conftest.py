@@ -1,5 +1,7 @@
+import gc
 import itertools
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -10,6 +12,17 @@ import mba
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _counter = itertools.count()
+
+PYPY = platform.python_implementation() == "PyPy"
+
+
+def collect():
+    """Frees what nothing references any more: one gc.collect() on
+    CPython; a few on PyPy, where a finalizer's garbage waits for the next
+    round (an array's __del__ drops its owner, whose __del__ closes the
+    handle)."""
+    for _ in range(3 if PYPY else 1):
+        gc.collect()
 
 
 def unique_name(tag="t"):

@@ -14,6 +14,7 @@ import ctypes
 import io
 import operator
 import os
+import platform
 import shutil
 import struct
 import sys
@@ -24,6 +25,10 @@ import pytest
 import mba
 from mba import _bridge, _core, _lib
 from conftest import run_python
+
+pytestmark = pytest.mark.skipif(
+    platform.python_implementation() == "PyPy",
+    reason="the extension module mba._ext (PyO3, reference counts) is CPython's")
 
 TYPECODES = [tc for tc in "bBhHiIlLqQfd" if tc in _core._TC_TYPE]
 OFF = [v for v in ("MBA_PY_EXT", "MBA_PY_BRIDGE") if os.environ.get(v, "1") == "0"]

@@ -61,7 +61,7 @@ def test_in_repo_source_tree_finds_target_release():
 def test_nothing_found_names_every_place(tmp_path):
     pkg = tmp_path / "mba"
     pkg.mkdir()
-    for f in ("__init__.py", "_lib.py", "_core.py"):
+    for f in ("__init__.py", "_lib.py", "_compat.py", "_core.py"):
         shutil.copy(os.path.join(PKG, f), pkg / f)
     p = _import({}, pythonpath=str(tmp_path))
     assert p.returncode == 1

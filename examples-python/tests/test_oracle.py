@@ -9,6 +9,7 @@ import math
 import mmap
 import os
 import pickle
+import platform
 import random
 import struct
 
@@ -20,6 +21,10 @@ from mba import mmaparray
 from conftest import unique_name
 
 TYPECODES = "bBhHiIlLqQfd"
+
+# PyPy's array.array words many messages its own way (and mmaparray
+# CPython's): there the exception types are compared, not the messages.
+SAME_MESSAGES = platform.python_implementation() != "PyPy"
 
 
 
@@ -125,7 +130,8 @@ def same(o, s, what):
     if o[0] == "err":
         assert s[0] == "err", "%s: array.array raised %r, mmaparray gave %r" % (what, o[1], s[1])
         assert isinstance(s[1], type(o[1])), "%s: %r vs %r" % (what, o[1], s[1])
-        assert str(s[1]) == str(o[1]), "%s: %r vs %r" % (what, o[1], s[1])
+        if SAME_MESSAGES:
+            assert str(s[1]) == str(o[1]), "%s: %r vs %r" % (what, o[1], s[1])
     else:
         assert s[0] == "ok", "%s: array.array gave %r, mmaparray raised %r" % (what, o[1], s[1])
         assert s[1] == o[1], "%s: %r vs %r" % (what, o[1], s[1])
@@ -249,6 +255,11 @@ def random_op(rng, tc, n):
         k = rng.choice([k, k, 1.5]) if kind == "imul" else k
 
         def imul(a):
+            if not SAME_MESSAGES and type(a) is array.array:
+                # PyPy 7.3.11's array.array: a *= 2 of array('I', [0])
+                # gives [0, <garbage>]; a * 2 is right.
+                a[:] = a * k
+                return None
             a *= k
             return None
         return "a *= %r" % (k,), imul
@@ -386,9 +397,12 @@ def test_constructor_like_array():
         o = outcome(lambda _: array.array(*fresh()), None)
         s = outcome(lambda _: mmaparray(*fresh()), None)
         same(o, s, "constructor %r" % (args,))
-    for bad in ("x", "u"):  # 'u' (unicode) is not a numeric typecode
-        with pytest.raises(ValueError, match="bad typecode"):
+    for bad in ("x", "?"):  # ('u' and 'w': test_chars.py)
+        with pytest.raises(ValueError, match="bad typecode") as e:
             mmaparray(bad)
+        with pytest.raises(ValueError) as o:
+            array.array(bad)
+        assert str(e.value) == str(o.value)
     assert mmaparray("i", mmaparray("i", [1, 2])) == array.array("i", [1, 2])
     assert mmaparray("d", mmaparray("i", [1, 2])) == array.array("d", [1.0, 2.0])
 
@@ -402,7 +416,7 @@ def test_typecode_itemsize_and_repr():
         assert repr(mmaparray(tc)) == "array('%s')" % tc
         a.close()
     assert repr(mmaparray("I", [1, 2])) == "array('I', [1, 2])"
-    assert set(mba.typecodes) == set(TYPECODES)
+    assert set(mba.typecodes) == set(TYPECODES) | set(mba._types._CHARS)
 
 
 def test_comparisons_with_array_and_mmaparray():
@@ -435,6 +449,10 @@ def test_operators_return_plain_arrays():
     assert isinstance(a, mmaparray)
 
 
+@pytest.mark.skipif(platform.python_implementation() == "PyPy",
+                    reason="PyPy's array.array.count/in compare with == only "
+                    "(a NaN is never found); mmaparray follows CPython's "
+                    "identity-then-equality rule")
 def test_nan_count_index_like_array():
     nan = float("nan")
     o = array.array("d", [nan, 1.0])
