@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole libmba test suite: Rust unit and integration tests, the C ABI
 # tests, the multi-process tests, the Python binding's pytest suite (with and
-# without the CPython bridge) and every scripts/suites/*.sh.
+# without its extension module) and every scripts/suites/*.sh.
 # Installs what it needs (Debian, as root) and is idempotent. Every suite
 # runs even when another fails; the output ends with one summary and a final
 # line `N passed, N failed`; the exit status is non-zero on any failure.
@@ -86,13 +86,22 @@ record "cargo test" "$st" "$p" "$f"
 # --- Python -----------------------------------------------------------------
 venv=target/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check pytest numpy
+# pytest and numpy; setuptools-rust builds the package (its libmba and the
+# extension module mba._ext); pyarrow, polars, duckdb and dask are the
+# consumers test_arrow*.py checks the Arrow export against.
+"$venv/bin/python" -m pip install -q --disable-pip-version-check pytest numpy \
+    "setuptools>=61" setuptools-rust wheel pyarrow polars duckdb "dask[distributed]"
 # SharedArray is the oracle of test_sharedarray.py (it builds a C extension;
 # where it cannot, that test is skipped and says why).
 "$venv/bin/python" -c 'import SharedArray' 2>/dev/null ||
     "$venv/bin/python" -m pip install -q --disable-pip-version-check SharedArray ||
     echo "note: SharedArray could not be installed; test_sharedarray.py compares with numpy only"
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./examples-python
+# Its own cargo target directory (shared with scripts/suites/wheel.sh): the
+# wheel's build must not overwrite target/release/libmba.so under test.
+if ! CARGO_TARGET_DIR="$root/target/wheel" "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    --force-reinstall --no-deps --no-build-isolation ./examples-python; then
+    record "pip install ./examples-python" 1 0 1
+fi
 lib="$root/target/release/libmba.so"
 pycounts() {  # log -> "passed failed" from pytest's summary line
     local line; line=$(grep -E '[0-9]+ (passed|failed|error)' "$1" | tail -n 1)
@@ -101,18 +110,18 @@ pycounts() {  # log -> "passed failed" from pytest's summary line
     e=$(grep -oE '[0-9]+ errors?' <<<"$line" | grep -oE '[0-9]+')
     echo "${p:-0} $(( ${f:-0} + ${e:-0} ))"
 }
-# Once with the Python methods alone (as on a Python without the CPython
-# bridge, see examples-python/mba/_bridge.py), then as users run it.
-echo "pytest with MBA_PY_BRIDGE=0 (the binding's Python methods alone):"
-MBA_PY_BRIDGE=0 MBA_LIBRARY="$lib" "$venv/bin/python" -m pytest -q examples-python/tests 2>&1 | tee "$logs/pytest-nobridge.log"
+# Once with the ctypes path alone (as on a Python without the extension
+# module, see examples-python/mba/_bridge.py), then as users run it.
+echo "pytest with MBA_PY_EXT=0 (the ctypes path alone):"
+MBA_PY_EXT=0 MBA_LIBRARY="$lib" "$venv/bin/python" -m pytest -q examples-python/tests 2>&1 | tee "$logs/pytest-nobridge.log"
 st=${PIPESTATUS[0]}; read -r p f < <(pycounts "$logs/pytest-nobridge.log")
 [ "$st" -eq 0 ] || [ "$f" -gt 0 ] || f=1
-record "pytest (MBA_PY_BRIDGE=0)" "$st" "$p" "$f"
-echo "pytest with the CPython bridge:"
+record "pytest (MBA_PY_EXT=0)" "$st" "$p" "$f"
+echo "pytest with the extension module:"
 MBA_LIBRARY="$lib" "$venv/bin/python" -m pytest -q examples-python/tests 2>&1 | tee "$logs/pytest.log"
 st=${PIPESTATUS[0]}; read -r p f < <(pycounts "$logs/pytest.log")
 [ "$st" -eq 0 ] || [ "$f" -gt 0 ] || f=1
-record "pytest (bridge)" "$st" "$p" "$f"
+record "pytest (extension)" "$st" "$p" "$f"
 
 # --- suite scripts (scripts/suites/*.sh, see scripts/suites/README) ---------
 for s in $(ls scripts/suites/*.sh 2>/dev/null | LC_ALL=C sort); do

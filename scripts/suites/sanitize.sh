@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The standalone C tests (ffi-tests/c/api_{meta,open,data,sync,bad}.c, as
-# ffi-tests/tests/api.rs runs them) and the examples-c writer/reader demo,
+# The standalone C tests (ffi-tests/c/api_{meta,open,data,sync,bad,arrow}.c, as
+# ffi-tests/tests/{api,arrow}.rs run them) and the examples-c writer/reader demo,
 # against the release libmba.so (MBA_LIBRARY):
 #   1. built with gcc -fsanitize=address,undefined: no report (any report
 #      aborts the program: abort_on_error, halt_on_error);
@@ -59,7 +59,7 @@ vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=de
 # api_open (100,000 checks) and api_sync (threads, waits) take 4-6 minutes
 # under valgrind on 2 shared cores: they run under ASan+UBSan only.
 slow=" api_open api_sync "
-tests=(api_meta api_open api_data api_sync api_bad)
+tests=(api_meta api_open api_data api_sync api_bad api_arrow)
 for t in "${tests[@]}"; do
     build "$out/$t-asan" "${san[@]}" -- "ffi-tests/c/$t.c" || { result "$t (build)" 1 /dev/null; continue; }
     build "$out/$t" -- "ffi-tests/c/$t.c" || { result "$t (build)" 1 /dev/null; continue; }
