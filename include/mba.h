@@ -113,7 +113,7 @@
 /**
  * Minor version of the library.
  */
-#define MBA_VERSION_MINOR 2
+#define MBA_VERSION_MINOR 3
 
 /**
  * Patch version of the library.
@@ -810,7 +810,7 @@ extern "C" {
 uint32_t mba_version(void);
 
 /**
- * The library version as a static NUL-terminated string ("0.2.0").
+ * The library version as a static NUL-terminated string ("0.3.0").
  * Never NULL; do not free.
  */
 const char *mba_version_string(void);

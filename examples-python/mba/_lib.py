@@ -23,7 +23,7 @@ from ctypes import (POINTER, byref, c_char_p, c_double, c_int, c_int32,
 
 # The library versions this binding supports: 0.2.x (0.x minors may break;
 # 0.2 renamed and reordered the C API, see CHANGELOG.md).
-SUPPORTED = ((0, 2),)
+SUPPORTED = ((0, 3),)
 
 # ------------------------------------------------------------- constants
 

@@ -28,7 +28,7 @@ def _import(env_extra, cwd=None, pythonpath=None):
 
 def test_version_is_supported():
     major, minor, _ = (int(x) for x in mba.library_version.split("."))
-    assert (major, minor) == (0, 2)
+    assert (major, minor) == (0, 3)
 
 
 def test_explicit_library_variable_wins():
@@ -87,7 +87,7 @@ def test_unsupported_version_is_refused(tmp_path):
 
 
 def test_build_without_the_new_functions_is_refused(tmp_path):
-    # A development build that says 0.2.0 but lacks functions the binding
+    # A development build that says 0.3.0 but lacks functions the binding
     # needs (as 0.1.1 development builds lacked mba_describe).
     cc = shutil.which("cc")
     if not cc:

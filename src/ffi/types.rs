@@ -16,7 +16,7 @@ pub type mba_handle = i32;
 /// Major version of the library (and of its C ABI).
 pub const MBA_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
-pub const MBA_VERSION_MINOR: u32 = 2;
+pub const MBA_VERSION_MINOR: u32 = 3;
 /// Patch version of the library.
 pub const MBA_VERSION_PATCH: u32 = 0;
 /// Major version of the on-disk format this library reads and writes.
