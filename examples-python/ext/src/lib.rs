@@ -364,6 +364,23 @@ impl Base {
         if unsafe { ffi::PyObject_GetBuffer(mv.as_ptr(), view, flags) } != 0 {
             return Err(PyErr::fetch(py));
         }
+        // 'u' and 'w' arrays hold UCS-4 code points as u32: their exports
+        // say "w" (PEP 3118's UCS-4), as array.array's do, so that numpy
+        // sees characters (dtype '<U1'), not integers.
+        // (No error may escape once the buffer is filled: it would leak.)
+        let chars = slf
+            .getattr(intern!(py, "_tc"))
+            .is_ok_and(|t| t.eq("u").unwrap_or(false) || t.eq("w").unwrap_or(false));
+        if chars {
+            // SAFETY: the Py_buffer was just filled; its format (when the
+            // consumer asked for one) may point at any string that outlives
+            // the export, such as this static one.
+            unsafe {
+                if !(*view).format.is_null() {
+                    (*view).format = c"w".as_ptr().cast_mut();
+                }
+            }
+        }
         Ok(())
     }
 }
