@@ -49,6 +49,7 @@ mod write;
 pub use mapping::Mapping;
 use mapping::*;
 use open::*;
+pub use write::FastAppend;
 
 /// How a handle may use the array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -22,7 +22,41 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
     if !row.is_null() {
         if let Some(e) = handles::get_fast(h) {
             // SAFETY: row is valid for one row per the contract; the fast
-            // path cannot panic, so it may run outside the boundary.
+            // path cannot panic, so it may run outside the boundary. It has
+            // no calls: the rare outcomes are tail calls.
+            match unsafe { e.array.append_fast_unguarded(row.cast()) } {
+                FastAppend::Done => return MBA_OK,
+                FastAppend::Wake => return wake_ok(e),
+                FastAppend::WakeThenSlow => {
+                    e.array.wake_waiters();
+                }
+                FastAppend::Slow => {}
+            }
+        }
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { append_slow(h, row) }
+}
+
+/// Wakes the waiters after a fast append; `MBA_OK`.
+#[cold]
+#[inline(never)]
+fn wake_ok(e: &handles::Entry) -> c_int {
+    e.array.wake_waiters();
+    MBA_OK
+}
+
+/// `mba_append` past its unguarded fast path: the guarded fast path, then
+/// the general one.
+///
+/// # Safety
+/// As for `mba_append`.
+#[cold]
+#[inline(never)]
+unsafe fn append_slow(h: mba_handle, row: *const c_void) -> c_int {
+    if !row.is_null() {
+        if let Some(e) = handles::get_fast(h) {
+            // SAFETY: as in `mba_append`.
             if unsafe { e.array.try_append_fast(row.cast()) } {
                 return MBA_OK;
             }
