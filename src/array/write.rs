@@ -102,10 +102,10 @@ impl Array {
     /// ~2x on a batched append loop): [`FastAppend::Done`] or
     /// [`FastAppend::Wake`] (published, lock released, waiters to wake
     /// with [`Array::wake_waiters`]) or [`FastAppend::Slow`] (nothing
-    /// changed: the SIGBUS guard is active, a row size other than 1, 2,
-    /// 4, 8 or 16 bytes, or the general path is needed, see
+    /// changed: the general path is needed, see
     /// [`Array::try_append_fast`]; `WakeThenSlow` if waiters must be woken
-    /// first). Panic-free.
+    /// first) or [`FastAppend::Unsupported`] (the SIGBUS guard is active,
+    /// or a row size other than 1, 2, 4, 8 or 16 bytes). Panic-free.
     ///
     /// # Safety
     /// `src` must be valid for reads of one row.
@@ -115,7 +115,7 @@ impl Array {
         let rb = self.rb;
         // Bit k of 0x10116 is set for k = 1, 2, 4, 8, 16.
         if guard::active() || rb > 16 || (0x10116u32 >> rb) & 1 == 0 {
-            return FastAppend::Slow;
+            return FastAppend::Unsupported;
         }
         let Some(batch) = self.try_lock_fast() else {
             return FastAppend::Slow;
@@ -140,19 +140,20 @@ impl Array {
             };
         }
         let wake = protocol::release(self, &self.token);
-        match (done, wake) {
+        match (done, wake.any()) {
             (true, false) => FastAppend::Done,
-            (true, true) => FastAppend::Wake,
+            (true, true) => FastAppend::Wake(Waiting(wake)),
             (false, false) => FastAppend::Slow,
-            (false, true) => FastAppend::WakeThenSlow,
+            (false, true) => FastAppend::WakeThenSlow(Waiting(wake)),
         }
     }
 
-    /// Wakes the waiters of `mba_wait` (after a release found some).
+    /// Wakes who a fast path's release found waiting
+    /// ([`FastAppend::Wake`]).
     #[cold]
     #[inline(never)]
-    pub fn wake_waiters(&self) {
-        sys::futex_wake_all(self.hdr.wrapping_add(format::OFF_SEQ).cast());
+    pub fn wake_waiters(&self, w: Waiting) {
+        self.wake(w.0)
     }
 
     /// [`Array::try_append_fast`] inside a guarded scope (`GUARD`: the
@@ -606,14 +607,23 @@ pub(super) fn not_scalar() -> Error {
 pub enum FastAppend {
     /// Appended and published; nothing else to do.
     Done,
-    /// Appended, published and the lock released: wake the waiters.
-    Wake,
-    /// Nothing changed: take the general path.
+    /// Appended, published and the lock released: wake the waiters
+    /// ([`Array::wake_waiters`]).
+    Wake(Waiting),
+    /// Nothing changed: take the general path (the lock is held
+    /// elsewhere, growth, first write, ...).
     Slow,
+    /// Not tried (the SIGBUS guard is active, or a row of another size):
+    /// take [`Array::try_append_fast`], then the general path.
+    Unsupported,
     /// Nothing changed but the lock was taken and released: wake the
     /// waiters, then take the general path.
-    WakeThenSlow,
+    WakeThenSlow(Waiting),
 }
+
+/// Who a release found waiting (for [`Array::wake_waiters`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiting(protocol::Released);
 
 /// [`copy_row`] for rows of 1, 2, 4, 8 or 16 bytes (the caller checked;
 /// any other size copies nothing), with no call.

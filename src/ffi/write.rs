@@ -26,11 +26,17 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
             // no calls: the rare outcomes are tail calls.
             match unsafe { e.array.append_fast_unguarded(row.cast()) } {
                 FastAppend::Done => return MBA_OK,
-                FastAppend::Wake => return wake_ok(e),
-                FastAppend::WakeThenSlow => {
-                    e.array.wake_waiters();
+                FastAppend::Wake(w) => return wake_ok(e, w),
+                FastAppend::WakeThenSlow(w) => {
+                    e.array.wake_waiters(w);
+                    // SAFETY: forwarded caller contract.
+                    return unsafe { append_general(h, row) };
                 }
-                FastAppend::Slow => {}
+                // SAFETY: forwarded caller contract. (The fast path was
+                // tried: trying again would only take the lock's cache
+                // line from its holder.)
+                FastAppend::Slow => return unsafe { append_general(h, row) },
+                FastAppend::Unsupported => {}
             }
         }
     }
@@ -41,8 +47,8 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
 /// Wakes the waiters after a fast append; `MBA_OK`.
 #[cold]
 #[inline(never)]
-fn wake_ok(e: &handles::Entry) -> c_int {
-    e.array.wake_waiters();
+fn wake_ok(e: &handles::Entry, w: Waiting) -> c_int {
+    e.array.wake_waiters(w);
     MBA_OK
 }
 
@@ -62,6 +68,17 @@ unsafe fn append_slow(h: mba_handle, row: *const c_void) -> c_int {
             }
         }
     }
+    // SAFETY: forwarded caller contract.
+    unsafe { append_general(h, row) }
+}
+
+/// `mba_append`'s general path (inside the panic boundary).
+///
+/// # Safety
+/// As for `mba_append`.
+#[cold]
+#[inline(never)]
+unsafe fn append_general(h: mba_handle, row: *const c_void) -> c_int {
     with(h, |e| {
         buf(row, 1)?;
         // SAFETY: row is valid for one row per the contract.
