@@ -338,6 +338,47 @@ pub(crate) fn futex_wait(word: *const u32, expected: u32, timeout: Option<Durati
     }
 }
 
+/// [`futex_wait`] with a timeout; `precise`: with 1 µs of timer slack
+/// instead of the thread's (50 µs by default), restored after (a waiter
+/// polling for a dead lock holder sleeps ~20 µs at a time).
+pub(crate) fn futex_wait_precise(
+    word: *const u32,
+    expected: u32,
+    timeout: Duration,
+    precise: bool,
+) -> Wake {
+    if !precise {
+        return futex_wait(word, expected, Some(timeout));
+    }
+    // SAFETY: PR_GET/SET_TIMERSLACK take integer arguments only and
+    // affect the calling thread alone.
+    let old = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) };
+    // SAFETY: as above.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1000u64, 0, 0, 0) };
+    let r = futex_wait(word, expected, Some(timeout));
+    if old > 0 {
+        // SAFETY: as above; restores the thread's own value.
+        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, old as u64, 0, 0, 0) };
+    }
+    r
+}
+
+/// `FUTEX_WAKE` of one waiter on `word` (shared, not private).
+pub(crate) fn futex_wake_one(word: *const u32) {
+    // SAFETY: FUTEX_WAKE only uses the address as a key; it reads no memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word,
+            libc::FUTEX_WAKE,
+            1i32,
+            0usize,
+            0usize,
+            0u32,
+        );
+    }
+}
+
 /// `FUTEX_WAKE` of all waiters on `word`.
 pub(crate) fn futex_wake_all(word: *const u32) {
     // SAFETY: FUTEX_WAKE only uses the address as a key; it reads no memory.

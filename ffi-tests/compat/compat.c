@@ -1,14 +1,13 @@
 /*
  * compat.c - one program, built twice: against libmba 0.1.3 (commit
- * 8403e2e: its mba.h and libmba.so) and against this tree. Two processes,
- * one of each build, append to one live array at the same time, and
- * each then checks every row, its own and the other's
- * (scripts/suites/compat.sh).
+ * 8403e2e: its mba.h and libmba.so) and against this tree. Processes of
+ * both builds append to one live array at the same time, and each then
+ * checks every row, its own and the others' (scripts/suites/compat.sh).
  *
  *   compat write NAME ID N   append N values (ID << 32 | i), i = 0..N-1,
- *                            in batches, then check
- *   compat check NAME N      every value of writers 1 and 2 exactly once,
- *                            in order per writer; len == 2N
+ *                            in batches, then check (ID 1..3)
+ *   compat check NAME N [W]  every value of writers 1..W (default 2)
+ *                            exactly once, in order per writer; len == W*N
  */
 #include <mba.h>
 #include <inttypes.h>
@@ -36,29 +35,33 @@ static int fail(const char *what, int rc)
 
 /* Checks the rows written by writers 1 and 2: for each, values i appear
  * in increasing order without gaps, up to its count so far. */
-static int check(mba_handle h, uint64_t want_each, int exact)
+static int check(mba_handle h, uint64_t want_each, int exact, uint64_t writers)
 {
     uint64_t len = 0;
     int rc = mba_len(h, &len);
     if (rc)
         return fail("mba_len", rc);
-    uint64_t next[3] = {0, 0, 0};
+    uint64_t next[4] = {0, 0, 0, 0};
     for (uint64_t i = 0; i < len; i++) {
         uint64_t v = 0;
         rc = mba_get(h, i, &v);
         if (rc)
             return fail("mba_get", rc);
         uint64_t id = v >> 32, k = v & 0xffffffffu;
-        if (id < 1 || id > 2 || k != next[id]) {
+        if (id < 1 || id > 3 || k != next[id]) {
             fprintf(stderr, "compat: row %" PRIu64 " holds %" PRIx64 " (writer %" PRIu64
-                    " expected %" PRIu64 ")\n", i, v, id, id <= 2 ? next[id] : 0);
+                    " expected %" PRIu64 ")\n", i, v, id, id <= 3 ? next[id] : 0);
             return 1;
         }
         next[id]++;
     }
-    if (exact && (len != 2 * want_each || next[1] != want_each || next[2] != want_each)) {
-        fprintf(stderr, "compat: len %" PRIu64 ", writer 1 %" PRIu64 ", writer 2 %" PRIu64
-                ", want %" PRIu64 " each\n", len, next[1], next[2], want_each);
+    int short_by = 0;
+    for (uint64_t w = 1; w <= writers; w++)
+        short_by |= next[w] != want_each;
+    if (exact && (len != writers * want_each || short_by)) {
+        fprintf(stderr, "compat: len %" PRIu64 ", writers 1..3 %" PRIu64 " %" PRIu64
+                " %" PRIu64 ", want %" PRIu64 " each of %" PRIu64 "\n", len, next[1], next[2],
+                next[3], want_each, writers);
         return 1;
     }
     return 0;
@@ -100,19 +103,23 @@ int main(int argc, char **argv)
             if (rc)
                 return fail("mba_append", rc);
         }
-        int bad = check(h, n, 0);
+        int bad = check(h, n, 0, 3);
         mba_close(h);
         return bad;
     }
     if (strcmp(argv[1], "check") == 0) {
         uint64_t n = strtoull(argv[3], NULL, 10);
+        uint64_t writers = argc > 4 ? strtoull(argv[4], NULL, 10) : 2;
+        if (writers < 1 || writers > 3)
+            return 2;
         rc = mba_open(name, 0, MBA_TYPE_U64, &h);
         if (rc)
             return fail("mba_open", rc);
-        int bad = check(h, n, 1);
+        int bad = check(h, n, 1, writers);
         mba_close(h);
         if (!bad)
-            printf("checked %" PRIu64 " rows with libmba %s, %s\n", 2 * n, mba_version_string(), BUILD);
+            printf("checked %" PRIu64 " rows with libmba %s, %s\n", writers * n,
+                   mba_version_string(), BUILD);
         return bad;
     }
     return 2;

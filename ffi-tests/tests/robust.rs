@@ -74,3 +74,16 @@ fn closed_handle_stays_invalid_through_45000_opens() {
     let out = run_c("api_handles", &[], &[]);
     assert!(out.contains("stayed invalid through 45000 opens"), "{out}");
 }
+
+/// Writers sleep on the lock word (FORMAT.md 4.4, compat bit LOCK_SLEEP):
+/// three writers blocked behind a holder sleep in FUTEX_WAIT with the
+/// `lock_sleepers` flag set; an unlock wakes them all in turn; a
+/// SIGKILLed holder (who wakes nobody) is found by their bounded sleeps.
+/// Before the protocol (0.2.0) no writer slept in FUTEX_WAIT, the flag
+/// stayed 0 and the compat bits were 0: 5 of its 68 checks failed.
+#[test]
+fn writers_sleep_on_the_lock_and_survive_a_killed_holder() {
+    let _s = mba_ffi_tests::serial();
+    let out = run_c("api_locksleep", &[], &[]);
+    assert!(out.contains("sigkill: holder SIGKILLed"), "{out}");
+}

@@ -7,7 +7,9 @@
 #     its own mba.h;
 #  3. runs an old and a new writer appending to one shm array at the same
 #     time (in both creation orders), each checking every row it sees,
-#     then a check of the whole array by each version;
+#     then a check of the whole array by each version; then two new
+#     writers (which sleep on the lock word, FORMAT.md 4.4) and an old
+#     one (which only spins and never wakes them) on one array;
 #  4. runs abidiff between the two libraries: the expected 0.x changes are
 #     reported, not failed on; a tool error fails. The release libraries
 #     carry no debug info, so abidiff compares their symbols (removed,
@@ -91,6 +93,31 @@ for order in old-first new-first; do
     fi
     rm -f "/dev/shm/${name#shm://}"
 done
+
+# Sleeping writers (FORMAT.md 4.4, compat bit LOCK_SLEEP): two writers of
+# this tree sleep on the lock word and wake each other; the 0.1.3 writer
+# only spins and never wakes them, so their bounded sleeps must carry
+# them. Every row once, in order, from all three.
+name=shm://mba-compat-$$-sleepers
+start=$SECONDS
+pids=()
+"$work/new" write "$name" 1 $N >"$work/s1.out" 2>&1 &
+pids+=($!)
+"$work/old" write "$name" 2 $N >"$work/s2.out" 2>&1 &
+pids+=($!)
+"$work/new" write "$name" 3 $N >"$work/s3.out" 2>&1 &
+pids+=($!)
+rs=0
+for p in "${pids[@]}"; do wait "$p" || rs=1; done
+if [ $rs = 0 ] && "$work/old" check "$name" $N 3 >"$work/c1" 2>&1 &&
+    "$work/new" check "$name" $N 3 >"$work/c2" 2>&1; then
+    ok "two sleeping writers of this tree and a spinning 0.1.3 writer append $N rows each to one array: every row once, in order ($((SECONDS - start)) s)"
+    cat "$work/s1.out" "$work/s2.out" "$work/s3.out" "$work/c1" "$work/c2" | sed 's/^/   | /'
+else
+    cat "$work/s1.out" "$work/s2.out" "$work/s3.out" "$work/c1" "$work/c2" 2>/dev/null | sed 's/^/   | /'
+    bad "two sleeping writers of this tree and a 0.1.3 writer on one array"
+fi
+rm -f "/dev/shm/${name#shm://}"
 
 if command -v abidiff >/dev/null; then
     rc=0

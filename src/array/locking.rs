@@ -25,13 +25,27 @@ impl Array {
         let t = self
             .token
             .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
-        lock::acquire(self.w32(format::OFF_LOCK), t, &self.token);
+        lock::acquire(self, t, &self.token);
         Ok(())
     }
 
     #[inline(always)]
     pub(super) fn release(&self) {
-        if protocol::release(self, &self.token) {
+        let r = protocol::release(self, &self.token);
+        if r.any() {
+            self.wake(r);
+        }
+    }
+
+    /// Wakes who [`protocol::release`] found waiting: one writer sleeping
+    /// on the lock word, every waiter of `mba_wait`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn wake(&self, r: protocol::Released) {
+        if r.sleepers {
+            protocol::wake_sleeper(self);
+        }
+        if r.waiters {
             sys::futex_wake_all(self.hdr.wrapping_add(format::OFF_SEQ).cast());
         }
     }

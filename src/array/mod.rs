@@ -49,6 +49,7 @@ mod write;
 pub use mapping::Mapping;
 use mapping::*;
 use open::*;
+pub use write::{FastAppend, Waiting};
 
 /// How a handle may use the array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -168,6 +169,18 @@ impl Words for Array {
     #[inline(always)]
     fn lock_word(&self) -> &AtomicU32 {
         self.w32(format::OFF_LOCK)
+    }
+    #[inline(always)]
+    fn lock_sleepers_word(&self) -> &AtomicU32 {
+        self.w32(format::OFF_LOCK_SLEEPERS)
+    }
+    fn lock_sleep(&self, timeout: std::time::Duration, precise: bool) -> bool {
+        let word = self.hdr.wrapping_add(format::OFF_LOCK_SLEEPERS).cast();
+        sys::futex_wait_precise(word, 1, timeout, precise) == sys::Wake::TimedOut
+    }
+    #[cold]
+    fn lock_wake(&self) {
+        sys::futex_wake_one(self.hdr.wrapping_add(format::OFF_LOCK_SLEEPERS).cast());
     }
     #[inline(always)]
     fn waiters_word(&self) -> &AtomicU32 {

@@ -97,6 +97,65 @@ impl Array {
         .unwrap_or(false)
     }
 
+    /// The unguarded fast path of an append split so that its caller can
+    /// keep it free of calls (a leaf needs no register spills: measured
+    /// ~2x on a batched append loop): [`FastAppend::Done`] or
+    /// [`FastAppend::Wake`] (published, lock released, waiters to wake
+    /// with [`Array::wake_waiters`]) or [`FastAppend::Slow`] (nothing
+    /// changed: the general path is needed, see
+    /// [`Array::try_append_fast`]; `WakeThenSlow` if waiters must be woken
+    /// first) or [`FastAppend::Unsupported`] (the SIGBUS guard is active,
+    /// or a row size other than 1, 2, 4, 8 or 16 bytes). Panic-free.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of one row.
+    #[inline(always)]
+    pub unsafe fn append_fast_unguarded(&self, src: *const u8) -> FastAppend {
+        // Other row sizes would call memmove (a call spills registers).
+        let rb = self.rb;
+        // Bit k of 0x10116 is set for k = 1, 2, 4, 8, 16.
+        if guard::active() || rb > 16 || (0x10116u32 >> rb) & 1 == 0 {
+            return FastAppend::Unsupported;
+        }
+        let Some(batch) = self.try_lock_fast() else {
+            return FastAppend::Slow;
+        };
+        let r = protocol::append_one(
+            self,
+            || self.verified.load(Relaxed),
+            #[inline(always)]
+            |len| {
+                // SAFETY: row `len` is below the verified capacity, so inside
+                // the mapping and the file; the caller guarantees `src`.
+                unsafe { copy_small_row(src, self.row_ptr(len), rb) };
+                true
+            },
+        );
+        let done = r == protocol::Append::Done;
+        if batch {
+            return if done {
+                FastAppend::Done
+            } else {
+                FastAppend::Slow
+            };
+        }
+        let wake = protocol::release(self, &self.token);
+        match (done, wake.any()) {
+            (true, false) => FastAppend::Done,
+            (true, true) => FastAppend::Wake(Waiting(wake)),
+            (false, false) => FastAppend::Slow,
+            (false, true) => FastAppend::WakeThenSlow(Waiting(wake)),
+        }
+    }
+
+    /// Wakes who a fast path's release found waiting
+    /// ([`FastAppend::Wake`]).
+    #[cold]
+    #[inline(never)]
+    pub fn wake_waiters(&self, w: Waiting) {
+        self.wake(w.0)
+    }
+
     /// [`Array::try_append_fast`] inside a guarded scope (`GUARD`: the
     /// SIGBUS guard is active, so check for poisoning before publishing).
     ///
@@ -113,6 +172,9 @@ impl Array {
         let r = protocol::append_one(
             self,
             || self.verified.load(Relaxed),
+            // Inlined: a call here costs the spills of every register the
+            // fast path keeps live (measured: ~30 % of a batched append).
+            #[inline(always)]
             |len| {
                 // SAFETY: row `len` is below the verified capacity, so inside
                 // the mapping and the file; the caller guarantees `src`.
@@ -251,6 +313,9 @@ impl Array {
         let r = protocol::append_one(
             self,
             || self.verified.load(Relaxed),
+            // Inlined: a call here costs the spills of every register the
+            // fast path keeps live (measured: ~30 % of a batched append).
+            #[inline(always)]
             |len| {
                 // SAFETY: row `len` is below the verified capacity, so inside
                 // the mapping and the file; the caller guarantees `src`.
@@ -535,6 +600,57 @@ pub(super) fn not_scalar() -> Error {
         Code::Type,
         "typed access needs a flat array of a numeric type",
     )
+}
+
+/// What [`Array::append_fast_unguarded`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastAppend {
+    /// Appended and published; nothing else to do.
+    Done,
+    /// Appended, published and the lock released: wake the waiters
+    /// ([`Array::wake_waiters`]).
+    Wake(Waiting),
+    /// Nothing changed: take the general path (the lock is held
+    /// elsewhere, growth, first write, ...).
+    Slow,
+    /// Not tried (the SIGBUS guard is active, or a row of another size):
+    /// take [`Array::try_append_fast`], then the general path.
+    Unsupported,
+    /// Nothing changed but the lock was taken and released: wake the
+    /// waiters, then take the general path.
+    WakeThenSlow(Waiting),
+}
+
+/// Who a release found waiting (for [`Array::wake_waiters`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Waiting(protocol::Released);
+
+/// [`copy_row`] for rows of 1, 2, 4, 8 or 16 bytes (the caller checked;
+/// any other size copies nothing), with no call.
+///
+/// # Safety
+/// As for [`copy_row`].
+#[inline(always)]
+unsafe fn copy_small_row(src: *const u8, dst: *mut u8, rb: u64) {
+    // SAFETY: per the function contract (unaligned loads, then stores).
+    unsafe {
+        match rb {
+            4 => dst
+                .cast::<u32>()
+                .write_unaligned(src.cast::<u32>().read_unaligned()),
+            8 => dst
+                .cast::<u64>()
+                .write_unaligned(src.cast::<u64>().read_unaligned()),
+            1 => dst.write(src.read()),
+            2 => dst
+                .cast::<u16>()
+                .write_unaligned(src.cast::<u16>().read_unaligned()),
+            16 => dst
+                .cast::<u128>()
+                .write_unaligned(src.cast::<u128>().read_unaligned()),
+            _ => {}
+        }
+    }
 }
 
 /// Copies one row; constant-size moves for the common element sizes.

@@ -37,7 +37,7 @@ pub use self::status::*;
 pub use self::sync::*;
 pub use self::types::*;
 pub use self::write::*;
-use crate::array::{Access, Array, Flush, Kind, Options};
+use crate::array::{Access, Array, FastAppend, Flush, Kind, Options, Waiting};
 use crate::error::{Code, Error, Result};
 use crate::format::{ElemType, Layout};
 use crate::{format, shm};

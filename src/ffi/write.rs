@@ -22,12 +22,63 @@ pub unsafe extern "C" fn mba_append(h: mba_handle, row: *const c_void) -> c_int 
     if !row.is_null() {
         if let Some(e) = handles::get_fast(h) {
             // SAFETY: row is valid for one row per the contract; the fast
-            // path cannot panic, so it may run outside the boundary.
+            // path cannot panic, so it may run outside the boundary. It has
+            // no calls: the rare outcomes are tail calls.
+            match unsafe { e.array.append_fast_unguarded(row.cast()) } {
+                FastAppend::Done => return MBA_OK,
+                FastAppend::Wake(w) => return wake_ok(e, w),
+                FastAppend::WakeThenSlow(w) => {
+                    e.array.wake_waiters(w);
+                    // SAFETY: forwarded caller contract.
+                    return unsafe { append_general(h, row) };
+                }
+                // SAFETY: forwarded caller contract. (The fast path was
+                // tried: trying again would only take the lock's cache
+                // line from its holder.)
+                FastAppend::Slow => return unsafe { append_general(h, row) },
+                FastAppend::Unsupported => {}
+            }
+        }
+    }
+    // SAFETY: forwarded caller contract.
+    unsafe { append_slow(h, row) }
+}
+
+/// Wakes the waiters after a fast append; `MBA_OK`.
+#[cold]
+#[inline(never)]
+fn wake_ok(e: &handles::Entry, w: Waiting) -> c_int {
+    e.array.wake_waiters(w);
+    MBA_OK
+}
+
+/// `mba_append` past its unguarded fast path: the guarded fast path, then
+/// the general one.
+///
+/// # Safety
+/// As for `mba_append`.
+#[cold]
+#[inline(never)]
+unsafe fn append_slow(h: mba_handle, row: *const c_void) -> c_int {
+    if !row.is_null() {
+        if let Some(e) = handles::get_fast(h) {
+            // SAFETY: as in `mba_append`.
             if unsafe { e.array.try_append_fast(row.cast()) } {
                 return MBA_OK;
             }
         }
     }
+    // SAFETY: forwarded caller contract.
+    unsafe { append_general(h, row) }
+}
+
+/// `mba_append`'s general path (inside the panic boundary).
+///
+/// # Safety
+/// As for `mba_append`.
+#[cold]
+#[inline(never)]
+unsafe fn append_general(h: mba_handle, row: *const c_void) -> c_int {
     with(h, |e| {
         buf(row, 1)?;
         // SAFETY: row is valid for one row per the contract.

@@ -83,7 +83,7 @@ impl Header {
         let row_bytes = layout.row_bytes();
         Header {
             minor: VERSION_MINOR,
-            compat: 0,
+            compat: COMPAT_LOCK_SLEEP,
             ro_compat: 0,
             incompat: 0,
             layout,

@@ -68,6 +68,9 @@ pub const OFF_CAPACITY: usize = 264;
 pub const OFF_DURABLE_LEN: usize = 272;
 pub const OFF_LOCK: usize = 320;
 pub const OFF_NEXT_TOKEN: usize = 324;
+/// 1 when a writer may be sleeping for the lock; its futex word
+/// (`COMPAT_LOCK_SLEEP`).
+pub const OFF_LOCK_SLEEPERS: usize = 328;
 pub const OFF_SEQ: usize = 384;
 pub const OFF_WAITERS: usize = 392;
 
@@ -76,12 +79,19 @@ const _: () = {
     assert!(OFF_CRC + 4 == 192);
     assert!(OFF_LEN % 64 == 0 && OFF_LOCK % 64 == 0 && OFF_SEQ % 64 == 0);
     assert!(OFF_CAPACITY % 8 == 0 && OFF_NEXT_TOKEN % 4 == 0 && OFF_WAITERS % 4 == 0);
+    assert!(OFF_LOCK_SLEEPERS / 64 == OFF_LOCK / 64 && OFF_LOCK_SLEEPERS % 4 == 0);
     assert!(OFF_WAITERS + 4 <= HEADER_SIZE as usize);
     assert!(DATA_OFFSET >= HEADER_SIZE as u64 && DATA_OFFSET % 65536 == 0);
 };
 
-/// Feature bits a v1.0 library knows. All are zero in files it writes.
-pub const KNOWN_COMPAT: u64 = 0;
+/// Compatible feature: writers may sleep for the lock, flagged in (and on
+/// the futex of) `lock_sleepers` (offset 328), and a release wakes one of them
+/// (FORMAT.md §4.4). Set at creation; writers of this library use the
+/// protocol on every array (its sleeps are bounded, so a writer that
+/// ignores it, an older library's, still interoperates).
+pub const COMPAT_LOCK_SLEEP: u64 = 1;
+/// Compatible features this library knows (and sets in files it creates).
+pub const KNOWN_COMPAT: u64 = COMPAT_LOCK_SLEEP;
 /// Read-only-compatible features this library knows.
 pub const KNOWN_RO_COMPAT: u64 = 0;
 /// Incompatible features this library knows.

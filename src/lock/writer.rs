@@ -15,7 +15,7 @@
 
 use crate::error::{Code, Error, Result};
 use crate::format::LOCK_BASE;
-use crate::protocol::{self, Holder, LocalLock, Native};
+use crate::protocol::{self, Holder, LocalLock, Native, Words};
 use crate::sys;
 
 use std::os::fd::{IntoRawFd, OwnedFd};
@@ -232,12 +232,12 @@ impl Holder for Token {
 /// Statistics a test build can read (recoveries performed by this process).
 pub static RECOVERIES: AtomicU64 = AtomicU64::new(0);
 
-/// Takes the lock word for token `t` (the handle's token `tok`), waiting
-/// as long as it takes and stealing it from a dead owner
-/// ([`protocol::acquire`]).
+/// Takes the lock word of `w` for token `t` (the handle's token `tok`),
+/// waiting as long as it takes (spinning, then sleeping on the word) and
+/// stealing it from a dead owner ([`protocol::acquire`]).
 #[inline]
-pub fn acquire(word: &AtomicU32, t: u32, tok: &Token) {
-    protocol::acquire(word, t, tok)
+pub(crate) fn acquire<W: Words<M = Native>>(w: &W, t: u32, tok: &Token) {
+    protocol::acquire(w, t, tok)
 }
 
 /// The fast path's lock: the handle's token if it has one valid in this

@@ -14,6 +14,7 @@
 
 use super::{Holder, Mem, Pause, Word, Words, W32};
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::time::Duration;
 
 /// A handle's in-process lock: 0 = free, else the generation (the fork
 /// generation) of the holder. The threads of one handle share its token,
@@ -97,17 +98,20 @@ impl<M: Mem> LocalLock<M> {
 /// have since drawn), and is taken as it is. Any other non-zero word is
 /// stolen once its token's owner is found dead.
 #[inline]
-pub(crate) fn acquire<H: Holder>(word: &W32<H::M>, t: u32, h: &H) {
+pub(crate) fn acquire<W: Words, H: Holder<M = W::M>>(w: &W, t: u32, h: &H) {
     let g = h.generation();
     if h.local().try_lock(g) {
         // Acquire: synchronises with the previous holder's release store.
-        if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
+        // (Loaded first: a CAS that fails still takes the cache line from
+        // the holder, who needs it for its release.)
+        let word = w.lock_word();
+        if word.load(Relaxed) == 0 && word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
             return;
         }
     } else {
         h.local().lock(g);
     }
-    acquire_slow(word, t, h)
+    acquire_slow(w, t, h)
 }
 
 /// The fast path's lock: the in-process lock (generation `g`), then the
@@ -175,54 +179,153 @@ fn take_stale<H: Holder>(word: &W32<H::M>, owner: u32, t: u32, h: &H) -> bool {
     ok
 }
 
-/// The slow path of [`acquire`], with the in-process lock held: spin, then
-/// yield, then sleep (schedule in [`Mem`]), asking whether the owner is
-/// alive from the yields on. A stale word equal to our own token is taken
-/// at once.
+/// The slow path of [`acquire`], with the in-process lock held: spin
+/// ([`Mem::SPINS`]), then sleep ([`sleep_on_lock`]). A waiter that saw
+/// no change published (`seq`) since it started spinning or since its
+/// last sleep finds the holder *stuck*: only then does it ask whether
+/// the owner is alive (a system call; a dead owner never wakes us, nor
+/// does a writer of an older library, and neither publishes) and sleep
+/// the short timeout. A live holder that publishes keeps its waiters in
+/// long sleeps, woken by releases (so 8 writers on 2 cores do not poll).
+/// A stale word equal to our own token is taken at once.
+///
+/// A waiter that has set `lock_sleepers` takes the lock with the flag set
+/// again (Drepper's "locked, maybe with sleepers" state): a release clears
+/// the flag as it wakes one sleeper, and others may still sleep, so the
+/// release that follows ours must wake the next one.
 #[cold]
-fn acquire_slow<H: Holder>(word: &W32<H::M>, t: u32, h: &H) {
-    let (spins, yields, every) = (H::M::SPINS, H::M::YIELDS, H::M::CHECK_EVERY);
-    let mut n: u32 = 0;
-    loop {
+fn acquire_slow<W: Words, H: Holder<M = W::M>>(w: &W, t: u32, h: &H) {
+    let word = w.lock_word();
+    let mut spins: u32 = 0;
+    let mut sleeps: u32 = 0;
+    let mut timed_out_before = false;
+    // Found the flag clear once (see `sleep_on_lock`).
+    let mut poller = false;
+    // Relaxed: only compared, as a sign of the holder's progress.
+    let mut seq = w.seq_word().load(Relaxed);
+    let got = loop {
         let cur = word.load(Relaxed);
         if cur == 0 {
             if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
-                return;
+                break true;
             }
             continue;
         }
         if cur == t && take_stale(word, cur, t, h) {
-            return;
+            break true;
         }
-        if n < spins {
-            n += 1;
+        if spins < H::M::SPINS {
+            spins += 1;
             H::M::pause(Pause::Spin);
             continue;
         }
-        let sleeping = n >= spins + yields;
-        if (sleeping || n % every == 0) && take_stale(word, cur, t, h) {
-            return;
+        let now = w.seq_word().load(Relaxed);
+        let stuck = now == seq;
+        seq = now;
+        if stuck && take_stale(word, cur, t, h) {
+            break true;
         }
-        if sleeping {
-            H::M::pause(Pause::Sleep);
+        let short = if stuck && sleeps < H::M::SHORT_SLEEPS {
+            H::M::SHORT_SLEEP
         } else {
-            n += 1;
-            H::M::pause(Pause::Yield);
-        }
+            H::M::LONG_SLEEP
+        };
+        sleeps = sleeps.saturating_add(1);
+        let precise = stuck && timed_out_before;
+        timed_out_before |= sleep_on_lock(w, cur, short, precise, &mut poller);
+    };
+    if got && sleeps > 0 {
+        // Relaxed: read back by our own release (program order); a
+        // sleeper does not rely on it (it set the flag itself).
+        w.lock_sleepers_word().store(1, Relaxed);
+    }
+}
+
+/// One sleep of a lock waiter that found `cur` in the lock word: sets the
+/// `lock_sleepers` flag, and if the lock word still holds `cur`, sleeps
+/// on the flag while it is 1. `true` if the sleep timed out.
+///
+/// The timeout: `short` for a `poller`, a waiter that has found the flag
+/// clear (no other sleeper, or a release has just woken one) in this
+/// wait: it finds a dead holder soon; [`Mem::LONG_SLEEP`] for the others
+/// (releases wake them in turn, and one that times out still asks about
+/// the holder), so that sleepers do not wake by the thousand per second
+/// while a live holder works. `precise` (less timer slack) for a short
+/// sleep after a timeout.
+///
+/// Orderings: setting the flag, a **SeqCst fence**, then the load of the
+/// lock word: the sleeper half of a Dekker handshake with [`release`]
+/// (store 0 into the word, SeqCst fence, load the flag), as in
+/// [`super::sleep_registered`]: either the releaser sees the flag, clears
+/// it and wakes a sleeper ([`wake_sleeper`]), or we see the word changed
+/// and do not sleep. We sleep on the flag, not on the lock word: a
+/// release that clears the flag between our check and our sleep makes
+/// the sleep return at once (the futex compares the flag under the
+/// kernel's lock), even if the same token has taken the lock word back
+/// meanwhile (a thread of the same handle: sleeping on the lock word
+/// expecting that token lost that wake-up, found by loom). A sleeper
+/// woken while others still sleep sets the flag again before it sleeps
+/// again or as it takes the lock ([`acquire_slow`]), so the next release
+/// wakes the next one. Only a dead holder, a writer of an older library
+/// (neither wakes anyone) or a woken waiter that dies before it runs
+/// leaves a sleeper to its timeout.
+fn sleep_on_lock<W: Words>(
+    w: &W,
+    cur: u32,
+    short: Duration,
+    precise: bool,
+    poller: &mut bool,
+) -> bool {
+    let flag = w.lock_sleepers_word();
+    *poller |= flag.load(Relaxed) == 0;
+    flag.store(1, Relaxed);
+    W::M::fence(SeqCst);
+    let timeout = if *poller { short } else { W::M::LONG_SLEEP };
+    w.lock_word().load(Relaxed) == cur && w.lock_sleep(timeout, precise && *poller)
+}
+
+/// After a [`release`] that found the `lock_sleepers` flag set: clears it
+/// and wakes one sleeper (which sets it again if it must sleep again or
+/// when it takes the lock, see [`acquire_slow`]; a writer about to sleep
+/// finds the flag cleared and does not). Clearing it is what keeps
+/// releases from making a system call each while the woken waiter waits
+/// for a CPU.
+#[cold]
+pub(crate) fn wake_sleeper<W: Words>(w: &W) {
+    w.lock_sleepers_word().store(0, Relaxed);
+    w.lock_wake();
+}
+
+/// Who must be woken after [`release`]: waiters of `mba_wait` (a
+/// `FUTEX_WAKE` of all on `seq`) and writers sleeping on the lock word
+/// ([`wake_sleeper`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Released {
+    pub(crate) waiters: bool,
+    pub(crate) sleepers: bool,
+}
+
+impl Released {
+    /// Someone must be woken.
+    #[inline(always)]
+    pub(crate) fn any(self) -> bool {
+        self.waiters | self.sleepers
     }
 }
 
 /// Releases the lock word and the in-process lock after a change was
-/// published; `true` if a waiter is registered and must be woken
-/// (`FUTEX_WAKE` on `seq`, the caller's job).
+/// published; says who must be woken (the caller's job: waiters of
+/// `seq`, and one writer sleeping on the lock word).
 ///
 /// Orderings: the store of 0 is **release**, pairing with the next
-/// taker's acquire CAS. Then a **SeqCst fence** before the relaxed load of
-/// `waiters`: the waker half of a Dekker handshake whose other half is
-/// [`super::sleep_registered`] (increment `waiters`, SeqCst fence, load
-/// `seq`). The two fences are totally ordered; whichever comes second
-/// sees the other side's store: either this load sees the waiter (and we
-/// wake it) or the waiter's load sees the new `seq` (and it does not
+/// taker's acquire CAS. Then a **SeqCst fence** before the relaxed loads
+/// of `waiters` and `lock_sleepers`: the waker half of two Dekker
+/// handshakes whose other halves are [`super::sleep_registered`]
+/// (increment `waiters`, SeqCst fence, load `seq`) and [`sleep_on_lock`]
+/// (set the `lock_sleepers` flag, SeqCst fence, load the lock word). The
+/// fences are totally ordered; whichever comes second sees the other
+/// side's store: either this load sees the waiter (and we wake it) or the
+/// waiter's load sees the new `seq` or the free word (and it does not
 /// sleep). A store followed by a load needs a full barrier; a
 /// read-modify-write of the lock word (the `swap(SeqCst)` this used to
 /// be) is one on x86 but is not a fence in the language's model, so the
@@ -230,9 +333,12 @@ fn acquire_slow<H: Holder>(word: &W32<H::M>, t: u32, h: &H) {
 /// visible. On x86 the fence is one locked instruction on the stack, the
 /// cost of the `xchg` it replaces.
 #[inline(always)]
-pub(crate) fn release<W: Words, H: Holder<M = W::M>>(w: &W, h: &H) -> bool {
+pub(crate) fn release<W: Words, H: Holder<M = W::M>>(w: &W, h: &H) -> Released {
     w.lock_word().store(0, Release);
     W::M::fence(SeqCst);
     h.local().unlock();
-    w.waiters_word().load(Relaxed) != 0
+    Released {
+        waiters: w.waiters_word().load(Relaxed) != 0,
+        sleepers: w.lock_sleepers_word().load(Relaxed) != 0,
+    }
 }

@@ -28,7 +28,9 @@ mod publish;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
-pub(crate) use lockword::{acquire, release, try_acquire, try_acquire_now, LocalLock};
+pub(crate) use lockword::{
+    acquire, release, try_acquire, try_acquire_now, wake_sleeper, LocalLock, Released,
+};
 pub(crate) use publish::{
     append_one, publish, publish_capacity, published_capacity, published_len, sleep_registered,
     Append,
@@ -106,12 +108,20 @@ pub(crate) enum Pause {
 pub(crate) trait Mem: Sized + 'static {
     type U32: Word<u32>;
     type U64: Word<u64>;
-    /// Spins before a lock waiter first asks whether the owner is alive.
+    /// Spins before a lock waiter asks whether the owner is alive (if it
+    /// published nothing meanwhile) and then sleeps ([`Words::lock_sleep`]),
+    /// asking again after every sleep with nothing published.
     const SPINS: u32;
-    /// Yields after the spins (asking every [`Mem::CHECK_EVERY`]-th time);
-    /// then it sleeps, asking every time.
-    const YIELDS: u32;
-    const CHECK_EVERY: u32;
+    /// Sleeps of at most [`Mem::SHORT_SLEEP`] (while the holder looks
+    /// stuck and the sleeper found the flag clear; else at most
+    /// [`Mem::LONG_SLEEP`]) before it too sleeps
+    /// at most [`Mem::LONG_SLEEP`] at a time: the timeout bounds how late
+    /// a waiter finds a dead holder (who never wakes it) and how long it
+    /// waits for a writer of an older library (which never wakes
+    /// sleepers, FORMAT.md §4.4).
+    const SHORT_SLEEPS: u32;
+    const SHORT_SLEEP: Duration;
+    const LONG_SLEEP: Duration;
     fn fence(o: Ordering);
     fn pause(p: Pause);
 }
@@ -127,12 +137,17 @@ pub(crate) enum Native {}
 impl Mem for Native {
     type U32 = AtomicU32;
     type U64 = AtomicU64;
-    // 100 spins, then 400 yields checking the owner's liveness every 8th,
-    // then 20 µs sleeps checking it every time (a check is one
-    // F_OFD_GETLK, ~0.5 µs, cheap beside the sleep).
+    // 100 spins (a few µs: a running holder releases within
+    // nanoseconds), then futex sleeps on the `lock_sleepers` flag, woken
+    // by a release. While no change is published (the holder looks
+    // stuck) a waiter asks whether the owner is alive (one F_OFD_GETLK,
+    // ~0.5 µs) and sleeps 20 µs at a time, for its first ~10 ms of
+    // waiting (a dead holder is found within ~20 µs; later within 1 ms);
+    // otherwise 1 ms (woken in turn by the releases).
     const SPINS: u32 = 100;
-    const YIELDS: u32 = 400;
-    const CHECK_EVERY: u32 = 8;
+    const SHORT_SLEEPS: u32 = 500;
+    const SHORT_SLEEP: Duration = Duration::from_micros(20);
+    const LONG_SLEEP: Duration = Duration::from_millis(1);
     #[inline(always)]
     fn fence(o: Ordering) {
         std::sync::atomic::fence(o)
@@ -148,10 +163,21 @@ impl Mem for Native {
 }
 
 /// The mutable header words the protocol shares between processes
-/// (`docs/FORMAT.md` §2: `len`, `capacity`, `lock`, `seq`, `waiters`).
+/// (`docs/FORMAT.md` §2: `len`, `capacity`, `lock`, `lock_sleepers`,
+/// `seq`, `waiters`), and the futex on the lock word.
 pub(crate) trait Words {
     type M: Mem;
     fn lock_word(&self) -> &W32<Self::M>;
+    /// Non-zero if a writer may be sleeping on the lock word (FORMAT.md
+    /// §4.4).
+    fn lock_sleepers_word(&self) -> &W32<Self::M>;
+    /// `FUTEX_WAIT` on the `lock_sleepers` flag while it is 1, at most
+    /// `timeout` (`precise`: with little timer slack; a waiter that has
+    /// timed out before is polling a holder's liveness). `true` if it
+    /// timed out. Spurious returns are allowed.
+    fn lock_sleep(&self, timeout: Duration, precise: bool) -> bool;
+    /// `FUTEX_WAKE` of one sleeper on the `lock_sleepers` flag.
+    fn lock_wake(&self);
     fn waiters_word(&self) -> &W32<Self::M>;
     fn len_word(&self) -> &W64<Self::M>;
     fn cap_word(&self) -> &W64<Self::M>;
