@@ -226,6 +226,14 @@ def c_rows(d, big_mib):
             rows.append(("%d waiter%s, %s" % (w, "s" if w > 1 else "", q), "wake%d_mba_%s_us" % (w, q), "us",
                          "bare futex, %d waiter%s" % (w, "s" if w > 1 else ""), "wake%d_futex_%s_us" % (w, q), None, []))
     rows += [
+        ("**Arrow export of a whole u32 array (export + release)**",),
+    ]
+    for k in (3, 5, 7):
+        rows.append(("zero-copy, 10^%d elements" % k, "arrow_zero_copy_1e%d" % k, "us",
+                     "MBA_ARROW_COPY, same data", "arrow_copy_1e%d" % k, None, []))
+    rows += [
+        ("zero-copy at 10^7 vs at 10^3 (size-independent)", "arrow_zero_copy_1e7", "us",
+         "zero-copy, 10^3 elements", "arrow_zero_copy_1e3", ("<=", 1.5), []),
         ("**hand-off, one u64 at a time (items/s; higher is better)**",),
         ("C producer → C consumer (polls, then mba_wait)", "handoff_c_items_per_s", "items/s",
          "Python multiprocessing.Pipe", "pipe_mp_items_per_s", (">=", 20.0),

@@ -55,7 +55,7 @@ else
 fi
 ln -sf libmba.so "$libdir/libmba.so.0"
 export MBA_LIBRARY=$libdir/libmba.so
-for prog in bench figures; do
+for prog in bench figures arrow_export; do
     cc -O2 -std=c11 -Wall -Wextra -D_GNU_SOURCE -Iinclude "bench/$prog.c" \
         -o "$work/$prog" -L"$libdir" -lmba -Wl,-rpath,"$libdir"
 done
@@ -161,6 +161,11 @@ for rep in $(seq 1 "$reps"); do
     t=$(stamp)
     timeout 600 "$py" bench/bench_peers.py --dir "$work/py" $([ $quick = 1 ] && echo --quick) \
         | tee -a "$raw" >&2
+    took "$t"
+    # Arrow export of a whole u32 array, zero-copy and copied (issue 19)
+    t=$(stamp)
+    echo "== arrow_export" >&2
+    timeout 300 "$work/arrow_export" $([ $quick = 1 ] && echo 1e5 || echo 1e7) | tee -a "$raw" >&2
     took "$t"
     t=$(stamp)
     timeout 300 "$py" bench/py_pipe.py "$pyn" "$MBA_LIBRARY" "$work/bench" | tee -a "$raw" >&2

@@ -53,7 +53,8 @@ growth_append_ext4_us growth_fallocate_ext4_us growth_ptr_moved_ext4
 pipe_mp_items_per_s pipe_os_items_per_s handoff_ctypes_items_per_s
 py_append_mba_ns py_append_array.array_ns py_extend_mba_ns py_extend_array.array_ns
 py_get_mba_ns py_set_mba_ns py_attach_mba_1M_us py_attach_floor_1M_us
-py_handoff_mba_items_per_s py_handoff_os.pipe_items_per_s py_handoff_multiprocessing.Pipe_items_per_s"
+py_handoff_mba_items_per_s py_handoff_os.pipe_items_per_s py_handoff_multiprocessing.Pipe_items_per_s
+arrow_zero_copy_1e3 arrow_copy_1e3 arrow_zero_copy_1e5 arrow_copy_1e5"
 if [ "$(id -u)" = 0 ]; then  # the tmpfs figures need a mount
     keys="$keys pss4_mba_mib pss4_mmap_mib pss4_private_mib bulk_write_mba_tmpfs_gbps
 bulk_write_floor_tmpfs_gbps growth_append_tmpfs_us growth_ptr_moved_tmpfs"
