@@ -8,9 +8,6 @@
  *                    prefaulted MAP_SHARED mapping, ns per element
  *   floorlock        the same inside a CAS + xchg lock (our lock design, in C)
  *   floorlock4       4 processes contending for that C lock, ns per append
- *   floorfutex N     N processes contending for a plain-C spin-then-futex
- *                    lock (Drepper's three-state mutex with 100 spins before
- *                    sleeping on a shared futex), ns per append
  *   ofd              kernel OFD byte-lock round trip (lock + unlock)
  *   futexfloor       wake-up latency of a bare shared futex between two
  *                    processes (the floor of "wake")
@@ -18,7 +15,6 @@
  *   batch            mba_lock, mba_append loop, mba_unlock, ns per element
  *   extend           mba_extend in chunks of 1024, ns per element
  *   contend4         4 processes, mba_append, ns per append in aggregate
- *   contend N        the same with N processes (compare with floorfutex N)
  *   recovery         lock recovery after SIGKILL of a holder, us
  *   wake             mba_wait wake-up latency, us (p50/p90/p99)
  *   handoff N        C producer -> C consumer, N u64 one at a time; the
@@ -183,109 +179,6 @@ static void bench_floorlock4(void)
             fprintf(stderr, "floorlock4: lost appends\n");
     }
     result("floor_lock_4proc_ns", median(r, 3), "ns");
-}
-
-static char shm_name[128];
-static mba_handle make_shm(int type, uint64_t cap);
-
-/* The spin-then-futex floor: 0 free, 1 held, 2 held with sleepers
- * (Drepper, "Futexes Are Tricky", mutex 3), spinning 100 times before the
- * first sleep, on a shared (not private) futex. */
-static long futex_op(_Atomic uint32_t *w, int op, uint32_t v)
-{
-    return syscall(SYS_futex, w, op, v, NULL, NULL, 0);
-}
-
-__attribute__((noinline)) static void floor_futex_append(struct shared *s, uint32_t v)
-{
-    uint32_t c = 0;
-    if (!atomic_compare_exchange_strong_explicit(&s->lock, &c, 1, memory_order_acquire,
-                                                 memory_order_relaxed)) {
-        int got = 0;
-        for (int n = 0; n < 100 && !got; n++) {
-            __builtin_ia32_pause();
-            c = 0;
-            if (atomic_load_explicit(&s->lock, memory_order_relaxed) == 0)
-                got = atomic_compare_exchange_strong_explicit(
-                    &s->lock, &c, 1, memory_order_acquire, memory_order_relaxed);
-        }
-        if (!got) {
-            c = atomic_exchange_explicit(&s->lock, 2, memory_order_acquire);
-            while (c != 0) {
-                futex_op(&s->lock, FUTEX_WAIT, 2);
-                c = atomic_exchange_explicit(&s->lock, 2, memory_order_acquire);
-            }
-        }
-    }
-    uint64_t n = atomic_load_explicit(&s->len, memory_order_relaxed);
-    s->data[n] = v;
-    atomic_store_explicit(&s->len, n + 1, memory_order_release);
-    if (atomic_fetch_sub_explicit(&s->lock, 1, memory_order_release) != 1) {
-        atomic_store_explicit(&s->lock, 0, memory_order_release);
-        futex_op(&s->lock, FUTEX_WAKE, 1);
-    }
-}
-
-/* N processes appending NCONT each: through the spin-then-futex floor
- * (mba = 0) or mba_append on one shm array (mba = 1); ns per append in
- * aggregate, median of 3. */
-static void bench_contend(int nproc, int mba)
-{
-    struct shared *s = mba ? NULL : shared_map((size_t)nproc * NCONT);
-    mba_handle h = mba ? make_shm(MBA_TYPE_U32, (uint64_t)nproc * NCONT) : 0;
-    double r[3];
-    pid_t kids[64];
-    for (int k = 0; k < 3; k++) {
-        if (mba)
-            OK(mba_clear(h));
-        else
-            atomic_store(&s->len, 0);
-        int go[2];
-        if (pipe(go) != 0)
-            exit(2);
-        for (int p = 0; p < nproc; p++) {
-            if ((kids[p] = fork()) == 0) {
-                char c;
-                close(go[1]);
-                mba_handle c_h = 0;
-                if (mba) {
-                    uint32_t v = 0;
-                    OK(mba_open(shm_name, 0, MBA_TYPE_U32, &c_h));
-                    OK(mba_append(c_h, &v)); /* take a token before the start */
-                }
-                if (read(go[0], &c, 1) < 0)
-                    _exit(2);
-                for (uint32_t i = mba; i < NCONT; i++) {
-                    if (mba)
-                        mba_append(c_h, &i);
-                    else
-                        floor_futex_append(s, i);
-                }
-                _exit(0);
-            }
-        }
-        close(go[0]);
-        usleep(50000);
-        uint64_t t0 = now_ns();
-        close(go[1]); /* EOF releases them all */
-        for (int p = 0; p < nproc; p++)
-            waitpid(kids[p], NULL, 0);
-        r[k] = (double)(now_ns() - t0) / ((double)nproc * (NCONT - mba));
-        uint64_t len;
-        if (mba)
-            OK(mba_len(h, &len));
-        else
-            len = atomic_load(&s->len);
-        if (len != (uint64_t)nproc * NCONT)
-            fprintf(stderr, "contend %d: len %llu\n", nproc, (unsigned long long)len);
-    }
-    char key[64];
-    snprintf(key, sizeof key, mba ? "mba_append_%dproc_ns" : "floor_futex_%dproc_ns", nproc);
-    result(key, median(r, 3), "ns");
-    if (mba) {
-        OK(mba_close(h));
-        OK(mba_unlink(shm_name));
-    }
 }
 
 static void bench_ofd(void)
@@ -699,12 +592,7 @@ int main(int argc, char **argv)
         bench_floor(1);
     else if (!strcmp(t, "floorlock4"))
         bench_floorlock4();
-    else if (!strcmp(t, "floorfutex") || !strcmp(t, "contend")) {
-        int n = argc > 2 ? atoi(argv[2]) : 4;
-        if (n < 1 || n > 64)
-            return 2;
-        bench_contend(n, t[0] == 'c');
-    } else if (!strcmp(t, "ofd"))
+    else if (!strcmp(t, "ofd"))
         bench_ofd();
     else if (!strcmp(t, "append"))
         bench_append();
