@@ -210,21 +210,6 @@ static void bench_ofd(void)
 
 /* ---------------------------------------------------------- libmba */
 
-static char shm_name[128];
-
-static mba_handle make_shm(int type, uint64_t cap)
-{
-    snprintf(shm_name, sizeof shm_name, "shm://mba-bench-%d-%d", (int)getpid(), rand());
-    mba_options o;
-    OK(mba_options_init(&o));
-    o.flags = MBA_CREATE | MBA_EXCL;
-    o.elem_type = type;
-    o.capacity = cap;
-    mba_handle h;
-    OK(mba_open_ex(shm_name, &o, &h));
-    return h;
-}
-
 static void bench_append(void)
 {
     mba_handle h;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mba.h"
 
@@ -94,6 +95,24 @@ static inline void percentiles(const char *key, uint64_t *v, size_t n)
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%.3f\n", (double)v[i] / 1e3);
     fclose(f);
+}
+
+/* A fresh shm:// array of `type` with room for `cap` elements, named
+ * shm://mba-bench-PID-RANDOM (kept in shm_name for children and the final
+ * unlink; scripts/suites/bench.sh checks that none is left behind). */
+static char shm_name[128];
+
+static inline mba_handle make_shm(int type, uint64_t cap)
+{
+    snprintf(shm_name, sizeof shm_name, "shm://mba-bench-%d-%d", (int)getpid(), rand());
+    mba_options o;
+    OK(mba_options_init(&o));
+    o.flags = MBA_CREATE | MBA_EXCL;
+    o.elem_type = type;
+    o.capacity = cap;
+    mba_handle h;
+    OK(mba_open_ex(shm_name, &o, &h));
+    return h;
 }
 
 #endif

@@ -45,21 +45,6 @@ static void *shared_anon(size_t bytes)
     return p;
 }
 
-static char shm_name[128];
-
-static mba_handle make_shm(int type, uint64_t cap)
-{
-    snprintf(shm_name, sizeof shm_name, "shm://mba-fig-%d-%d", (int)getpid(), rand());
-    mba_options o;
-    OK(mba_options_init(&o));
-    o.flags = MBA_CREATE | MBA_EXCL;
-    o.elem_type = type;
-    o.capacity = cap;
-    mba_handle h;
-    OK(mba_open_ex(shm_name, &o, &h));
-    return h;
-}
-
 static long futex(_Atomic uint32_t *w, int op, uint32_t v)
 {
     return syscall(SYS_futex, w, op, v, NULL, NULL, 0);
