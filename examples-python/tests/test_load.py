@@ -83,7 +83,7 @@ def test_unsupported_version_is_refused(tmp_path):
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
     p = _import({"MBA_LIBRARY": str(so)})
     assert p.returncode == 1
-    assert "version 2.0.0" in p.stderr and "0.2.x" in p.stderr
+    assert "version 2.0.0" in p.stderr and "0.3.x" in p.stderr
 
 
 def test_build_without_the_new_functions_is_refused(tmp_path):
@@ -93,7 +93,7 @@ def test_build_without_the_new_functions_is_refused(tmp_path):
     if not cc:
         pytest.skip("needs cc")
     src = tmp_path / "old.c"
-    src.write_text("unsigned mba_version(void) { return 2u << 8; }\n")
+    src.write_text("unsigned mba_version(void) { return 3u << 8; }\n")
     so = tmp_path / "libold.so"
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(so), str(src)], check=True)
     p = _import({"MBA_LIBRARY": str(so)})
