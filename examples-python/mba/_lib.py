@@ -21,8 +21,9 @@ from ._compat import Buffer  # noqa: F401
 from ctypes import (POINTER, byref, c_char_p, c_double, c_int, c_int32,
                     c_int64, c_size_t, c_uint32, c_uint64, c_void_p)
 
-# The library versions this binding supports: 0.2.x (0.x minors may break;
-# 0.2 renamed and reordered the C API, see CHANGELOG.md).
+# The library versions this binding supports: 0.3.x (0.x minors may break;
+# 0.3 added the Arrow export and dropped the CPython bridge, which the
+# extension module mba._ext replaces; see CHANGELOG.md).
 SUPPORTED = ((0, 3),)
 
 # ------------------------------------------------------------- constants
