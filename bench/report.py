@@ -485,9 +485,9 @@ def main():
              "values are medians over the repetitions with [min–max]; the ratio is figure / floor per "
              "repetition. Verdict: met (every repetition meets the target), missed (none does), "
              "inconclusive (the range straddles the target).", "",
-             "**Noise:** these are 2-core VMs that move by ~20 % between runs, and other helpers were "
-             "building and testing on the same 2 cores during this run; compare ratios within the run, "
-             "not absolute figures across runs.", "",
+             "**Noise:** these are 2-core VMs shared with other jobs that move by ~20 % between runs "
+             "(the load average under Machine shows how busy this one was); compare ratios within "
+             "the run, not absolute figures across runs.", "",
              "## Machine", ""] + machine(args) + [
              "", "## Headline: the targets of issue 18", "",
              "| figure | ratio to its floor | target | verdict |", "|---|---|---|---|"]
