@@ -98,35 +98,33 @@ impl Array {
     /// thread's writes through this handle skip the lock (and waiters are
     /// woken at `unlock`). Other threads and processes wait.
     pub fn lock(&self) -> Result<()> {
-        self.check_writable()?;
-        if self.holds_batch() {
-            return Err(Error::new(Code::Busy, "this thread already holds the lock"));
-        }
-        self.guarded(|| {
-            self.acquire()?;
-            if let Err(e) = self.check_poison() {
-                self.release();
-                return Err(e);
-            }
-            self.batch_gen.store(lock::fork_gen(), Relaxed);
-            self.batch_owner.store(tid(), Relaxed);
-            Ok(())
-        })
+        self.start_batch(|| self.acquire())
     }
 
     /// Like [`Array::lock`] but fails with `Busy` instead of waiting.
     pub fn try_lock(&self) -> Result<()> {
-        self.check_writable()?;
-        if self.holds_batch() {
-            return Err(Error::new(Code::Busy, "this thread already holds the lock"));
-        }
-        self.guarded(|| {
+        self.start_batch(|| {
             let t = self
                 .token
                 .get(self.w32(format::OFF_NEXT_TOKEN), self.file())?;
             if !lock::try_acquire(self.w32(format::OFF_LOCK), t, &self.token) {
                 return Err(Error::new(Code::Busy, "the lock is held by another writer"));
             }
+            Ok(())
+        })
+    }
+
+    /// The common part of [`Array::lock`] and [`Array::try_lock`]: refuses a
+    /// read-only handle and a thread already in a batch, takes the lock
+    /// with `take`, gives it back if the array is poisoned, and records this
+    /// thread (and fork generation) as the batch's owner.
+    fn start_batch(&self, take: impl FnOnce() -> Result<()>) -> Result<()> {
+        self.check_writable()?;
+        if self.holds_batch() {
+            return Err(Error::new(Code::Busy, "this thread already holds the lock"));
+        }
+        self.guarded(|| {
+            take()?;
             if let Err(e) = self.check_poison() {
                 self.release();
                 return Err(e);
