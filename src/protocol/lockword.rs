@@ -180,7 +180,12 @@ fn take_stale<H: Holder>(word: &W32<H::M>, owner: u32, t: u32, h: &H) -> bool {
 }
 
 /// The slow path of [`acquire`], with the in-process lock held: spin
-/// ([`Mem::SPINS`]), then sleep ([`sleep_on_lock`]). A waiter that saw
+/// ([`Mem::SPINS`]), then sleep ([`sleep_on_lock`]). For its first
+/// [`Mem::POLITE_SLEEPS`] sleeps a waiter is polite: it takes a free word
+/// only if the word stays free for [`Mem::CONFIRM_PAUSES`] pauses, so a
+/// holder appending in a loop keeps the lock (and its cache lines) rather
+/// than handing it over every few appends; after them it takes the word
+/// at once (the bound on that unfairness). A waiter that saw
 /// no change published (`seq`) since it started spinning or since its
 /// last sleep finds the holder *stuck*: only then does it ask whether
 /// the owner is alive (a system call; a dead owner never wakes us, nor
@@ -204,7 +209,18 @@ fn acquire_slow<W: Words, H: Holder<M = W::M>>(w: &W, t: u32, h: &H) {
     // Relaxed: only compared, as a sign of the holder's progress.
     let mut seq = w.seq_word().load(Relaxed);
     let got = loop {
-        let cur = word.load(Relaxed);
+        let mut cur = word.load(Relaxed);
+        if cur == 0 && sleeps < H::M::POLITE_SLEEPS {
+            // Polite: take the word only if it stays free (see
+            // `Mem::CONFIRM_PAUSES`); else the pauses count as spins.
+            for _ in 0..H::M::CONFIRM_PAUSES {
+                H::M::pause(Pause::Spin);
+            }
+            cur = word.load(Relaxed);
+            if cur != 0 {
+                spins = spins.saturating_add(H::M::CONFIRM_PAUSES);
+            }
+        }
         if cur == 0 {
             if word.compare_exchange(0, t, Acquire, Relaxed).is_ok() {
                 break true;

@@ -42,6 +42,10 @@ impl Mem for Loom {
     // does not change what the protocol does, only how long it takes.
     const SPINS: u32 = 1;
     const SHORT_SLEEPS: u32 = 1;
+    // Polite for the first sleep, one confirming pause: both ways of
+    // taking a free word are explored.
+    const CONFIRM_PAUSES: u32 = 1;
+    const POLITE_SLEEPS: u32 = 1;
     const SHORT_SLEEP: std::time::Duration = std::time::Duration::from_micros(20);
     const LONG_SLEEP: std::time::Duration = std::time::Duration::from_millis(1);
     fn fence(o: std::sync::atomic::Ordering) {
