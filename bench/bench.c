@@ -15,7 +15,8 @@
  *   batch            mba_lock, mba_append loop, mba_unlock, ns per element
  *   extend           mba_extend in chunks of 1024, ns per element
  *   contend4         4 processes, mba_append, ns per append in aggregate
- *   recovery         lock recovery after SIGKILL of a holder, us
+ *   recovery         lock recovery after SIGKILL of a holder, us, beside
+ *                    kill -> reaped and a waiter the kernel wakes (F_OFD_SETLKW)
  *   wake             mba_wait wake-up latency, us (p50/p90/p99)
  *   handoff N        C producer -> C consumer, N u64 one at a time; the
  *                    consumer reads len and the elements directly and calls
@@ -312,12 +313,59 @@ static void bench_contend4(void)
 
 #define TRIALS ((int)qn(41, 8))
 
+/* One trial of the kernel-notified floor of bench_recovery: ns from the
+ * SIGKILL of a process holding an OFD write lock on a byte to a process
+ * blocked in F_OFD_SETLKW on that byte having it. */
+static uint64_t kernel_waiter_trial(const int ready[2], const int res[2])
+{
+    char path[] = "/tmp/mba-bench-kwait-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        exit(2);
+    close(fd);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    char c;
+    pid_t holder = fork();
+    if (holder == 0) {
+        int hfd = open(path, O_RDWR);
+        if (hfd < 0 || fcntl(hfd, F_OFD_SETLK, &fl) != 0 || write(ready[1], "L", 1) != 1)
+            _exit(2);
+        for (;;)
+            pause();
+    }
+    if (read(ready[0], &c, 1) != 1)
+        exit(2);
+    pid_t w = fork();
+    if (w == 0) {
+        int wfd = open(path, O_RDWR);
+        if (wfd < 0 || write(ready[1], "W", 1) != 1)
+            _exit(2);
+        if (fcntl(wfd, F_OFD_SETLKW, &fl) != 0)
+            _exit(2);
+        uint64_t t1 = now_ns();
+        if (write(res[1], &t1, 8) != 8)
+            _exit(2);
+        _exit(0);
+    }
+    if (read(ready[0], &c, 1) != 1)
+        exit(2);
+    usleep(3000); /* the waiter is blocked in F_OFD_SETLKW */
+    uint64_t t0 = now_ns(), t1;
+    kill(holder, SIGKILL);
+    if (read(res[0], &t1, 8) != 8)
+        exit(2);
+    waitpid(holder, NULL, 0);
+    waitpid(w, NULL, 0);
+    unlink(path);
+    return t1 - t0;
+}
+
 static void bench_recovery(void)
 {
     mba_handle h = make_shm(MBA_TYPE_U32, 0);
     uint32_t v = 1;
     OK(mba_append(h, &v));
-    uint64_t waiting[TRIALS], fresh[TRIALS], death[TRIALS];
+    uint64_t waiting[TRIALS], fresh[TRIALS], death[TRIALS], kwait[TRIALS];
     for (int t = 0; t < TRIALS; t++) {
         int ready[2], res[2];
         if (pipe(ready) != 0 || pipe(res) != 0)
@@ -360,6 +408,11 @@ static void bench_recovery(void)
         waiting[t] = t1 - t0;
         waitpid(holder, NULL, 0);
         waitpid(w, NULL, 0);
+        /* (c) the floor of (a): a process blocked in the kernel on the
+         * holder's OFD byte lock (F_OFD_SETLKW), woken by the death itself,
+         * reporting through the same pipe: the two wake-ups (waiter, then
+         * this process) that (a) pays too, without any polling. */
+        kwait[t] = kernel_waiter_trial(ready, res);
         /* (b) a writer that arrives after the holder is dead and reaped */
         holder = fork();
         if (holder == 0) {
@@ -389,6 +442,8 @@ static void bench_recovery(void)
     qsort(waiting, TRIALS, 8, cmp_u64);
     qsort(fresh, TRIALS, 8, cmp_u64);
     qsort(death, TRIALS, 8, cmp_u64);
+    qsort(kwait, TRIALS, 8, cmp_u64);
+    result("recovery_kernel_waiter_p50_us", kwait[TRIALS / 2] / 1e3, "us");
     result("holder_death_p50_us", death[TRIALS / 2] / 1e3, "us");
     result("recovery_waiting_p50_us", waiting[TRIALS / 2] / 1e3, "us");
     result("recovery_waiting_p90_us", waiting[TRIALS * 9 / 10] / 1e3, "us");
