@@ -156,6 +156,31 @@ impl Array {
         self.wake(w.0)
     }
 
+    /// One row from `src` after the length if the verified capacity has
+    /// room ([`protocol::append_one`]), with the writer lock held (or a
+    /// batch). `GUARD`: the SIGBUS guard is active, so a row copied onto
+    /// its zero page (the file shrank) is not published.
+    ///
+    /// # Safety
+    /// `src` must be valid for reads of one row.
+    #[inline(always)]
+    unsafe fn append_one_row<const GUARD: bool>(&self, src: *const u8) -> protocol::Append {
+        protocol::append_one(
+            self,
+            || self.verified.load(Relaxed),
+            // Inlined: a call here costs the spills of every register the
+            // fast path keeps live (measured: ~30 % of a batched append).
+            #[inline(always)]
+            |len| {
+                // SAFETY: row `len` is below the verified capacity, so inside
+                // the mapping and the file; the caller guarantees `src`.
+                unsafe { copy_row(src, self.row_ptr(len), self.rb) };
+                // Bytes copied onto the guard's zero page are not published.
+                !(GUARD && self.zone().is_poisoned())
+            },
+        )
+    }
+
     /// [`Array::try_append_fast`] inside a guarded scope (`GUARD`: the
     /// SIGBUS guard is active, so check for poisoning before publishing).
     ///
@@ -169,20 +194,8 @@ impl Array {
         let Some(batch) = self.try_lock_fast() else {
             return false;
         };
-        let r = protocol::append_one(
-            self,
-            || self.verified.load(Relaxed),
-            // Inlined: a call here costs the spills of every register the
-            // fast path keeps live (measured: ~30 % of a batched append).
-            #[inline(always)]
-            |len| {
-                // SAFETY: row `len` is below the verified capacity, so inside
-                // the mapping and the file; the caller guarantees `src`.
-                unsafe { copy_row(src, self.row_ptr(len), self.rb) };
-                // Bytes copied onto the guard's zero page are not published.
-                !(GUARD && self.zone().is_poisoned())
-            },
-        );
+        // SAFETY: forwarded caller guarantee.
+        let r = unsafe { self.append_one_row::<GUARD>(src) };
         // One release per outcome: a shared tail would keep `r` (and the
         // caller's registers) alive across the copy (measurably slower).
         if r == protocol::Append::Done {
@@ -310,20 +323,8 @@ impl Array {
         if !batch {
             self.acquire()?;
         }
-        let r = protocol::append_one(
-            self,
-            || self.verified.load(Relaxed),
-            // Inlined: a call here costs the spills of every register the
-            // fast path keeps live (measured: ~30 % of a batched append).
-            #[inline(always)]
-            |len| {
-                // SAFETY: row `len` is below the verified capacity, so inside
-                // the mapping and the file; the caller guarantees `src`.
-                unsafe { copy_row(src, self.row_ptr(len), self.rb) };
-                // Bytes copied onto the guard's zero page are not published.
-                !self.zone().is_poisoned()
-            },
-        );
+        // SAFETY: forwarded caller guarantee.
+        let r = unsafe { self.append_one_row::<true>(src) };
         if r == protocol::Append::Discarded {
             if !batch {
                 self.release();
