@@ -172,32 +172,80 @@ fn schema_node(
 }
 
 unsafe extern "C" fn release_schema(s: *mut ArrowSchema) {
-    if s.is_null() {
-        return;
+    // SAFETY: the consumer passes null or the (possibly moved) struct this
+    // library filled, whose private_data came from Box::into_raw in
+    // schema_node.
+    if let Some(p) = unsafe { take_private::<_, SchemaPriv>(s) } {
+        // SAFETY: the children came from Box::into_raw in schema_node and
+        // are owned by this node.
+        unsafe { release_children(&p.children) };
     }
-    // SAFETY: the consumer passes the (possibly moved) struct this library
-    // filled, valid for reads and writes.
-    let s = unsafe { &mut *s };
-    if s.release.is_none() {
-        return;
-    }
-    if !s.private_data.is_null() {
-        // SAFETY: private_data came from Box::into_raw in schema_node and
-        // is freed only here, once (release is cleared below).
-        let p = unsafe { Box::from_raw(s.private_data.cast::<SchemaPriv>()) };
-        for &c in &p.children {
-            // SAFETY: each child came from Box::into_raw in schema_node and
-            // is owned by this node; a moved child has release == NULL.
-            unsafe {
-                if let Some(r) = (*c).release {
-                    r(c);
-                }
-                drop(Box::from_raw(c));
+}
+
+/// An Arrow C struct of ours: a release callback and private data.
+pub(super) trait Releasable: Sized {
+    fn release_fn(&self) -> Option<unsafe extern "C" fn(*mut Self)>;
+    fn private_data(&self) -> *mut c_void;
+    /// Marks the struct released (no callback, no private data).
+    fn mark_released(&mut self);
+}
+
+macro_rules! releasable {
+    ($($t:ty),*) => {$(
+        impl Releasable for $t {
+            fn release_fn(&self) -> Option<unsafe extern "C" fn(*mut Self)> {
+                self.release
+            }
+            fn private_data(&self) -> *mut c_void {
+                self.private_data
+            }
+            fn mark_released(&mut self) {
+                self.private_data = ptr::null_mut();
+                self.release = None;
             }
         }
+    )*};
+}
+releasable!(ArrowSchema, ArrowArray, super::arrow::ArrowArrayStream);
+
+/// What every release callback does first: for a live struct (release
+/// set), marks it released and gives back its private box; `None` for a
+/// null or already released struct, or one without private data.
+///
+/// # Safety
+/// `s` is null or a struct this library filled (possibly moved by the
+/// consumer), valid for reads and writes, whose non-null private_data came
+/// from `Box::<P>::into_raw` and is freed only through this function.
+pub(super) unsafe fn take_private<S: Releasable, P>(s: *mut S) -> Option<Box<P>> {
+    if s.is_null() {
+        return None;
     }
-    s.private_data = ptr::null_mut();
-    s.release = None;
+    // SAFETY: valid for reads and writes (caller's guarantee).
+    let s = unsafe { &mut *s };
+    s.release_fn()?;
+    let p = s.private_data();
+    s.mark_released();
+    // SAFETY: from Box::into_raw (caller's guarantee), and taken once: the
+    // struct is marked released above.
+    (!p.is_null()).then(|| unsafe { Box::from_raw(p.cast::<P>()) })
+}
+
+/// Releases and frees the boxed children of a node (a child the consumer
+/// moved out has release == NULL and is only freed).
+///
+/// # Safety
+/// Each child came from `Box::into_raw` and is owned by the node being
+/// released.
+unsafe fn release_children<S: Releasable>(children: &[*mut S]) {
+    for &c in children {
+        // SAFETY: caller's guarantee; each is released then freed once.
+        unsafe {
+            if let Some(r) = (*c).release_fn() {
+                r(c);
+            }
+            drop(Box::from_raw(c));
+        }
+    }
 }
 
 fn field_schema(d: &Desc, level: usize) -> ArrowSchema {
@@ -319,33 +367,14 @@ unsafe fn array_node(
 }
 
 unsafe extern "C" fn release_array(a: *mut ArrowArray) {
-    if a.is_null() {
-        return;
-    }
-    // SAFETY: the consumer passes the (possibly moved) struct this library
-    // filled, valid for reads and writes.
-    let a = unsafe { &mut *a };
-    if a.release.is_none() {
-        return;
-    }
-    if !a.private_data.is_null() {
-        // SAFETY: private_data came from Box::into_raw in array_node and is
-        // freed only here, once.
-        let p = unsafe { Box::from_raw(a.private_data.cast::<ArrayPriv>()) };
-        for &c in &p.children {
-            // SAFETY: as in release_schema.
-            unsafe {
-                if let Some(r) = (*c).release {
-                    r(c);
-                }
-                drop(Box::from_raw(c));
-            }
-        }
+    // SAFETY: null or the (possibly moved) struct this library filled,
+    // whose private_data came from Box::into_raw in array_node.
+    if let Some(p) = unsafe { take_private::<_, ArrayPriv>(a) } {
+        // SAFETY: as in release_schema.
+        unsafe { release_children(&p.children) };
         // Dropping `p` drops its reference to the mapping or the copy (an
         // unmap or a free if it was the last).
     }
-    a.private_data = ptr::null_mut();
-    a.release = None;
 }
 
 /// A released (empty) array: what get_next stores at the end of a stream.

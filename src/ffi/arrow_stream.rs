@@ -5,7 +5,7 @@
 //! and no panic crosses them.
 
 use super::arrow::{ArrowArray, ArrowArrayStream, ArrowSchema, MBA_ARROW_LIVE};
-use super::arrow_build::{export_array, export_schema, released_array, Desc};
+use super::arrow_build::{export_array, export_schema, released_array, take_private, Desc};
 use crate::array::{Array, Kind};
 use crate::error::{Code, Error, Result};
 use std::ffi::{c_char, c_int, CString};
@@ -199,17 +199,8 @@ unsafe extern "C" fn get_last_error(s: *mut ArrowArrayStream) -> *const c_char {
 }
 
 unsafe extern "C" fn release_stream(s: *mut ArrowArrayStream) {
-    if s.is_null() {
-        return;
-    }
-    // SAFETY: a stream this library filled, per the Arrow contract.
-    let s = unsafe { &mut *s };
-    if s.release.is_none() {
-        return;
-    }
-    if !s.private_data.is_null() {
-        // SAFETY: the box of new_stream, freed only here, once.
-        let mut p = unsafe { Box::from_raw(s.private_data.cast::<StreamPriv>()) };
+    // SAFETY: null or a stream this library filled (the box of new_stream).
+    if let Some(mut p) = unsafe { take_private::<_, StreamPriv>(s) } {
         if let State::Snapshot(Some(a)) = &mut p.state {
             if let Some(r) = a.release {
                 // SAFETY: a batch never handed out: still ours to release.
@@ -218,6 +209,4 @@ unsafe extern "C" fn release_stream(s: *mut ArrowArrayStream) {
         }
         // Dropping `p` closes a live stream's attachment.
     }
-    s.private_data = ptr::null_mut();
-    s.release = None;
 }
