@@ -4,17 +4,23 @@
  * and min-max over those repetitions. See bench/README.md.
  *
  * usage: figures <test> [args]
- *   oneway mba|floor         one-way latency of one element, C producer ->
+ *   oneway mba|floor|mbamlock|floorarray
+ *                            one-way latency of one element, C producer ->
  *                            C consumer spinning on len (floor: one shared
- *                            cache line, stamp + sequence word)
+ *                            cache line, stamp + sequence word; mbamlock:
+ *                            pages mlocked first; floorarray: plain C into
+ *                            a fresh shared array, same page faults)
  *   pssprep DIR BYTES        creates DIR/pss.mba, a u8 array of BYTES
  *   pss mba|mmap|private DIR 4 readers of DIR/pss.mba: total PSS (MiB)
  *   bulk LABEL DIR BYTES [rev]  extend BYTES into a fresh array in DIR vs
  *                            first-touch writes into a fresh MAP_SHARED
  *                            file; then mba_read in chunks vs memcpy
- *   growth LABEL DIR BYTES   the append that grows an array of BYTES vs
- *                            posix_fallocate of the bytes it added; did
- *                            the data pointer move?
+ *   growth LABEL DIR BYTES [rev]  the append that grows an array of
+ *                            BYTES vs posix_fallocate of the bytes it
+ *                            added; did the data pointer move? Then its
+ *                            two parts apart (mba_reserve, the first
+ *                            append) beside plain C on a file written the
+ *                            same way (rev: plain C first)
  *   contend P                P processes mba_append to one array
  *   contendfloor P cas|futex the same with a plain-C lock (CAS + xchg with
  *                            sched_yield; spin-then-futex)
@@ -31,6 +37,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,26 +67,68 @@ struct line {
     char pad2[56];
 };
 
-static void oneway(int use_mba)
+/* One-way latency. Modes:
+ *   mba        libmba as users get it: each append writes a new address,
+ *              so every 4 KiB page the producer reaches costs it a page
+ *              fault (and the consumer one on its side);
+ *   floor      one bare shared cache line (stamp + sequence word): no
+ *              new memory, no page faults;
+ *   mbamlock   libmba after mba_mlock by producer and consumer (pages
+ *              resident and mapped before the run): what the floor does;
+ *   floorarray plain C into a fresh shared array of the same size (a
+ *              memfd, fallocated), a new address per element, then the
+ *              sequence word: the same page faults as libmba.
+ * Besides the percentiles it prints the minor faults of each side over the
+ * run, how many of the iterations at or above the p99.9 wrote the first
+ * element of a page, and the median latency of those first elements. */
+static long minflt(void)
 {
+    struct rusage ru;
+    CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
+    return ru.ru_minflt;
+}
+
+static void oneway(const char *mode)
+{
+    int use_mba = !strcmp(mode, "mba") || !strcmp(mode, "mbamlock");
+    int mlocked = !strcmp(mode, "mbamlock"), array = !strcmp(mode, "floorarray");
+    CHECK(use_mba || array || !strcmp(mode, "floor"));
     uint64_t n = qn(20000, 40);
     struct line *l = shared_anon(sizeof *l);
     uint64_t *lat = shared_anon(n * 8);
+    /* [0] producer faults, [1] consumer faults, [2] address of element 0 */
+    _Atomic uint64_t *info = shared_anon(64);
     mba_handle h = -1;
+    uint64_t *arr = NULL;
     if (use_mba)
         h = make_shm(MBA_TYPE_U64, n);
+    if (mlocked)
+        OK(mba_mlock(h));
+    if (array) {
+        int fd = memfd_create("mba-bench-oneway", MFD_CLOEXEC);
+        CHECK(fd >= 0);
+        CHECK(posix_fallocate(fd, 0, (off_t)(n * 8)) == 0);
+        arr = mmap(NULL, n * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        CHECK(arr != MAP_FAILED);
+        close(fd);
+    }
     pid_t c = fork();
     CHECK(c >= 0);
     if (c == 0) {
-        const uint64_t *lenp = NULL, *data = NULL;
+        const uint64_t *lenp = NULL, *data = arr;
+        mba_handle ch = -1;
         if (use_mba) {
-            mba_handle ch;
             void *p;
             OK(mba_open(shm_name, MBA_RDONLY, MBA_TYPE_U64, &ch));
             OK(mba_len_ptr(ch, &lenp));
             OK(mba_get_ptr(ch, &p));
             data = p;
+            if (mlocked)
+                OK(mba_mlock(ch));
         }
+        if (data)
+            atomic_store(&info[2], (uint64_t)(uintptr_t)data);
+        long f0 = minflt();
         for (uint64_t i = 0; i < n; i++) {
             uint64_t t;
             if (use_mba) {
@@ -91,27 +140,72 @@ static void oneway(int use_mba)
                 while (atomic_load_explicit(&l->seq, memory_order_acquire) <= i)
                     __builtin_ia32_pause();
                 t = now_ns();
-                lat[i] = t - atomic_load_explicit(&l->stamp, memory_order_relaxed);
+                lat[i] = t - (array ? arr[i] : atomic_load_explicit(&l->stamp, memory_order_relaxed));
             }
             atomic_store_explicit(&l->ack, i + 1, memory_order_release);
         }
+        atomic_store(&info[1], (uint64_t)(minflt() - f0));
         _exit(0);
     }
+    long f0 = minflt();
     for (uint64_t i = 0; i < n; i++) {
         while (atomic_load_explicit(&l->ack, memory_order_acquire) < i)
             __builtin_ia32_pause();
         uint64_t t = now_ns();
         if (use_mba) {
             mba_append(h, &t);
+        } else if (array) {
+            arr[i] = t;
+            atomic_store_explicit(&l->seq, i + 1, memory_order_release);
         } else {
             atomic_store_explicit(&l->stamp, t, memory_order_relaxed);
             atomic_store_explicit(&l->seq, i + 1, memory_order_release);
         }
     }
+    long pf = minflt() - f0;
     int st;
     waitpid(c, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    percentiles(use_mba ? "oneway_mba" : "oneway_floor", lat, n);
+    char key[96], k2[128];
+    snprintf(key, sizeof key, "oneway_%s", mode);
+    /* the slow iterations: how many of those at or above the p99.9 wrote
+     * the first element of a page (before percentiles() sorts lat) */
+    uint64_t *s = malloc(n * 8);
+    CHECK(s != NULL);
+    memcpy(s, lat, n * 8);
+    qsort(s, n, 8, cmp_u64);
+    size_t at = (size_t)(0.999 * (double)n);
+    uint64_t thr = s[at < n ? at : n - 1], base = atomic_load(&info[2]);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), slow = 0, slow_start = 0;
+    free(s);
+    uint64_t *ps = malloc((n / (page / 8) + 2) * 8), nps = 0;
+    CHECK(ps != NULL);
+    for (uint64_t i = 0; i < n; i++) {
+        int start = base && (base + 8 * i) % page == 0;
+        if (start)
+            ps[nps++] = lat[i];
+        if (lat[i] < thr)
+            continue;
+        slow++;
+        slow_start += start;
+    }
+    qsort(ps, nps, 8, cmp_u64);
+    uint64_t ps50 = nps ? ps[nps / 2] : 0;
+    free(ps);
+    percentiles(key, lat, n);
+    snprintf(k2, sizeof k2, "%s_faults_producer", key);
+    result(k2, (double)pf, "faults");
+    snprintf(k2, sizeof k2, "%s_faults_consumer", key);
+    result(k2, (double)atomic_load(&info[1]), "faults");
+    snprintf(k2, sizeof k2, "%s_pages", key);
+    result(k2, (double)((n * 8 + page - 1) / page), "pages");
+    snprintf(k2, sizeof k2, "%s_p999_at_page_start_pct", key);
+    result(k2, slow ? 100.0 * (double)slow_start / (double)slow : 0, "%");
+    if (nps) {
+        /* the median latency of the elements that start a page */
+        snprintf(k2, sizeof k2, "%s_page_start_p50_us", key);
+        result(k2, (double)ps50 / 1e3, "us");
+    }
     if (use_mba) {
         OK(mba_close(h));
         OK(mba_unlink(shm_name));
@@ -347,25 +441,88 @@ static void bulk(const char *label, const char *dir, uint64_t bytes, int rev)
 
 /* ------------------------------------------------------------ growth */
 
-static void growth(const char *label, const char *dir, uint64_t bytes)
+/* A fresh u64 array at `path` with the capacity `*cap` (rounded up by the
+ * library) filled to it with mba_extend in chunks: the state before growth. */
+static mba_handle growth_prep(const char *path, uint64_t *cap)
 {
-    char path[512], fpath[512], key[96];
-    snprintf(path, sizeof path, "%s/growth.mba", dir);
-    snprintf(fpath, sizeof fpath, "%s/growth-floor.bin", dir);
+    static uint64_t chunk[CHUNK / 8];
     unlink(path);
-    unlink(fpath);
-    uint64_t cap0 = bytes / 8;
     mba_options o;
     OK(mba_options_init(&o));
     o.flags = MBA_CREATE | MBA_EXCL;
     o.elem_type = MBA_TYPE_U64;
-    o.capacity = cap0;
+    o.capacity = *cap;
     mba_handle h;
     OK(mba_open_ex(path, &o, &h));
-    OK(mba_capacity(h, &cap0));
+    OK(mba_capacity(h, cap));
+    for (uint64_t done = 0; done < *cap; done += CHUNK / 8)
+        OK(mba_extend(h, *cap - done < CHUNK / 8 ? *cap - done : CHUNK / 8, chunk));
+    return h;
+}
+
+/* read_ahead_kb of the block device under dir (-1 if none): how much a
+ * page fault into a file there may read around (on ext4, zero-fill of
+ * allocated but unwritten blocks). */
+static long readahead_kb(const char *dir)
+{
+    struct stat st;
+    char p[160];
+    if (stat(dir, &st) != 0)
+        return -1;
+    unsigned ma = (unsigned)(st.st_dev >> 8) & 0xfff, mi = (unsigned)((st.st_dev & 0xff) | ((st.st_dev >> 12) & 0xfff00));
+    static const char *fmts[] = {"/sys/dev/block/%u:%u/queue/read_ahead_kb",
+                                 "/sys/dev/block/%u:%u/../queue/read_ahead_kb"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, fmts[i], ma, mi);
+        FILE *f = fopen(p, "r");
+        long v = -1;
+        if (f) {
+            if (fscanf(f, "%ld", &v) != 1)
+                v = -1;
+            fclose(f);
+        }
+        if (v >= 0)
+            return v;
+    }
+    return -1;
+}
+
+/* The floor of the growth step alone: posix_fallocate of `added` bytes
+ * past `size` of a file whose first `size` bytes were just written
+ * through a MAP_SHARED mapping (the state the array's file is in: data
+ * written by mba_extend); then the first write into the new bytes. */
+static void growth_floor_written(const char *fpath, uint64_t size, uint64_t added, uint64_t *ft,
+                                 uint64_t *fault)
+{
     static uint64_t chunk[CHUNK / 8];
-    for (uint64_t done = 0; done < cap0; done += CHUNK / 8)
-        OK(mba_extend(h, cap0 - done < CHUNK / 8 ? cap0 - done : CHUNK / 8, chunk));
+    unlink(fpath);
+    int fd = open(fpath, O_RDWR | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    CHECK(posix_fallocate(fd, 0, (off_t)size) == 0);
+    size_t maplen = (size_t)(size + added);
+    uint8_t *m = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(m != MAP_FAILED);
+    for (uint64_t done = 0; done < size; done += CHUNK)
+        memcpy(m + done, chunk, size - done < CHUNK ? size - done : CHUNK);
+    uint64_t t0 = now_ns();
+    CHECK(posix_fallocate(fd, (off_t)size, (off_t)added) == 0);
+    *ft = now_ns() - t0;
+    t0 = now_ns();
+    m[size] = 42;
+    *fault = now_ns() - t0;
+    munmap(m, maplen);
+    close(fd);
+    unlink(fpath);
+}
+
+static void growth(const char *label, const char *dir, uint64_t bytes, int rev)
+{
+    char path[512], fpath[512], key[96];
+    snprintf(path, sizeof path, "%s/growth.mba", dir);
+    snprintf(fpath, sizeof fpath, "%s/growth-floor.bin", dir);
+    unlink(fpath);
+    uint64_t cap0 = bytes / 8;
+    mba_handle h = growth_prep(path, &cap0);
     void *p0, *p1;
     OK(mba_get_ptr(h, &p0));
     uint64_t v = 42, t0 = now_ns();
@@ -383,6 +540,8 @@ static void growth(const char *label, const char *dir, uint64_t bytes)
     OK(mba_get(h, cap0, &last));
     CHECK(len == cap0 + 2 && last == 42 && cap1 > cap0);
     uint64_t added = (cap1 - cap0) * 8;
+    OK(mba_close(h));
+    unlink(path);
     /* the floor: posix_fallocate of the same bytes past the same size */
     int fd = open(fpath, O_RDWR | O_CREAT | O_EXCL, 0600);
     CHECK(fd >= 0);
@@ -401,8 +560,31 @@ static void growth(const char *label, const char *dir, uint64_t bytes)
     munmap(m, maplen);
     close(fd);
     unlink(fpath);
-    OK(mba_close(h));
-    unlink(path);
+    /* The two parts of that append, apart: the growth step alone
+     * (mba_reserve of one more row: allocation and capacity, no row
+     * written) on an array filled the same way, then the append into the
+     * new bytes; beside it the same two parts in plain C on a file written
+     * the same way. Their order alternates with `rev`. */
+    uint64_t rt = 0, rfault = 0, wft = 0, wfault = 0;
+    for (int k = 0; k < 2; k++) {
+        if (k == rev) {
+            uint64_t cap = bytes / 8, c2;
+            h = growth_prep(path, &cap);
+            CHECK(cap == cap0);
+            t0 = now_ns();
+            OK(mba_reserve(h, cap + 1));
+            rt = now_ns() - t0;
+            OK(mba_capacity(h, &c2));
+            CHECK(c2 == cap1);
+            t0 = now_ns();
+            OK(mba_append(h, &v));
+            rfault = now_ns() - t0;
+            OK(mba_close(h));
+            unlink(path);
+        } else {
+            growth_floor_written(fpath, cap0 * 8 + 4096, added, &wft, &wfault);
+        }
+    }
     snprintf(key, sizeof key, "growth_append_%s_us", label);
     result(key, (double)dt / 1e3, "us");
     snprintf(key, sizeof key, "growth_fallocate_%s_us", label);
@@ -415,6 +597,19 @@ static void growth(const char *label, const char *dir, uint64_t bytes)
     result(key, (double)added / 1048576.0, "MiB");
     snprintf(key, sizeof key, "growth_ptr_moved_%s", label);
     result(key, p0 != p1, "bool");
+    snprintf(key, sizeof key, "growth_reserve_%s_us", label);
+    result(key, (double)rt / 1e3, "us");
+    snprintf(key, sizeof key, "growth_reserve_first_append_%s_us", label);
+    result(key, (double)rfault / 1e3, "us");
+    snprintf(key, sizeof key, "growth_fallocate_written_%s_us", label);
+    result(key, (double)wft / 1e3, "us");
+    snprintf(key, sizeof key, "growth_written_first_write_%s_us", label);
+    result(key, (double)wfault / 1e3, "us");
+    long ra = readahead_kb(dir);
+    if (ra >= 0) {
+        snprintf(key, sizeof key, "growth_readahead_%s_kb", label);
+        result(key, (double)ra, "KiB");
+    }
 }
 
 /* ----------------------------------------------------------- scaling */
@@ -662,7 +857,7 @@ int main(int argc, char **argv)
     const char *t = argc > 1 ? argv[1] : "";
 #define ARG(i) (argc > (i) ? argv[i] : (fprintf(stderr, "missing argument\n"), exit(2), ""))
     if (!strcmp(t, "oneway"))
-        oneway(!strcmp(ARG(2), "mba"));
+        oneway(ARG(2));
     else if (!strcmp(t, "pssprep"))
         pssprep(ARG(2), size_arg(ARG(3)));
     else if (!strcmp(t, "pss"))
@@ -670,7 +865,7 @@ int main(int argc, char **argv)
     else if (!strcmp(t, "bulk"))
         bulk(ARG(2), ARG(3), size_arg(ARG(4)), argc > 5 && !strcmp(argv[5], "rev"));
     else if (!strcmp(t, "growth"))
-        growth(ARG(2), ARG(3), size_arg(ARG(4)));
+        growth(ARG(2), ARG(3), size_arg(ARG(4)), argc > 5 && !strcmp(argv[5], "rev"));
     else if (!strcmp(t, "contend"))
         contend(atoi(ARG(2)), 0);
     else if (!strcmp(t, "contendfloor"))

@@ -141,6 +141,7 @@ for rep in $(seq 1 "$reps"); do
     pair "B wake" "B futexfloor"
     B handoff "$n"
     pair "F oneway mba" "F oneway floor"
+    pair "F oneway mbamlock" "F oneway floorarray"
     for p in 1 2 4 8; do
         pair "F contend $p" "F contendfloor $p futex; F contendfloor $p cas"
     done
@@ -154,9 +155,9 @@ for rep in $(seq 1 "$reps"); do
         # private copies: 4 x the array, the same every time: once
         pair "F pss mba $mnt" "F pss mmap $mnt$([ "$rep" = 1 ] && echo "; F pss private $mnt")"
         rm -f "$mnt/pss.mba"
-        F growth tmpfs "$mnt" "$grow"
+        F growth tmpfs "$mnt" "$grow" $([ $((rep % 2)) = 1 ] && echo rev)
     fi
-    [ -n "$ext" ] && F growth ext4 "$ext" "$grow"
+    [ -n "$ext" ] && F growth ext4 "$ext" "$grow" $([ $((rep % 2)) = 1 ] && echo rev)
     echo "== Python: the package beside its peers" >&2
     t=$(stamp)
     timeout 600 "$py" bench/bench_peers.py --dir "$work/py" $([ $quick = 1 ] && echo --quick) \

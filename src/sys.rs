@@ -88,11 +88,6 @@ pub fn first_hole(fd: RawFd, from: u64) -> Result<u64> {
     }
 }
 
-/// Size of the file behind `fd`.
-pub fn file_size(fd: RawFd) -> Result<u64> {
-    Ok(fstat(fd)?.st_size.max(0) as u64)
-}
-
 /// `pread(2)` of exactly as many bytes as the file has, up to `buf.len()`.
 pub fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> Result<usize> {
     let mut done = 0;
@@ -150,16 +145,22 @@ pub fn pwrite_all(fd: RawFd, buf: &[u8], offset: u64) -> Result<()> {
 /// Holes below `size` (another program grew the file with `ftruncate`)
 /// are allocated too (see [`fill_holes`]).
 pub fn allocate(fd: RawFd, size: u64) -> Result<()> {
-    let st = fstat(fd)?;
+    allocate_after(fd, size, &fstat(fd)?)
+}
+
+/// [`allocate`] given `st`, the `fstat` of `fd` the caller has just taken
+/// (under the writer lock, so nobody of libmba grew the file since): the
+/// growth path saves a second `fstat`.
+pub fn allocate_after(fd: RawFd, size: u64, st: &libc::stat) -> Result<()> {
     let cur = st.st_size.max(0) as u64;
-    if !fully_allocated(&st) {
+    if !fully_allocated(st) {
         fill_holes(fd, first_hole(fd, 0)?, cur.min(size))?;
     }
     if size <= cur {
         return Ok(());
     }
     check_fsize(size)?;
-    crate::memlimit::check_grow(fd, size - cur)?;
+    crate::memlimit::check_grow_st(fd, st, size - cur)?;
     fallocate_range(fd, cur, size, true)
 }
 
@@ -222,9 +223,10 @@ pub unsafe fn write_at(fd: RawFd, src: *const u8, len: usize, offset: u64) -> Re
         .filter(|&e| e <= i64::MAX as u64)
         .ok_or_else(|| Error::os(libc::EFBIG, "file size"))?;
     check_fsize(end)?;
-    let cur = file_size(fd)?;
+    let st = fstat(fd)?;
+    let cur = st.st_size.max(0) as u64;
     if end > cur {
-        crate::memlimit::check_grow(fd, end - cur)?;
+        crate::memlimit::check_grow_st(fd, &st, end - cur)?;
     }
     with_sigxfsz_blocked(|| {
         let mut done = 0usize;

@@ -118,7 +118,8 @@ impl Array {
     /// shrank below the verified capacity lowers it (see `shrunk`); one
     /// that no longer holds the header's capacity (or its header) fails
     /// with `Truncated`, which FORMAT.md §2 calls the same file at open.
-    pub(super) fn recheck_size(&self) -> Result<()> {
+    /// Returns the `fstat` (growth allocates after it without another).
+    pub(super) fn recheck_size(&self) -> Result<libc::stat> {
         let st = sys::fstat(self.fd())?;
         let size = st.st_size.max(0) as u64;
         if self.kind == Kind::Shared && size < self.data_offset {
@@ -149,6 +150,6 @@ impl Array {
                 ),
             ));
         }
-        Ok(())
+        Ok(st)
     }
 }

@@ -178,8 +178,9 @@ impl Array {
                 ),
             ));
         }
-        // Growth is rare: look at the file first (a shrunk one: Truncated).
-        self.recheck_size()?;
+        // Growth is rare: look at the file first (a shrunk one: Truncated);
+        // the first allocation reuses that fstat, a retry takes its own.
+        let mut st = Some(self.recheck_size()?);
         // Double, in steps of at most 1 GiB, at least 64 KiB.
         let step = cap.clamp((65536 / self.rb).max(1), ((1u64 << 30) / self.rb).max(1));
         let want = need.max(cap.saturating_add(step)).min(self.max_len);
@@ -188,7 +189,12 @@ impl Array {
         // still grows in steps, not one row per call.
         let mut want = want;
         let got = loop {
-            match sys::allocate(self.fd(), self.data_offset + want * self.rb) {
+            let size = self.data_offset + want * self.rb;
+            let r = match st.take() {
+                Some(st) => sys::allocate_after(self.fd(), size, &st),
+                None => sys::allocate(self.fd(), size),
+            };
+            match r {
                 Ok(()) => break want,
                 Err(e) if matches!(e.code, Code::NoSpace | Code::NoMem) && want > need => {
                     want = need + (want - need) / 2
