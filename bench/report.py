@@ -128,9 +128,11 @@ def causes(d):
     if r1 and all(rp.values()):
         out.append("- Scaling: with one writer (no contention at all) mba_append is already %.2f× the "
                    "spin-then-futex floor (the per-call cost: handle lookup, token check, lock word); "
-                   "at 2, 4, 8 writers the ratio is %s: what it adds to the one-writer ratio is how "
-                   "libmba's lock behaves under contention on 2 cores (the floor sleeps in the "
-                   "kernel after 100 spins)." % (
+                   "at 2, 4, 8 writers the ratio is %s: what it adds to the one-writer ratio is what "
+                   "contention still costs libmba's lock on 2 cores (a waiter is polite: it takes a free "
+                   "word only if it stays free ~0.8 µs, for its first 4 sleeps; before that, 2 writers "
+                   "handed the lock over every 2-60 appends; what remains is mostly the wake-up system "
+                   "calls a holder makes for sleepers that go back to sleep)." % (
                        statistics.median(r1),
                        ", ".join("%.2f×" % statistics.median(rp[p]) for p in (2, 4, 8))))
     for fs in ("ext4", "tmpfs"):
@@ -152,6 +154,16 @@ def causes(d):
                            "" if not ra else " (a fault into a file of a block device reads around "
                            "it, up to read_ahead_kb = %d KiB here, and on ext4 zero-fills those pages of "
                            "allocated, unwritten blocks)" % ra))
+    w50, k50, dth = (d.med("recovery_waiting_p50_us"), d.med("recovery_kernel_waiter_p50_us"),
+                     d.med("holder_death_p50_us"))
+    if w50 and k50 and dth:
+        out.append("- Recovery: kill → reaped takes %s (one wake-up, the parent's); a process blocked in the "
+                   "kernel on the dead holder's OFD byte lock, woken by the death itself and reporting "
+                   "through the same pipe, takes %s (%.2f× kill → reaped: two wake-ups, as libmba's blocked "
+                   "writer needs); libmba's blocked writer %s, %.2f× that kernel-notified floor: the rest is "
+                   "its polling (a 20 µs sleep between liveness checks while the holder looks stuck; 10 µs "
+                   "was tried and was within the noise)." % (
+                       fmt(dth, "us"), fmt(k50, "us"), k50 / dth, fmt(w50, "us"), w50 / k50))
     o50, f999 = d.med("oneway_mba_p50_us"), d.vals("oneway_floor_p999_us")
     if o50 and f999:
         out.append("- One-way latency tails: the bare cache-line floor's own p99.9 reaches %s in this run "
@@ -255,6 +267,8 @@ def c_rows(d, big_mib):
          "holder_death_p50_us", ("<=", 1.2), []),
         ("writer blocked at the kill, p90", "recovery_waiting_p90_us", "us", "kill → reaped",
          "holder_death_p50_us", None, []),
+        ("writer blocked at the kill, p50, vs a waiter the kernel wakes", "recovery_waiting_p50_us", "us",
+         "blocked in F_OFD_SETLKW on the holder's byte", "recovery_kernel_waiter_p50_us", None, []),
         ("next writer after the death, p50", "recovery_fresh_p50_us", "us", "OFD lock round trip",
          "ofd_lock_roundtrip_us", None, []),
         ("**wake-up latency (append → waiter running)**",),
