@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import mmap as _mmap
 import os
+import sys
 
 from ctypes import byref, c_int32
 
@@ -342,16 +343,30 @@ def attach(name, dtype=None, readonly=False):
     TypeError unless the array holds that type. An i64 array reports
     typecode 'q' unless dtype asks for 'l' (and 'Q' unless 'L')."""
     tc = None if dtype is None else typecode_of(dtype)
-    name = _norm_name(name)
-    return _attach(name, tc, L.RDONLY if readonly else 0)
+    return _attach(_norm_name(name), tc, _RDONLY if readonly else 0)
+
+
+# A str name becomes the C string os.fsencode makes of it: on a UTF-8
+# filesystem encoding, str.encode with the same error handler is that
+# string without os.fsencode's checks (the attach fast path).
+_FS_UTF8 = (sys.getfilesystemencoding() == "utf-8"
+            and sys.getfilesystemencodeerrors() == "surrogateescape")
+_mba_open = _raw.mba_open
+_from_handle = mmaparray._from_handle
+_ANY = L.ANY
+_RDONLY = L.RDONLY
 
 
 def _attach(name, tc, flags, uuid=None):
+    if _FS_UTF8 and type(name) is str and "\0" not in name:
+        c = name.encode("utf-8", "surrogateescape")
+    else:
+        c = _guard.cname(name)  # (ValueError for an embedded NUL)
     h = c_int32()
-    rc = _raw.mba_open(_guard.cname(name), flags, L.ANY if tc is None else _TC_TYPE[tc], byref(h))
+    rc = _mba_open(c, flags, _ANY if tc is None else _TC_TYPE[tc], byref(h))
     if rc:
         raise L.error(rc)
-    return mmaparray._from_handle(h.value, tc, ("open", name, flags & L.RDONLY), name, uuid)
+    return _from_handle(h.value, tc, ("open", name, flags & _RDONLY), name, uuid)
 
 
 def delete(name):
