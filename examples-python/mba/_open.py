@@ -357,11 +357,46 @@ _ANY = L.ANY
 _RDONLY = L.RDONLY
 
 
+def _ext_attach_fn():
+    """mba._ext's attach (the common case of _attach in one call), or None
+    without the extension (or with one that has no attach)."""
+    if not _bridge.active:
+        return None
+    from . import _ext
+    if not hasattr(_ext, "attach_setup"):
+        return None
+    from ._types import _ITEMSIZE, _PACK, _Owner, _no_pack, _LAZY_Q, _TYPE_TC
+    try:
+        _ext.attach_setup(
+            L.INFO_SIZE,
+            {tc: (_TC_TYPE[tc], _ITEMSIZE[tc], _PACK[tc], tc in "fd")
+             for tc in _TC_TYPE if tc not in _core._CHARS},
+            dict(_TYPE_TC), _Owner, _no_pack, _LAZY_Q, _EMPTY_B, L.RDONLY, L.RAW)
+    except ValueError:
+        return None
+    return _ext.attach
+
+
+_ext_attach = _ext_attach_fn()
+_CHARS = _core._CHARS
+
+
 def _attach(name, tc, flags, uuid=None):
     if _FS_UTF8 and type(name) is str and "\0" not in name:
         c = name.encode("utf-8", "surrogateescape")
     else:
         c = _guard.cname(name)  # (ValueError for an embedded NUL)
+    if _ext_attach is not None and uuid is None and (tc is None or tc not in _CHARS):
+        # The same steps as below, in the extension: the array, or the
+        # status of a failed open (nothing is open), or (handle,) for
+        # _from_handle to finish (with its checks and errors).
+        ref = ("open", name, flags & _RDONLY)
+        r = _ext_attach(mmaparray, c, flags, _ANY if tc is None else _TC_TYPE[tc], tc, ref, name)
+        if type(r) is int:
+            raise L.error(r)
+        if type(r) is tuple:
+            return _from_handle(r[0], tc, ref, name)
+        return r
     h = c_int32()
     rc = _mba_open(c, flags, _ANY if tc is None else _TC_TYPE[tc], byref(h))
     if rc:

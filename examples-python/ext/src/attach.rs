@@ -1,0 +1,248 @@
+//! `attach`: the common case of `mba.attach` in one call (see
+//! `mba._open._attach`): `mba_open` (without the GIL), `mba_describe`, and
+//! the new array's fields, which `mmaparray._setup` sets in the Python
+//! path, set here from the same tables (`attach_setup`, given by the
+//! package at import). Everything else goes back to Python: a failed open
+//! returns its status (the caller raises `L.error(rc)`, whose message is
+//! the library's last error of this thread, as for the ctypes call), and
+//! an open array that is not the common case (an element type the tables
+//! do not hold, a typecode that does not match it, a failed describe)
+//! returns `(handle,)` for `mmaparray._from_handle` to finish, with the
+//! Python path's checks and errors.
+
+use crate::convert::kind_of;
+use crate::{libmba, Base};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// `struct mba_info` (include/mba.h).
+#[repr(C)]
+pub struct Info {
+    pub struct_size: u32,
+    pub elem_type: i32,
+    pub flags: u32,
+    pub ndim: u32,
+    pub item_size: u64,
+    pub row_size: u64,
+    pub shape: [u64; 8],
+    pub capacity: u64,
+    pub max_len: u64,
+    pub uuid: u64,
+    pub data: *mut c_void,
+    pub len_ptr: *const u64,
+    pub fd: c_int,
+    pub reserved0: c_int,
+}
+
+/// The package's tables and constants (see `attach_setup`).
+struct Setup {
+    /// typecode -> (element type, itemsize, struct pack, is float), for the
+    /// typecodes this path handles (not 'u', 'w').
+    by_tc: Py<PyDict>,
+    /// element type -> the typecode an attach without dtype reports.
+    tc_of: Py<PyDict>,
+    owner: PyObject,
+    no_pack: PyObject,
+    lazy_q: PyObject,
+    empty_b: PyObject,
+    rdonly: u32,
+    raw: u32,
+}
+
+static SETUP: GILOnceCell<Setup> = GILOnceCell::new();
+
+/// Gives the extension the package's tables (called once by mba._open).
+/// ValueError if the package's `struct mba_info` size is not this one's
+/// (then the package keeps its ctypes path).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn attach_setup(
+    py: Python<'_>,
+    info_size: usize,
+    by_tc: Py<PyDict>,
+    tc_of: Py<PyDict>,
+    owner: PyObject,
+    no_pack: PyObject,
+    lazy_q: PyObject,
+    empty_b: PyObject,
+    rdonly: u32,
+    raw: u32,
+) -> PyResult<()> {
+    if info_size != std::mem::size_of::<Info>() {
+        return Err(PyValueError::new_err("struct mba_info size mismatch"));
+    }
+    let _ = SETUP.set(
+        py,
+        Setup {
+            by_tc,
+            tc_of,
+            owner,
+            no_pack,
+            lazy_q,
+            empty_b,
+            rdonly,
+            raw,
+        },
+    );
+    Ok(())
+}
+
+/// Opens `name` (a NUL-free byte string) with `flags` and expected element
+/// type `etype`, as an instance of `cls` (a subclass of Base) with
+/// typecode `tc` (None: the array's own). Returns the status if the open
+/// failed, `(handle,)` if Python must finish, else the array.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn attach(
+    py: Python<'_>,
+    cls: &Bound<'_, PyType>,
+    name: &Bound<'_, PyBytes>,
+    flags: u32,
+    etype: i32,
+    tc: &Bound<'_, PyAny>,
+    ref_: &Bound<'_, PyAny>,
+    pyname: &Bound<'_, PyAny>,
+) -> PyResult<PyObject> {
+    let (Some(a), Some(s)) = (libmba::api(), SETUP.get(py)) else {
+        return Err(PyTypeError::new_err("mba._ext is not bound"));
+    };
+    if !cls.is_subclass_of::<Base>()? {
+        return Err(PyTypeError::new_err("cls must be a subclass of Base"));
+    }
+    if name.as_bytes().contains(&0) {
+        return Err(PyValueError::new_err("embedded null byte"));
+    }
+    // A bytes object's buffer is NUL-terminated; `name` outlives the call.
+    let p = name.as_bytes().as_ptr() as usize;
+    let open = a.open;
+    let mut h = 0i32;
+    let hp = &mut h as *mut i32 as usize;
+    // SAFETY: a NUL-terminated string and a valid out-pointer, both alive
+    // until the call returns; mba_open may block on the filesystem, so
+    // the GIL is released, as ctypes does.
+    let rc = py.allow_threads(move || unsafe {
+        open(p as *const std::ffi::c_char, flags, etype, hp as *mut i32)
+    });
+    if rc != 0 {
+        return Ok(rc.into_pyobject(py)?.into_any().unbind());
+    }
+    match build(py, a, s, h, cls, tc, ref_, pyname) {
+        Ok(Some(o)) => Ok(o),
+        Ok(None) => Ok(PyTuple::new(py, [h])?.into_any().unbind()),
+        Err(e) => {
+            // SAFETY: our handle, not stored anywhere.
+            unsafe { (a.close)(h) };
+            Err(e)
+        }
+    }
+}
+
+/// The array for the open handle `h`, or None if Python must finish.
+#[allow(clippy::too_many_arguments)]
+fn build(
+    py: Python<'_>,
+    a: &libmba::Api,
+    s: &Setup,
+    h: i32,
+    cls: &Bound<'_, PyType>,
+    tc: &Bound<'_, PyAny>,
+    ref_: &Bound<'_, PyAny>,
+    pyname: &Bound<'_, PyAny>,
+) -> PyResult<Option<PyObject>> {
+    // SAFETY: Info is plain data; all-zero is a valid value.
+    let mut info: Info = unsafe { std::mem::zeroed() };
+    info.struct_size = std::mem::size_of::<Info>() as u32;
+    // SAFETY: a live handle and a valid, sized out-struct.
+    if unsafe { (a.describe)(h, &mut info) } != 0 {
+        return Ok(None);
+    }
+    let t = info.elem_type;
+    let tc = if tc.is_none() {
+        match s.tc_of.bind(py).get_item(t)? {
+            Some(x) => x,
+            None => return Ok(None),
+        }
+    } else {
+        tc.clone()
+    };
+    let Some(row) = s.by_tc.bind(py).get_item(&tc)? else {
+        return Ok(None);
+    };
+    let (et, isz, spack, isf): (i32, PyObject, PyObject, bool) = row.extract()?;
+    if et != t {
+        return Ok(None);
+    }
+    let Ok(tcs) = tc.extract::<String>() else {
+        return Ok(None);
+    };
+    let nd = (info.ndim as usize).min(8);
+    // SAFETY: Base's tp_new (PyO3's) for a subclass of Base with no
+    // arguments, as `_bridge.Base.__new__(cls)` calls it.
+    let o = unsafe {
+        let base = py.get_type::<Base>();
+        let Some(new) = (*base.as_type_ptr()).tp_new else {
+            return Err(PyTypeError::new_err("Base has no tp_new"));
+        };
+        let args = PyTuple::empty(py);
+        Bound::from_owned_ptr_or_err(
+            py,
+            new(cls.as_type_ptr(), args.as_ptr(), std::ptr::null_mut()),
+        )?
+    };
+    let f = info.flags;
+    let ptr = info.data as usize;
+    let lenp = info.len_ptr as usize;
+    // As mmaparray._setup (same fields, same values).
+    o.setattr(intern!(py, "_closed"), true)?;
+    o.setattr(intern!(py, "_ifpin"), 0)?;
+    o.setattr(intern!(py, "_uview"), py.None())?;
+    o.setattr(intern!(py, "_cap"), -1)?;
+    o.setattr(intern!(py, "_tc"), &tc)?;
+    o.setattr(intern!(py, "_isz"), isz)?;
+    if nd > 0 {
+        let dims = PyTuple::new(py, &info.shape[..nd])?;
+        o.setattr(intern!(py, "_row"), dims)?;
+        o.setattr(intern!(py, "_spack"), &s.no_pack)?;
+    } else {
+        o.setattr(intern!(py, "_row"), PyTuple::empty(py))?;
+        o.setattr(intern!(py, "_spack"), spack)?;
+    }
+    o.setattr(intern!(py, "_rb"), info.row_size)?;
+    o.setattr(intern!(py, "_isf"), isf)?;
+    o.setattr(intern!(py, "_flags"), f)?;
+    o.setattr(intern!(py, "_ro"), f & s.rdonly != 0)?;
+    o.setattr(intern!(py, "_ref"), ref_)?;
+    o.setattr(intern!(py, "_name"), pyname)?;
+    o.setattr(intern!(py, "_ptr"), ptr)?;
+    o.setattr(intern!(py, "_own"), s.owner.call0(py)?)?;
+    o.setattr(intern!(py, "_lenp"), lenp)?;
+    o.setattr(intern!(py, "_maxl"), info.max_len)?;
+    let skip = if f & s.raw != 0 {
+        0
+    } else {
+        ptr.wrapping_sub(lenp)
+    };
+    o.setattr(intern!(py, "_skip"), skip)?;
+    o.setattr(intern!(py, "_len"), &s.lazy_q)?;
+    o.setattr(intern!(py, "_mv"), &s.empty_b)?;
+    o.setattr(intern!(py, "_mvb"), &s.empty_b)?;
+    o.setattr(intern!(py, "_whole"), &s.empty_b)?;
+    // The handle and the fast paths' fields, as Base's _h setter sets them.
+    let b = o.downcast::<Base>()?.get();
+    if let Some(k) = kind_of(&tcs) {
+        if nd == 0 && t == i32::from(k) && ptr != 0 && lenp != 0 {
+            b.data.store(ptr, Relaxed);
+            b.lenp.store(lenp, Relaxed);
+            b.cap.store(info.capacity, Relaxed);
+            b.kind.store(k, Relaxed);
+        }
+    }
+    b.h.store(h, Relaxed);
+    o.setattr(intern!(py, "_closed"), false)?;
+    Ok(Some(o.unbind()))
+}
