@@ -151,6 +151,11 @@ def causes(d):
         out.append("- Python extend: %s per element through the package vs %s per element for "
                    "mba_extend from C (chunks of 1024, u32) in this run; the slot peers only copy "
                    "into memory that exists already." % (fmt(e, "ns"), fmt(c, "ns")))
+    pw = d.med("py_extend_floor_pwrite_ns")
+    if e and pw:
+        out.append("- Python extend into pages the process has not mapped (this figure) is one pwrite "
+                   "into the file: that pwrite alone (os.pwrite of the same 8 MB into a /dev/shm file) "
+                   "takes %s per element; the package %.2f× that." % (fmt(pw, "ns"), e / pw))
     at, fl = d.med("py_attach_mba_1M_us"), d.med("py_attach_floor_1M_us")
     if at and fl:
         out.append("- Python attach (1 MiB): %s vs %s for open + fstat + mmap + [0] from Python: "
