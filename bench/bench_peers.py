@@ -22,6 +22,7 @@ A peer that is not installed, or cannot do an operation, prints
 
 import argparse
 import array
+import ctypes
 import gc
 import mmap
 import os
@@ -57,6 +58,13 @@ from multiprocessing import shared_memory  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 
 UID = "%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+
+# The libmba.so the package loaded (the same copy: dlopen of a loaded path).
+LIB = ctypes.CDLL(mba._lib.path)
+LIB.mba_open.argtypes = (ctypes.c_char_p, ctypes.c_uint32, ctypes.c_int32,
+                         ctypes.POINTER(ctypes.c_int32))
+LIB.mba_get_i64.argtypes = (ctypes.c_int32, ctypes.c_uint64, ctypes.POINTER(ctypes.c_int64))
+LIB.mba_close.argtypes = (ctypes.c_int32,)
 
 
 def run_peers(op, makers, n, repeat, bench):
@@ -257,6 +265,18 @@ def bench_attach(dirpath, sizes, k):
             b[0]
             return b.close
         makers["mba"] = mba_attach
+        # What bounds the figure from below for any Python binding of
+        # libmba: mba_open + mba_get_i64(0) called straight through ctypes
+        # (no array object). Not a peer: reported beside the figure
+        # (py_attach_ctypes_open_get_<size>_us).
+        cname = ("file://" + mpath).encode()
+
+        def ctypes_open_get(cname=cname):
+            h, v = ctypes.c_int32(), ctypes.c_int64()
+            if LIB.mba_open(cname, 0, 0, ctypes.byref(h)) or LIB.mba_get_i64(h, 0, ctypes.byref(v)):
+                raise OSError("mba_open or mba_get_i64 failed")
+            return lambda: LIB.mba_close(h)
+        makers["ctypes_open_get"] = ctypes_open_get
         if np is not None:
             def memmap(raw=raw, n=n):
                 m = np.memmap(raw, "int64", "r", shape=(n,))

@@ -161,6 +161,11 @@ def causes(d):
         out.append("- Python attach (1 MiB): %s vs %s for open + fstat + mmap + [0] from Python: "
                    "%s more per attach, the same at every size (O(1))." % (
                        fmt(at, "us"), fmt(fl, "us"), fmt(at - fl, "us")))
+    cg = d.med("py_attach_ctypes_open_get_1M_us")
+    if at and fl and cg:
+        out.append("- Python attach, the bound of any binding: mba_open + mba_get_i64(0) straight "
+                   "through ctypes (no array object) takes %s, %.2f× the floor; the package %.2f× "
+                   "that." % (fmt(cg, "us"), cg / fl, at / cg))
     return out
 
 
