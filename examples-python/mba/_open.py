@@ -342,6 +342,17 @@ def attach(name, dtype=None, readonly=False):
     """Attach to an existing named array (SharedArray.attach). With dtype,
     TypeError unless the array holds that type. An i64 array reports
     typecode 'q' unless dtype asks for 'l' (and 'Q' unless 'L')."""
+    if dtype is None and _ext_attach_name is not None and type(name) is str:
+        # The common case in one call: a name already normal, no dtype
+        # (None: the name needs the general path below).
+        flags = _RDONLY if readonly else 0
+        r = _ext_attach_name(mmaparray, name, flags)
+        if r is not None:
+            if type(r) is int:
+                raise L.error(r)
+            if type(r) is tuple:
+                return _from_handle(r[0], None, ("open", name, flags), name)
+            return r
     tc = None if dtype is None else typecode_of(dtype)
     return _attach(_norm_name(name), tc, _RDONLY if readonly else 0)
 
@@ -378,6 +389,12 @@ def _ext_attach_fn():
 
 
 _ext_attach = _ext_attach_fn()
+# attach(name) of a normal str name, in one call (see the extension's
+# attach_name): on a UTF-8 filesystem encoding only.
+_ext_attach_name = None
+if _ext_attach is not None and _FS_UTF8:
+    from . import _ext
+    _ext_attach_name = getattr(_ext, "attach_name", None)
 _CHARS = _core._CHARS
 
 

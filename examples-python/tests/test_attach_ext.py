@@ -16,20 +16,23 @@ import mba
 from mba import _lib as L, _open
 
 pytestmark = pytest.mark.skipif(
-    _open._ext_attach is None, reason="mba.attach does not use the extension here")
+    _open._ext_attach is None or _open._ext_attach_name is None,
+    reason="mba.attach does not use the extension here")
 
 # Fields whose values differ between two live handles of one array.
 _PER_HANDLE = {"_own", "__weakref__"}
 
 
 def _both(name, *args, **kw):
-    """(what the extension path gives, what the ctypes path gives), each the
-    array's fields or the exception's type and message."""
+    """What each path gives: the extension's attach_name (a normal str
+    name, no dtype), its attach (through _open._attach), and ctypes; each
+    the array's fields or the exception's type and message. The first two
+    are compared (equal) here; the ctypes one is returned beside them."""
     out = []
-    saved = _open._ext_attach
+    saved = (_open._ext_attach, _open._ext_attach_name)
     keep = []
-    for fn in (saved, None):
-        _open._ext_attach = fn
+    for fns in (saved, (saved[0], None), (None, None)):
+        _open._ext_attach, _open._ext_attach_name = fns
         try:
             a = mba.attach(name, *args, **kw)
         except Exception as e:  # noqa: BLE001 - compared
@@ -39,18 +42,17 @@ def _both(name, *args, **kw):
             out.append({k: getattr(a, k) for k in a.__slots__ if k not in _PER_HANDLE}
                        | {"h>0": a._h > 0, "typecode": a.typecode, "len": len(a),
                           "ro": a.readonly if hasattr(a, "readonly") else None})
+            out[-1].pop("_h", None)
         finally:
-            _open._ext_attach = saved
+            _open._ext_attach, _open._ext_attach_name = saved
     for a in keep:
         a.close()
-    return out
+    assert out[0] == out[1], out
+    return out[1], out[2]
 
 
 def _same(name, *args, **kw):
     ext, ct = _both(name, *args, **kw)
-    if isinstance(ext, dict):
-        ext.pop("_h", None)
-        ct.pop("_h", None)
     assert ext == ct
     return ext
 
@@ -137,3 +139,28 @@ def test_second_user_refused_alike(tmp_path):
         outs.append(p.stdout.split("\n", 1))
     assert outs[0][0] == "True" and outs[1][0] == "False", outs
     assert outs[0][1] == outs[1][1] and "owner or mode" in outs[0][1], outs
+
+
+def test_names_not_normal_take_the_general_path(tmp_path, monkeypatch):
+    # attach_name answers None for a name _norm_name would change (or one
+    # it cannot encode as os.fsencode does): attach then normalizes it.
+    monkeypatch.chdir(tmp_path)
+    mba.create("file://%s" % (tmp_path / "n.mba"), 2, "h").close()
+    (tmp_path / "sub").mkdir()
+    for name in ("file://n.mba", "file://./n.mba", "file://%s/./n.mba" % tmp_path,
+                 "file://%s//n.mba" % tmp_path, "file://%s/sub/../n.mba" % tmp_path):
+        assert _open._ext_attach_name(_open.mmaparray, name, 0) is None, name
+        assert _same(name)["_tc"] == "h"
+    p = "file://%s" % (tmp_path / "n.mba")
+    r = _open._ext_attach_name(_open.mmaparray, p, 0)
+    assert r._name == p and r._ref == ("open", p, 0)
+    r.close()
+    assert _open._ext_attach_name(_open.mmaparray, p + "/", 0) is None
+    assert _open._ext_attach_name(_open.mmaparray, p + "\x00", 0) is None
+    assert _open._ext_attach_name(_open.mmaparray, "file://%s/\udcff" % tmp_path, 0) is None
+
+
+def test_bare_and_shm_names(shm_name):
+    mba.create(shm_name, 2, "f").close()
+    assert _same(shm_name)["_name"] == "shm://" + shm_name
+    assert _same("shm://" + shm_name)["_tc"] == "f"

@@ -16,7 +16,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -140,6 +140,65 @@ pub fn attach(
             Err(e)
         }
     }
+}
+
+/// Whether `name` is a name `_open._norm_name` returns unchanged on its
+/// fast path: "shm://..." or an absolute "file:///..." with no "/." and no
+/// "//" past its scheme and no trailing "/", and no NUL byte.
+fn normal(name: &[u8]) -> bool {
+    if name.contains(&0) {
+        return false;
+    }
+    if name.starts_with(b"shm://") {
+        return true;
+    }
+    let has = |s: &[u8], w: &[u8]| s.windows(w.len()).any(|x| x == w);
+    name.starts_with(b"file:///")
+        && !has(name, b"/.")
+        && !has(&name[7..], b"//")
+        && name.last() != Some(&b'/')
+}
+
+/// `mba.attach(name, readonly=...)` without dtype, for a str `name` that
+/// is already normal (see `normal`) and UTF-8 encodable (no surrogates):
+/// None for any other name (the caller takes its general path, which
+/// normalizes and encodes), else as `attach` (the status, `(handle,)`,
+/// or the array), with ref `("open", name, flags)`.
+#[pyfunction]
+pub fn attach_name(
+    py: Python<'_>,
+    cls: &Bound<'_, PyType>,
+    name: &Bound<'_, PyString>,
+    flags: u32,
+) -> PyResult<PyObject> {
+    // (The UTF-8 form of a str is what os.fsencode makes of it on a UTF-8
+    // filesystem encoding, which the caller checks; a str with surrogates
+    // has none and takes the general path.)
+    let Ok(b) = name.to_str() else {
+        return Ok(py.None());
+    };
+    if !normal(b.as_bytes()) {
+        return Ok(py.None());
+    }
+    let c = PyBytes::new(py, b.as_bytes());
+    let ref_ = PyTuple::new(
+        py,
+        [
+            intern!(py, "open").as_any(),
+            name.as_any(),
+            &flags.into_pyobject(py)?.into_any(),
+        ],
+    )?;
+    attach(
+        py,
+        cls,
+        &c,
+        flags,
+        0,
+        &py.None().into_bound(py),
+        &ref_,
+        name.as_any(),
+    )
 }
 
 /// The array for the open handle `h`, or None if Python must finish.

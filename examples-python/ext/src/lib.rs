@@ -450,5 +450,6 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_guard, m)?)?;
     m.add_function(wrap_pyfunction!(attach::attach, m)?)?;
     m.add_function(wrap_pyfunction!(attach::attach_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(attach::attach_name, m)?)?;
     Ok(())
 }
