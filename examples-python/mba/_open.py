@@ -382,7 +382,7 @@ def _ext_attach_fn():
             L.INFO_SIZE,
             {tc: (_TC_TYPE[tc], _ITEMSIZE[tc], _PACK[tc], tc in "fd")
              for tc in _TC_TYPE if tc not in _core._CHARS},
-            dict(_TYPE_TC), _Owner, _no_pack, _LAZY_Q, _EMPTY_B, L.RDONLY, L.RAW)
+            dict(_TYPE_TC), _Owner, _no_pack, _LAZY_Q, _EMPTY_B, L.RDONLY, L.RAW, mmaparray)
     except ValueError:
         return None
     return _ext.attach

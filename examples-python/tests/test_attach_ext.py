@@ -164,3 +164,26 @@ def test_bare_and_shm_names(shm_name):
     mba.create(shm_name, 2, "f").close()
     assert _same(shm_name)["_name"] == "shm://" + shm_name
     assert _same("shm://" + shm_name)["_tc"] == "f"
+
+
+def test_subclass_takes_the_setattr_path(shm_name):
+    # The extension stores the slots of an mmaparray straight through their
+    # member definitions; an instance of another class (here a subclass)
+    # gets them by setattr: the same fields either way.
+    mba.create(shm_name, 3, "i").close()
+
+    class Sub(_open.mmaparray):
+        pass
+    n = "shm://" + shm_name
+    a = _open._ext_attach(Sub, n.encode(), 0, 0, None, ("open", n, 0), n)
+    b = mba.attach(n)
+    assert type(a) is Sub and type(b) is _open.mmaparray
+
+    def fields(x):
+        return {k: getattr(x, k) for k in _open.mmaparray.__slots__
+                if k not in _PER_HANDLE and k != "_h"}
+    assert fields(a) == fields(b)
+    a[1] = 9
+    assert b[1] == 9 and len(a) == 3
+    a.close()
+    b.close()

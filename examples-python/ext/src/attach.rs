@@ -13,10 +13,10 @@
 use crate::convert::kind_of;
 use crate::{libmba, Base};
 use pyo3::exceptions::{PyTypeError, PyValueError};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
+use pyo3::{ffi, intern};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -52,6 +52,50 @@ struct Setup {
     empty_b: PyObject,
     rdonly: u32,
     raw: u32,
+    /// mmaparray, and the PyMemberDef of each of its slots in FIELDS, to
+    /// set them with PyMember_SetOne (the attribute lookup and descriptor
+    /// dispatch of a setattr cost more than the store).
+    cls: Py<PyType>,
+    members: Vec<(PyObject, usize)>,
+}
+
+/// The slots `build` sets, in the order of the F_* indexes.
+const FIELDS: [&str; 23] = [
+    "_closed", "_ifpin", "_uview", "_cap", "_tc", "_isz", "_row", "_spack", "_rb", "_isf",
+    "_flags", "_ro", "_ref", "_name", "_ptr", "_own", "_lenp", "_maxl", "_skip", "_len", "_mv",
+    "_mvb", "_whole",
+];
+
+/// The PyMemberDef of each FIELDS slot of `cls` (an object slot made by
+/// __slots__ in `cls` itself), or None if any is something else.
+fn member_defs(
+    py: Python<'_>,
+    cls: &Bound<'_, PyType>,
+) -> PyResult<Option<Vec<(PyObject, usize)>>> {
+    let d = cls.getattr(intern!(py, "__dict__"))?;
+    let mut out = Vec::with_capacity(FIELDS.len());
+    for f in FIELDS {
+        let desc = d.get_item(f)?;
+        // SAFETY: a live object; the type is compared by address, and only
+        // a member descriptor is read as one.
+        let def = unsafe {
+            if ffi::Py_TYPE(desc.as_ptr()) != std::ptr::addr_of_mut!(ffi::PyMemberDescr_Type) {
+                return Ok(None);
+            }
+            let m = (*desc.as_ptr().cast::<ffi::PyMemberDescrObject>()).d_member;
+            // (pyo3-ffi types d_member as PyGetSetDef; CPython's is PyMemberDef.)
+            let m = m.cast::<ffi::PyMemberDef>();
+            if m.is_null()
+                || (*m).type_code != ffi::Py_T_OBJECT_EX
+                || (*m).flags & ffi::Py_READONLY != 0
+            {
+                return Ok(None);
+            }
+            m as usize
+        };
+        out.push((desc.unbind(), def));
+    }
+    Ok(Some(out))
 }
 
 static SETUP: GILOnceCell<Setup> = GILOnceCell::new();
@@ -72,10 +116,12 @@ pub fn attach_setup(
     empty_b: PyObject,
     rdonly: u32,
     raw: u32,
+    cls: Bound<'_, PyType>,
 ) -> PyResult<()> {
     if info_size != std::mem::size_of::<Info>() {
         return Err(PyValueError::new_err("struct mba_info size mismatch"));
     }
+    let members = member_defs(py, &cls)?.unwrap_or_default();
     let _ = SETUP.set(
         py,
         Setup {
@@ -87,6 +133,8 @@ pub fn attach_setup(
             empty_b,
             rdonly,
             raw,
+            cls: cls.unbind(),
+            members,
         },
     );
     Ok(())
@@ -201,6 +249,25 @@ pub fn attach_name(
     )
 }
 
+/// Sets slot `name` of `o` to `v`: straight through its PyMemberDef
+/// `def` (an address from `member_defs`, for an instance of the class it
+/// was taken from), else by setattr.
+fn set(o: &Bound<'_, PyAny>, def: Option<usize>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    let Some(def) = def else {
+        return o.setattr(name, v);
+    };
+    // SAFETY: `def` is the PyMemberDef of an object slot (T_OBJECT_EX,
+    // writable) of o's exact type, kept alive by its descriptor in SETUP;
+    // PyMember_SetOne takes a new reference to `v` and releases the old
+    // value, as the descriptor's __set__ does.
+    if unsafe { ffi::PyMember_SetOne(o.as_ptr().cast(), def as *mut ffi::PyMemberDef, v.as_ptr()) }
+        != 0
+    {
+        return Err(PyErr::fetch(o.py()));
+    }
+    Ok(())
+}
+
 /// The array for the open handle `h`, or None if Python must finish.
 #[allow(clippy::too_many_arguments)]
 fn build(
@@ -256,41 +323,49 @@ fn build(
     let f = info.flags;
     let ptr = info.data as usize;
     let lenp = info.len_ptr as usize;
-    // As mmaparray._setup (same fields, same values).
-    o.setattr(intern!(py, "_closed"), true)?;
-    o.setattr(intern!(py, "_ifpin"), 0)?;
-    o.setattr(intern!(py, "_uview"), py.None())?;
-    o.setattr(intern!(py, "_cap"), -1)?;
-    o.setattr(intern!(py, "_tc"), &tc)?;
-    o.setattr(intern!(py, "_isz"), isz)?;
-    if nd > 0 {
-        let dims = PyTuple::new(py, &info.shape[..nd])?;
-        o.setattr(intern!(py, "_row"), dims)?;
-        o.setattr(intern!(py, "_spack"), &s.no_pack)?;
-    } else {
-        o.setattr(intern!(py, "_row"), PyTuple::empty(py))?;
-        o.setattr(intern!(py, "_spack"), spack)?;
-    }
-    o.setattr(intern!(py, "_rb"), info.row_size)?;
-    o.setattr(intern!(py, "_isf"), isf)?;
-    o.setattr(intern!(py, "_flags"), f)?;
-    o.setattr(intern!(py, "_ro"), f & s.rdonly != 0)?;
-    o.setattr(intern!(py, "_ref"), ref_)?;
-    o.setattr(intern!(py, "_name"), pyname)?;
-    o.setattr(intern!(py, "_ptr"), ptr)?;
-    o.setattr(intern!(py, "_own"), s.owner.call0(py)?)?;
-    o.setattr(intern!(py, "_lenp"), lenp)?;
-    o.setattr(intern!(py, "_maxl"), info.max_len)?;
     let skip = if f & s.raw != 0 {
         0
     } else {
         ptr.wrapping_sub(lenp)
     };
-    o.setattr(intern!(py, "_skip"), skip)?;
-    o.setattr(intern!(py, "_len"), &s.lazy_q)?;
-    o.setattr(intern!(py, "_mv"), &s.empty_b)?;
-    o.setattr(intern!(py, "_mvb"), &s.empty_b)?;
-    o.setattr(intern!(py, "_whole"), &s.empty_b)?;
+    let (row, spack) = if nd > 0 {
+        (
+            PyTuple::new(py, &info.shape[..nd])?.into_any(),
+            s.no_pack.bind(py).clone(),
+        )
+    } else {
+        (PyTuple::empty(py).into_any(), spack.into_bound(py))
+    };
+    // As mmaparray._setup: the same fields (in FIELDS order), the same values.
+    let vals: [Bound<'_, PyAny>; 23] = [
+        true.into_pyobject(py)?.to_owned().into_any(),
+        0i32.into_pyobject(py)?.into_any(),
+        py.None().into_bound(py),
+        (-1i32).into_pyobject(py)?.into_any(),
+        tc.clone(),
+        isz.into_bound(py),
+        row,
+        spack,
+        info.row_size.into_pyobject(py)?.into_any(),
+        isf.into_pyobject(py)?.to_owned().into_any(),
+        f.into_pyobject(py)?.into_any(),
+        (f & s.rdonly != 0).into_pyobject(py)?.to_owned().into_any(),
+        ref_.clone(),
+        pyname.clone(),
+        ptr.into_pyobject(py)?.into_any(),
+        s.owner.call0(py)?.into_bound(py),
+        lenp.into_pyobject(py)?.into_any(),
+        info.max_len.into_pyobject(py)?.into_any(),
+        skip.into_pyobject(py)?.into_any(),
+        s.lazy_q.bind(py).clone(),
+        s.empty_b.bind(py).clone(),
+        s.empty_b.bind(py).clone(),
+        s.empty_b.bind(py).clone(),
+    ];
+    let direct = o.get_type().is(s.cls.bind(py)) && s.members.len() == FIELDS.len();
+    for (i, v) in vals.iter().enumerate() {
+        set(&o, direct.then(|| s.members[i].1), FIELDS[i], v)?;
+    }
     // The handle and the fast paths' fields, as Base's _h setter sets them.
     let b = o.downcast::<Base>()?.get();
     if let Some(k) = kind_of(&tcs) {
@@ -302,6 +377,7 @@ fn build(
         }
     }
     b.h.store(h, Relaxed);
-    o.setattr(intern!(py, "_closed"), false)?;
+    let no = false.into_pyobject(py)?.to_owned().into_any();
+    set(&o, direct.then(|| s.members[0].1), FIELDS[0], &no)?;
     Ok(Some(o.unbind()))
 }
