@@ -22,6 +22,7 @@ A peer that is not installed, or cannot do an operation, prints
 
 import argparse
 import array
+import ctypes
 import gc
 import mmap
 import os
@@ -57,6 +58,13 @@ from multiprocessing import shared_memory  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 
 UID = "%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+
+# The libmba.so the package loaded (the same copy: dlopen of a loaded path).
+LIB = ctypes.CDLL(mba._lib.path)
+LIB.mba_open.argtypes = (ctypes.c_char_p, ctypes.c_uint32, ctypes.c_int32,
+                         ctypes.POINTER(ctypes.c_int32))
+LIB.mba_get_i64.argtypes = (ctypes.c_int32, ctypes.c_uint64, ctypes.POINTER(ctypes.c_int64))
+LIB.mba_close.argtypes = (ctypes.c_int32,)
 
 
 def run_peers(op, makers, n, repeat, bench):
@@ -172,7 +180,23 @@ def bench_extend(dirpath, n, repeat):
     makers = slot_makers(dirpath, n, True)
     npsrc = np.frombuffer(src, dtype="int64") if np is not None else None
 
+    def pwrite_floor():
+        # What bounds mba's figure: an extend this large into pages the
+        # process has not mapped is one pwrite into the file (libmba's
+        # choice, no page faults); this is that copy alone, into a /dev/shm
+        # file whose pages exist, as the mba array's do. Not a peer: a
+        # floor reported beside the figure (py_extend_floor_pwrite_ns).
+        p = "/dev/shm/bench-peers-pw-%s" % UID
+        fd = os.open(p, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        os.pwrite(fd, bytes(8 * n), 0)
+        return fd, lambda: (os.close(fd), os.unlink(p))
+    makers["floor_pwrite"] = pwrite_floor
+
     def bench(peer, o):
+        if peer == "floor_pwrite":
+            t0 = time.perf_counter()
+            os.pwrite(o, src, 0)
+            return time.perf_counter() - t0
         if peer == "mba":
             o.clear()
         elif peer == "array.array":
@@ -241,6 +265,18 @@ def bench_attach(dirpath, sizes, k):
             b[0]
             return b.close
         makers["mba"] = mba_attach
+        # What bounds the figure from below for any Python binding of
+        # libmba: mba_open + mba_get_i64(0) called straight through ctypes
+        # (no array object). Not a peer: reported beside the figure
+        # (py_attach_ctypes_open_get_<size>_us).
+        cname = ("file://" + mpath).encode()
+
+        def ctypes_open_get(cname=cname):
+            h, v = ctypes.c_int32(), ctypes.c_int64()
+            if LIB.mba_open(cname, 0, 0, ctypes.byref(h)) or LIB.mba_get_i64(h, 0, ctypes.byref(v)):
+                raise OSError("mba_open or mba_get_i64 failed")
+            return lambda: LIB.mba_close(h)
+        makers["ctypes_open_get"] = ctypes_open_get
         if np is not None:
             def memmap(raw=raw, n=n):
                 m = np.memmap(raw, "int64", "r", shape=(n,))

@@ -187,11 +187,21 @@ def causes(d):
         out.append("- Python extend: %s per element through the package vs %s per element for "
                    "mba_extend from C (chunks of 1024, u32) in this run; the slot peers only copy "
                    "into memory that exists already." % (fmt(e, "ns"), fmt(c, "ns")))
+    pw = d.med("py_extend_floor_pwrite_ns")
+    if e and pw:
+        out.append("- Python extend into pages the process has not mapped (this figure) is one pwrite "
+                   "into the file: that pwrite alone (os.pwrite of the same 8 MB into a /dev/shm file) "
+                   "takes %s per element; the package %.2f× that." % (fmt(pw, "ns"), e / pw))
     at, fl = d.med("py_attach_mba_1M_us"), d.med("py_attach_floor_1M_us")
     if at and fl:
         out.append("- Python attach (1 MiB): %s vs %s for open + fstat + mmap + [0] from Python: "
                    "%s more per attach, the same at every size (O(1))." % (
                        fmt(at, "us"), fmt(fl, "us"), fmt(at - fl, "us")))
+    cg = d.med("py_attach_ctypes_open_get_1M_us")
+    if at and fl and cg:
+        out.append("- Python attach, the bound of any binding: mba_open + mba_get_i64(0) straight "
+                   "through ctypes (no array object) takes %s, %.2f× the floor; the package %.2f× "
+                   "that." % (fmt(cg, "us"), cg / fl, at / cg))
     return out
 
 

@@ -565,6 +565,29 @@ pub(crate) fn msync(base: *mut u8, off: usize, len: usize, flags: i32) -> Result
     Ok(())
 }
 
+/// Whether the pages holding the first and the last byte of `[p, p + len)`
+/// both have a page-table entry in this process now (the "present" bit of
+/// `/proc/self/pagemap`, readable without privileges). A hint only, never
+/// a guarantee (the kernel may unmap a page at any time): `false` when
+/// pagemap cannot be read. Opened per call, so a forked child reads its
+/// own page tables (an inherited pagemap descriptor reads its opener's).
+pub fn pages_mapped(p: *const u8, len: usize) -> bool {
+    if len == 0 {
+        return false;
+    }
+    let Ok(f) = open("/proc/self/pagemap", libc::O_RDONLY, 0) else {
+        return false;
+    };
+    let page = page_size();
+    let present = |addr: usize| {
+        let mut e = [0u8; 8];
+        let off = (addr / page) as u64 * 8;
+        matches!(pread_full(f.as_raw_fd(), &mut e, off), Ok(8))
+            && u64::from_ne_bytes(e) & (1 << 63) != 0
+    };
+    present(p as usize) && present((p as usize).wrapping_add(len - 1))
+}
+
 /// The system page size.
 pub fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.

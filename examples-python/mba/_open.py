@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import mmap as _mmap
 import os
+import sys
 
 from ctypes import byref, c_int32
 
@@ -341,17 +342,83 @@ def attach(name, dtype=None, readonly=False):
     """Attach to an existing named array (SharedArray.attach). With dtype,
     TypeError unless the array holds that type. An i64 array reports
     typecode 'q' unless dtype asks for 'l' (and 'Q' unless 'L')."""
+    if dtype is None and _ext_attach_name is not None and type(name) is str:
+        # The common case in one call: a name already normal, no dtype
+        # (None: the name needs the general path below).
+        flags = _RDONLY if readonly else 0
+        r = _ext_attach_name(mmaparray, name, flags)
+        if r is not None:
+            if type(r) is int:
+                raise L.error(r)
+            if type(r) is tuple:
+                return _from_handle(r[0], None, ("open", name, flags), name)
+            return r
     tc = None if dtype is None else typecode_of(dtype)
-    name = _norm_name(name)
-    return _attach(name, tc, L.RDONLY if readonly else 0)
+    return _attach(_norm_name(name), tc, _RDONLY if readonly else 0)
+
+
+# A str name becomes the C string os.fsencode makes of it: on a UTF-8
+# filesystem encoding, str.encode with the same error handler is that
+# string without os.fsencode's checks (the attach fast path).
+_FS_UTF8 = (sys.getfilesystemencoding() == "utf-8"
+            and sys.getfilesystemencodeerrors() == "surrogateescape")
+_mba_open = _raw.mba_open
+_from_handle = mmaparray._from_handle
+_ANY = L.ANY
+_RDONLY = L.RDONLY
+
+
+def _ext_attach_fn():
+    """mba._ext's attach (the common case of _attach in one call), or None
+    without the extension (or with one that has no attach)."""
+    if not _bridge.active:
+        return None
+    from . import _ext
+    if not hasattr(_ext, "attach_setup"):
+        return None
+    from ._types import _ITEMSIZE, _PACK, _Owner, _no_pack, _LAZY_Q, _TYPE_TC
+    try:
+        _ext.attach_setup(
+            L.INFO_SIZE,
+            {tc: (_TC_TYPE[tc], _ITEMSIZE[tc], _PACK[tc], tc in "fd")
+             for tc in _TC_TYPE if tc not in _core._CHARS},
+            dict(_TYPE_TC), _Owner, _no_pack, _LAZY_Q, _EMPTY_B, L.RDONLY, L.RAW, mmaparray)
+    except ValueError:
+        return None
+    return _ext.attach
+
+
+_ext_attach = _ext_attach_fn()
+# attach(name) of a normal str name, in one call (see the extension's
+# attach_name): on a UTF-8 filesystem encoding only.
+_ext_attach_name = None
+if _ext_attach is not None and _FS_UTF8:
+    from . import _ext
+    _ext_attach_name = getattr(_ext, "attach_name", None)
+_CHARS = _core._CHARS
 
 
 def _attach(name, tc, flags, uuid=None):
+    if _FS_UTF8 and type(name) is str and "\0" not in name:
+        c = name.encode("utf-8", "surrogateescape")
+    else:
+        c = _guard.cname(name)  # (ValueError for an embedded NUL)
+    if _ext_attach is not None and uuid is None and (tc is None or tc not in _CHARS):
+        # The same steps as below, in the extension: the array, or the
+        # status of a failed open (nothing is open), or (handle,) for
+        # _from_handle to finish (with its checks and errors).
+        ref = ("open", name, flags & _RDONLY)
+        r = _ext_attach(mmaparray, c, flags, _ANY if tc is None else _TC_TYPE[tc], tc, ref, name)
+        if type(r) is int:
+            raise L.error(r)
+        if type(r) is tuple:
+            return _from_handle(r[0], tc, ref, name)
+        return r
     h = c_int32()
-    rc = _raw.mba_open(_guard.cname(name), flags, L.ANY if tc is None else _TC_TYPE[tc], byref(h))
+    rc = _mba_open(c, flags, _ANY if tc is None else _TC_TYPE[tc], byref(h))
     if rc:
         raise L.error(rc)
-    return mmaparray._from_handle(h.value, tc, ("open", name, flags & L.RDONLY), name, uuid)
+    return _from_handle(h.value, tc, ("open", name, flags & _RDONLY), name, uuid)
 
 
 def delete(name):

@@ -121,3 +121,57 @@ fn fifo_is_refused_without_blocking() {
     );
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// sys::pages_mapped sees this process's page tables: the rows of a new
+/// array are not mapped until touched, then they are.
+#[test]
+fn pages_mapped_follows_first_touch() {
+    let d = tmpdir();
+    let p = format!("{d}/m.mba");
+    let o = Options {
+        initial_len: 4096,
+        ..Options::create(ElemType::U64)
+    };
+    let a = Array::open(&p, &o).unwrap();
+    let rows = a.row_ptr(0);
+    assert!(!sys::pages_mapped(rows, 8), "untouched rows");
+    assert!(!sys::pages_mapped(rows, 0), "an empty range");
+    a.set_int(0, 1).unwrap();
+    assert!(sys::pages_mapped(rows, 8), "row 0 after a store");
+    assert!(
+        !sys::pages_mapped(rows, 4096 * 8),
+        "the last row is untouched"
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// An extend of at least PREFAULT_BYTES into rows the file holds and this
+/// process has mapped is copied through the mapping (not pwrite): the
+/// other handles and the file see exactly the rows written.
+#[test]
+fn big_extend_into_mapped_rows() {
+    let d = tmpdir();
+    let p = format!("{d}/big.mba");
+    let a = Array::open(&p, &Options::create(ElemType::U64)).unwrap();
+    let n = (PREFAULT_BYTES / 8 + 1000) as usize;
+    let first: Vec<u8> = (0..n as u64).flat_map(|i| (!i).to_ne_bytes()).collect();
+    for c in first.chunks(64 << 10) {
+        a.extend(c).unwrap(); // small extends: stores through the mapping
+    }
+    assert!(sys::pages_mapped(a.row_ptr(0), first.len()));
+    a.clear().unwrap();
+    let rows: Vec<u8> = (0..n as u64).flat_map(|i| (i * 3).to_ne_bytes()).collect();
+    a.extend(&rows).unwrap();
+    assert_eq!(a.len(), n as u64);
+    let b = Array::open(&p, &Options::default()).unwrap();
+    for i in [0, 1, n as u64 / 2, n as u64 - 1] {
+        assert_eq!(b.get_int(i).unwrap(), (i * 3) as i128);
+    }
+    let file = std::fs::read(&p).unwrap();
+    let off = a.data_offset as usize;
+    assert!(
+        file[off..off + rows.len()] == rows[..],
+        "the file holds the rows"
+    );
+    std::fs::remove_dir_all(d).unwrap();
+}

@@ -38,7 +38,18 @@ impl Array {
             let need = len
                 .checked_add(n)
                 .ok_or_else(|| Error::new(Code::Overflow, "length overflows"))?;
-            if bytes >= PREFAULT_BYTES && self.kind == Kind::Shared && need <= self.max_len {
+            // Rows the file holds already whose pages this process has
+            // mapped (say, an array cleared and refilled): a copy through
+            // the mapping runs at memcpy speed, about twice the page-cache
+            // copy of a pwrite (measured on tmpfs, issue 18).
+            let mapped = bytes >= PREFAULT_BYTES
+                && need <= self.capacity_raw()
+                && sys::pages_mapped(self.row_ptr(len), bytes as usize);
+            if bytes >= PREFAULT_BYTES
+                && self.kind == Kind::Shared
+                && need <= self.max_len
+                && !mapped
+            {
                 self.check_poison()?;
                 // Large: through the file (pwrite). Growth and copy in one
                 // step, with no zeroing of new pages and no page-table work
@@ -63,7 +74,7 @@ impl Array {
                 return Ok(((), Change::Len(need)));
             }
             self.ensure(need)?;
-            if bytes >= PREFAULT_BYTES {
+            if bytes >= PREFAULT_BYTES && !mapped {
                 self.prefault(self.row_ptr(len), bytes as usize);
             }
             // SAFETY: rows [len, need) lie below the verified capacity, so

@@ -26,6 +26,7 @@ use std::sync::atomic::{
 };
 use std::sync::OnceLock;
 
+mod attach;
 mod convert;
 mod fast;
 mod libmba;
@@ -447,5 +448,8 @@ fn _ext(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(bind, m)?)?;
     m.add_function(wrap_pyfunction!(bound, m)?)?;
     m.add_function(wrap_pyfunction!(set_guard, m)?)?;
+    m.add_function(wrap_pyfunction!(attach::attach, m)?)?;
+    m.add_function(wrap_pyfunction!(attach::attach_setup, m)?)?;
+    m.add_function(wrap_pyfunction!(attach::attach_name, m)?)?;
     Ok(())
 }

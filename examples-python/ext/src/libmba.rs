@@ -22,6 +22,9 @@ type Shape = unsafe extern "C" fn(H, *mut u64, u32, *mut u32) -> c_int;
 type GetPtr = unsafe extern "C" fn(H, *mut *mut c_void) -> c_int;
 type LenPtr = unsafe extern "C" fn(H, *mut *const u64) -> c_int;
 type Capacity = unsafe extern "C" fn(H, *mut u64) -> c_int;
+type Open = unsafe extern "C" fn(*const std::ffi::c_char, u32, i32, *mut H) -> c_int;
+type Describe = unsafe extern "C" fn(H, *mut crate::attach::Info) -> c_int;
+type Close = unsafe extern "C" fn(H) -> c_int;
 
 /// The addresses of the libmba functions used (see include/mba.h for each
 /// contract).
@@ -39,6 +42,9 @@ pub struct Api {
     pub get_ptr: GetPtr,
     pub len_ptr: LenPtr,
     pub capacity: Capacity,
+    pub open: Open,
+    pub describe: Describe,
+    pub close: Close,
 }
 
 static API: OnceLock<Api> = OnceLock::new();
@@ -107,6 +113,9 @@ pub fn bind(path: &str) -> Result<(), String> {
         get_ptr: sym!("mba_get_ptr", GetPtr),
         len_ptr: sym!("mba_len_ptr", LenPtr),
         capacity: sym!("mba_capacity", Capacity),
+        open: sym!("mba_open", Open),
+        describe: sym!("mba_describe", Describe),
+        close: sym!("mba_close", Close),
     };
     // (Two threads cannot race here: the GIL is held.)
     let _ = API.set(api);
