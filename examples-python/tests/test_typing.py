@@ -151,6 +151,7 @@ def test_stubs_name_the_runtime_api():
     if _bridge.active:
         from mba import _ext
         top, classes = _stub("mba._ext")
-        assert {n for n in dir(_ext) if not n.startswith("_")} == set(top)
+        # (private: the stub may leave out helpers of mba's own modules)
+        assert set(top) <= set(dir(_ext)), set(top) - set(dir(_ext))
         have = {n for n in vars(_ext.Base) if not n.startswith("__")}
         assert have <= set(classes["Base"]), have - set(classes["Base"])
