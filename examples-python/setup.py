@@ -12,14 +12,30 @@ install.
 ``pip install ./examples-python`` needs cargo (the Rust toolchain), nothing
 else; Cargo's target directory is the repository's target/ (or
 $CARGO_TARGET_DIR).
+
+The source distribution (``python -m build --sdist``, or ``setup.py
+sdist``) carries libmba's crate too, in libmba/ (its sources, Cargo.lock
+and a manifest without the repository's workspace, tests and benches), so
+that ``pip install mba-*.tar.gz`` builds the same two artifacts anywhere
+cargo is.
 """
 
 import os
 import platform
+import shutil
 import sysconfig
 
 from setuptools import setup
+from setuptools.command.sdist import sdist
 from setuptools_rust import Binding, RustExtension, build_rust
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# libmba's crate: the repository's root (a checkout), or libmba/ (an sdist).
+CRATE = "libmba" if os.path.exists(os.path.join(HERE, "libmba", "Cargo.toml")) else ".."
+# The root manifest's sections an sdist keeps (not [workspace], dev and
+# loom dependencies, benches: they name files the sdist does not carry).
+KEEP = ("[package]", "[lib]", "[dependencies]", "[build-dependencies]",
+        "[lints.", "[profile.")
 
 
 class BuildRust(build_rust):
@@ -33,8 +49,41 @@ class BuildRust(build_rust):
         return path
 
 
+class SDist(sdist):
+    """Adds libmba's crate (see the module docstring) to the release tree."""
+
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        src = os.path.join(HERE, CRATE)
+        dst = os.path.join(base_dir, "libmba")
+        os.makedirs(dst, exist_ok=True)
+        shutil.copytree(os.path.join(src, "src"), os.path.join(dst, "src"))
+        for f in ("build.rs", "Cargo.lock", "LICENSE-MIT", "LICENSE-APACHE"):
+            shutil.copy2(os.path.join(src, f), dst)
+        # The extension crate, a member of the repository's workspace, gets
+        # its own too (the tree's files may be hard links: write a new one).
+        shutil.copy2(os.path.join(src, "Cargo.lock"), os.path.join(base_dir, "ext"))
+        ext = os.path.join(base_dir, "ext", "Cargo.toml")
+        with open(ext) as f:
+            text = f.read()
+        os.remove(ext)
+        with open(ext, "w") as f:
+            f.write(text + "\n[workspace]\n")
+        kept, keep = [], False
+        with open(os.path.join(src, "Cargo.toml")) as f:
+            for line in f:
+                if line.startswith("["):
+                    keep = line.startswith(KEEP)
+                if keep:
+                    kept.append(line)
+        # (its own workspace: none above it in the unpacked sdist)
+        kept.append("\n[workspace]\n")
+        with open(os.path.join(dst, "Cargo.toml"), "w") as f:
+            f.write("".join(kept))
+
+
 extensions = [
-    RustExtension("mba.libmba", path=os.path.join("..", "Cargo.toml"),
+    RustExtension("mba.libmba", path=os.path.join(CRATE, "Cargo.toml"),
                   binding=Binding.NoBinding),
 ]
 if (platform.python_implementation() == "CPython"
@@ -44,5 +93,6 @@ if (platform.python_implementation() == "CPython"
         RustExtension("mba._ext", path=os.path.join("ext", "Cargo.toml"),
                       binding=Binding.PyO3))
 
-setup(rust_extensions=extensions, cmdclass={"build_rust": BuildRust},
+setup(rust_extensions=extensions,
+      cmdclass={"build_rust": BuildRust, "sdist": SDist},
       zip_safe=False)

@@ -199,6 +199,41 @@ if CPYTHON:
         def __exit__(self, *exc):
             _release_buffer(byref(self.view))
             return False
+
+    _from_buffer = ctypes.pythonapi.PyMemoryView_FromBuffer
+    _from_buffer.argtypes = [POINTER(Py_buffer)]
+    _from_buffer.restype = ctypes.py_object
+    PyBUF_FULL_RO = 0x0100 | 0x0010 | 0x0008 | 0x0004  # INDIRECT | FORMAT
+    # The format strings relabel() may set: constants, alive for the process
+    # (a memoryview points at its format, it does not copy it).
+    _FORMATS = {"w": b"w"}
+    # id(view) -> the Py_buffer holding the export of its source, until
+    # unlabel(view).
+    _RELABELED = {}
+
+    def relabel(m, fmt):
+        """A memoryview of m's memory (same address, shape, strides and
+        read-only flag) whose format is fmt, one memoryview.cast refuses:
+        "w", what array.array exports for UCS-4 characters (numpy reads it
+        as "U1"). It holds an export of m (which keeps the memory mapped)
+        until unlabel(view): __buffer__ returns it and __release_buffer__
+        unlabels it."""
+        b = Py_buffer()
+        _get_buffer(m, byref(b), PyBUF_FULL_RO)
+        b.format = _FORMATS[fmt]
+        try:
+            v = _from_buffer(byref(b))  # (copies b; its .obj is NULL)
+        except BaseException:
+            _release_buffer(byref(b))
+            raise
+        _RELABELED[id(v)] = b
+        return v
+
+    def unlabel(v):
+        """Releases the export that relabel() took for the view v."""
+        b = _RELABELED.pop(id(v), None)
+        if b is not None:
+            _release_buffer(byref(b))
 else:
     class Buffer(object):
         """``with Buffer(obj) as b:``: b.buf is the address of obj's bytes
@@ -235,6 +270,9 @@ else:
         def __exit__(self, *exc):
             self.keep = None
             return False
+
+    relabel = None  # (no Python-level __buffer__ there: PyPy is 3.10)
+    unlabel = None
 
 
 # ------------------------------------------------------------ signals

@@ -11,7 +11,7 @@ from . import _compat
 from . import _lib as L
 from . import _guard
 from ._types import (  # noqa: F401
-    _EMPTY_B, _EMPTY_Q, _OWN_REFS, _TYPESTR, _close_py,
+    _CHARS, _EMPTY_B, _EMPTY_Q, _OWN_REFS, _TYPESTR, _close_py,
     _closed, _getrefcount, _CAST,
 )
 
@@ -95,10 +95,19 @@ class _NativeMixin(object):
         return m.toreadonly() if self._ro else m
 
     def __buffer__(self, flags):  # Python 3.12+: memoryview(a), numpy
-        return self.view()
+        m = self.view()
+        if self._tc in _CHARS and m.itemsize == 4 and _compat.relabel:
+            # array.array exports UCS-4 characters as format "w" (numpy:
+            # "U1"), which a view made in Python cannot carry ("I").
+            if flags & 1 and m.readonly:  # PyBUF_WRITABLE
+                raise BufferError("memoryview: underlying buffer is not "
+                                  "writable")
+            return _compat.relabel(m, "w")
+        return m
 
     def __release_buffer__(self, view):
-        pass
+        if self._tc in _CHARS and _compat.unlabel:
+            _compat.unlabel(view)
 
     @property
     def __array_interface__(self):

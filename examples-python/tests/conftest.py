@@ -29,6 +29,31 @@ def unique_name(tag="t"):
     return "mba-pytest-%d-%s-%d" % (os.getpid(), tag, next(_counter))
 
 
+SETPRIV = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+_second_user = []
+
+
+def skip_unless_second_user():
+    """Skips the test unless it can run this interpreter as a second user
+    (uid 65534, through SETPRIV): it needs root and setpriv, and an
+    interpreter that uid 65534 can execute (one under /root, such as
+    pyenv's, loads a libpython it cannot read). Probed once."""
+    import shutil
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to act as a second user")
+    if not _second_user:
+        p = subprocess.run(SETPRIV + [sys.executable, "-c", "pass"],
+                           capture_output=True, text=True, timeout=60)
+        why = None
+        if p.returncode != 0:
+            why = ("uid 65534 cannot run this interpreter (%s): %s" % (
+                sys.executable,
+                (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]))
+        _second_user.append(why)
+    if _second_user[0]:
+        pytest.skip(_second_user[0])
+
+
 @pytest.fixture
 def shm_name():
     """A unique bare name (meaning shm://NAME), deleted after the test."""

@@ -487,6 +487,8 @@ def test_tail_wait_is_interruptible():
     a = mba.mmaparray("i", [1])
     tail = a.arrow_tail(timeout=20.0, struct=False)
     assert len(tail.read_next()) == 1
+    # (Python leaves SIGINT ignored if it started so, as in a background job.)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     t0 = time.monotonic()
@@ -495,6 +497,7 @@ def test_tail_wait_is_interruptible():
             tail.read_next()
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, old)
     assert time.monotonic() - t0 < 10
     a.append(2)  # the tail goes on after the interrupt
     assert pa.array(tail.read_next()).to_pylist() == [2]

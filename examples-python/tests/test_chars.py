@@ -9,11 +9,12 @@ import copy
 import mmap
 import pickle
 import platform
+import sys
 
 import pytest
 
 import mba
-from mba import mmaparray
+from mba import _bridge, mmaparray
 
 from conftest import unique_name
 
@@ -31,6 +32,8 @@ CHARS = [pytest.param(tc, marks=pytest.mark.skipif(
     for tc in "uw"]
 # PyPy's array.array words some messages its own way (see test_oracle).
 SAME_MESSAGES = platform.python_implementation() != "PyPy"
+# memoryview(a) needs the extension's buffer slots, or __buffer__ (3.12+).
+HAS_BUFFER = _bridge.active or sys.version_info >= (3, 12)
 INIT = "h\u00e9llo \U0001f600"
 
 
@@ -169,6 +172,38 @@ def test_char_arrays_pickle_copy_and_numpy(tc):
     assert a[0] == "z"
 
 
+def _view(x):
+    m = memoryview(x)
+    return (m.format, m.itemsize, m.shape, m.strides, m.readonly, m.nbytes,
+            outcome(lambda m: m.tolist(), m), m.tobytes())
+
+
+@pytest.mark.skipif(not HAS_BUFFER,
+                    reason="the buffer protocol needs mba._ext or Python 3.12")
+@pytest.mark.parametrize("tc", CHARS)
+def test_char_array_buffers_like_array(tc):
+    """memoryview(a), bytes(a) and numpy.asarray(a) of a character array
+    give what they give for array.array (format "w" for UCS-4, numpy "U1"),
+    without a copy; the view keeps the memory mapped after close()."""
+    o, a = array.array(tc, INIT), mmaparray(tc, INIT)
+    assert _view(a) == _view(o)
+    assert bytes(a) == bytes(o) and bytearray(a) == bytearray(o)
+    m = memoryview(a)
+    try:
+        np = __import__("numpy")
+    except ImportError:
+        np = None
+    if np is not None:
+        n, no = np.asarray(a), np.asarray(o)
+        assert (n.dtype, n.shape, n.tolist()) == (no.dtype, no.shape, no.tolist())
+        n[1] = "Z"
+        assert a[1] == "Z"
+        del n
+    a.close()
+    assert m.tobytes()[4:8] == array.array(tc, "Z").tobytes()
+    m.release()
+
+
 @pytest.mark.parametrize("tc", CHARS)
 def test_named_char_array_is_u32_in_the_file(tc, shm_name):
     a = mba.create(shm_name, 0, tc)
@@ -176,11 +211,9 @@ def test_named_char_array_is_u32_in_the_file(tc, shm_name):
     assert mba.attach(shm_name, tc).tounicode() == "hi\U0001f600"
     raw = mba.attach(shm_name)  # the file says u32 only
     assert raw.typecode == "I" and raw.tolist() == [0x68, 0x69, 0x1F600]
-    raw[0] = 0x110000  # no character: reading it raises, as array.array
-    with pytest.raises(ValueError):
-        mba.attach(shm_name, tc)[0]
-    with pytest.raises(ValueError):
-        array.array(tc, raw.tobytes()[:4]) if tc == "w" else chr(0x110000)
+    raw[0] = 0x110000  # no character: a[0] does what array.array does
+    want = outcome(lambda b: array.array(tc, b)[0], raw.tobytes()[:4])
+    assert outcome(lambda _: mba.attach(shm_name, tc)[0], None) == want
     a.close()
 
 

@@ -164,7 +164,10 @@ def test_wait_inf_and_huge_wait_until_a_change(py, t):
 
 def test_wait_inf_is_interrupted_by_ctrl_c():
     code = textwrap.dedent("""
-        import sys, time, mba
+        import signal, sys, time, mba
+        # Python leaves SIGINT alone if it starts ignored (as in a
+        # background job): install the handler that raises KeyboardInterrupt.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         a = mba.anon(0, 'i')
         try:
             print('waiting', flush=True)

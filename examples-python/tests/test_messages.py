@@ -12,7 +12,7 @@ import pytest
 
 import mba
 
-from conftest import REPO
+from conftest import REPO, SETPRIV, skip_unless_second_user
 
 SRC_PKG = os.path.join(REPO, "examples-python", "mba")
 
@@ -108,8 +108,7 @@ def test_readonly_says_how_to_write(shm_name):
 
 
 def test_permission_names_the_mode(tmp_path):
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to act as a second user")
+    skip_unless_second_user()
     path = tmp_path / "private.mba"
     mba.create("file://%s" % path, 2, "d").close()   # mode 0600, root's
     os.chmod(tmp_path, 0o755)
@@ -117,11 +116,8 @@ def test_permission_names_the_mode(tmp_path):
             " print(e)\n" % ("file://%s" % path))
     env = dict(os.environ, PYTHONPATH=os.path.dirname(SRC_PKG))
     p = subprocess.run(
-        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-         sys.executable, "-c", code], capture_output=True, text=True, env=env,
+        SETPRIV + [sys.executable, "-c", code], capture_output=True, text=True, env=env,
         timeout=60)
-    if "Permission denied" in p.stderr and "python" in p.stderr:
-        pytest.skip("this interpreter is not executable by uid 65534")
     assert p.returncode == 0, p.stderr
     assert "owner or mode" in p.stdout, p.stdout + p.stderr
 

@@ -7,13 +7,12 @@ against numpy)."""
 import gc
 import importlib
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from conftest import unique_name
+from conftest import SETPRIV, skip_unless_second_user, unique_name
 
 numpy = pytest.importorskip("numpy")
 
@@ -155,17 +154,13 @@ def test_module_level_msync_mlock_munlock(shm_name):
 def test_another_user_can_neither_attach_nor_list(shm_name):
     """The secure default (mode 0600): SharedArray's segments are 0666 &
     ~umask and attachable by anyone; these are not."""
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to act as a second user")
+    skip_unless_second_user()
     msa.create(shm_name, 3)
     code = ("import mba.sharedarray as sa\ntry:\n sa.attach(%r)\n"
             "except PermissionError:\n print('refused', %r in [d.name for d in sa.list()])\n"
             % (shm_name, shm_name.encode()))
     p = subprocess.run(
-        ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-         sys.executable, "-c", code], capture_output=True, text=True,
+        SETPRIV + [sys.executable, "-c", code], capture_output=True, text=True,
         env=os.environ, timeout=60)
-    if "Permission denied" in p.stderr and "python" in p.stderr:
-        pytest.skip("this interpreter is not executable by uid 65534")
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["refused", "False"], p.stdout + p.stderr

@@ -5,7 +5,9 @@
 # lists them). Counts pytest's own cases: passed, and failed + errors.
 # Makes (or reuses) the venv target/pypy-venv with pytest and numpy (a
 # pp39 wheel; without it the numpy tests skip), then installs the package
-# with --no-deps. Needs: pypy3 and pypy3-venv (Debian); the first run
+# with --no-deps (through "python -m pip": a venv copied from another
+# tree keeps that tree's path in bin/pip's #! line, and would install
+# there). Needs: pypy3 and pypy3-venv (Debian); the first run
 # needs the package index (pip) unless the venv exists already.
 # Without pypy3 it says so and counts nothing.
 set -uo pipefail
@@ -29,17 +31,17 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import pytest" 2>/dev
         echo "0 passed, 1 failed"
         exit 1
     fi
-    if ! "$VENV/bin/pip" install -q pytest >>"$LOG" 2>&1; then
+    if ! "$VENV/bin/python" -m pip install -q pytest >>"$LOG" 2>&1; then
         sed 's/^/    | /' "$LOG" | tail -20
         echo "  cannot install pytest into $VENV"
         echo "0 passed, 1 failed"
         exit 1
     fi
     # (Only a binary wheel: building numpy under PyPy takes many minutes.)
-    "$VENV/bin/pip" install -q --only-binary=:all: numpy >>"$LOG" 2>&1 ||
+    "$VENV/bin/python" -m pip install -q --only-binary=:all: numpy >>"$LOG" 2>&1 ||
         echo "  no numpy wheel for this PyPy: the numpy tests skip"
 fi
-if ! "$VENV/bin/pip" install -q --no-deps --force-reinstall ./examples-python >"$LOG" 2>&1; then
+if ! "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall ./examples-python >"$LOG" 2>&1; then
     sed 's/^/    | /' "$LOG" | tail -20
     echo "0 passed, 1 failed"
     exit 1

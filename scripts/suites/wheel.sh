@@ -5,7 +5,8 @@
 # no compiler used), `import mba` works from elsewhere with no target/
 # directory in reach and MBA_LIBRARY unset: the library loaded is the one in
 # site-packages, the extension is active and bound to it, and the process
-# maps one libmba. MBA_LIBRARY still overrides it.
+# maps one libmba. MBA_LIBRARY still overrides it. The sdist builds the
+# same wheel on its own (it carries libmba's crate).
 # Cargo builds into target/wheel (kept between runs: warm, well under 2
 # minutes; cold, a few). Needs setuptools-rust in $MBA_PYTHON's venv (or
 # the network, to install it there).
@@ -61,5 +62,33 @@ if [ -n "${MBA_LIBRARY:-}" ]; then
     out=$(cd "$tmp/elsewhere" && env -u PYTHONPATH "$tmp/venv/bin/python" probe.py 2>&1)
     check test "$out" = "False True True $want"
 fi
+# 6. the source distribution carries libmba's crate: a wheel built from the
+#    unpacked sdist alone (no repository around it) has the same files.
+#    Unpacked at a fixed place (target/wheel-sdist) so that cargo's
+#    fingerprints stay valid between runs (warm: only the checks run).
+sdist=$root/target/wheel-sdist
+rm -rf "$sdist"; mkdir -p "$sdist"
+if (cd examples-python && "$py" setup.py -q sdist -d "$sdist") >"$tmp/sdist.log" 2>&1; then
+    rm -rf examples-python/build
+    sd=$(ls "$sdist"/mba-*.tar.gz)
+    files=$(tar tzf "$sd")
+    for f in libmba/Cargo.toml libmba/Cargo.lock libmba/build.rs libmba/src/lib.rs \
+             ext/Cargo.toml ext/src/lib.rs mba/__init__.pyi setup.py; do
+        check sh -c "echo '$files' | grep -qx 'mba-[0-9.]*/$f'"
+    done
+    check sh -c "! echo '$files' | grep -q '\.so'"
+    tar xzf "$sd" -C "$sdist"
+    if "$py" -m pip wheel -q --no-deps --no-build-isolation "$sdist"/mba-*/ \
+            -w "$sdist/dist" >"$tmp/sdist-build.log" 2>&1; then
+        fromsd=$("$py" -m zipfile -l "$sdist"/dist/mba-*.whl | awk '{print $1}' | sort)
+        fromrepo=$("$py" -m zipfile -l "$whl" | awk '{print $1}' | sort)
+        check test "$fromsd" = "$fromrepo"
+    else
+        tail -30 "$tmp/sdist-build.log"; check false
+    fi
+else
+    tail -30 "$tmp/sdist.log"; check false
+fi
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
