@@ -88,9 +88,10 @@ venv=target/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 # pytest and numpy; setuptools-rust builds the package (its libmba and the
 # extension module mba._ext); pyarrow, polars, duckdb and dask are the
-# consumers test_arrow*.py checks the Arrow export against.
+# consumers test_arrow*.py checks the Arrow export against; mypy checks the
+# package's type stubs (test_typing.py).
 "$venv/bin/python" -m pip install -q --disable-pip-version-check pytest numpy \
-    "setuptools>=61" setuptools-rust wheel pyarrow polars duckdb "dask[distributed]"
+    "setuptools>=61" setuptools-rust wheel pyarrow polars duckdb "dask[distributed]" mypy
 # SharedArray is the oracle of test_sharedarray.py (it builds a C extension;
 # where it cannot, that test is skipped and says why).
 "$venv/bin/python" -c 'import SharedArray' 2>/dev/null ||
