@@ -6,7 +6,6 @@ unsupported element types, rows, read-only attaches, and a second user
 refused by the file's mode. Skipped where the extension is not used."""
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -14,6 +13,8 @@ import pytest
 
 import mba
 from mba import _lib as L, _open
+
+from conftest import SETPRIV, skip_unless_second_user
 
 pytestmark = pytest.mark.skipif(
     _open._ext_attach is None or _open._ext_attach_name is None,
@@ -119,8 +120,7 @@ def test_unsupported_element_type(tmp_path):
 
 
 def test_second_user_refused_alike(tmp_path):
-    if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to act as a second user")
+    skip_unless_second_user()
     path = tmp_path / "private.mba"
     mba.create("file://%s" % path, 2, "d").close()   # mode 0600, root's
     os.chmod(tmp_path, 0o755)
@@ -130,8 +130,7 @@ def test_second_user_refused_alike(tmp_path):
     outs = []
     for ext in ("1", "0"):
         p = subprocess.run(
-            ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
-             sys.executable, "-c", code], capture_output=True, text=True,
+            SETPRIV + [sys.executable, "-c", code], capture_output=True, text=True,
             env=dict(os.environ, MBA_PY_EXT=ext), timeout=60)
         if p.returncode and "ermission denied" in p.stderr and "mba" not in p.stdout:
             pytest.skip("the interpreter or package is not usable by uid 65534")
