@@ -6,6 +6,7 @@ import operator
 import struct as _struct
 import sys
 import threading
+import warnings as _warnings
 
 from ctypes import byref, c_ubyte
 
@@ -40,9 +41,19 @@ for _tc in list(_TC_TYPE):
 # knows its typecode; a file does not record it (attach(name, 'u') reads
 # a u32 array as characters, attach(name) as 'I').
 _CHARS = ""
+
+
+def _itemsize(tc):
+    """array.array's itemsize of a typecode (Python 3.13 deprecates 'u':
+    only its use warns, not importing mba)."""
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", DeprecationWarning)
+        return _array.array(tc).itemsize
+
+
 for _tc in "uw":
     try:
-        _sz = _array.array(_tc).itemsize
+        _sz = _itemsize(_tc)
     except ValueError:
         continue
     if _sz in (2, 4):
@@ -52,17 +63,17 @@ for _tc in "uw":
 typecodes = "".join(sorted(_TC_TYPE, key=(getattr(_array, "typecodes", "") + "".join(_TC_TYPE)).index))
 # The memoryview format that reads each typecode's elements (memoryview
 # has no character formats: their code points, as unsigned integers).
-_CAST = {tc: ("H" if _array.array(tc).itemsize == 2 else "I") if tc in _CHARS else tc
+_CAST = {tc: ("H" if _itemsize(tc) == 2 else "I") if tc in _CHARS else tc
          for tc in _TC_TYPE}
 
 _BO = "<" if sys.byteorder == "little" else ">"
 _TYPESTR = {}
 for _tc, _t in _TC_TYPE.items():
-    _sz = _array.array(_tc).itemsize
+    _sz = _itemsize(_tc)
     _k = "f" if _tc in "fd" else ("u" if _tc.isupper() else "i")
     _TYPESTR[_tc] = ("|" if _sz == 1 else _BO) + _k + str(_sz)
 for _tc in _CHARS:  # numpy's one-character UCS-4 string; none for UCS-2
-    if _array.array(_tc).itemsize == 4:
+    if _itemsize(_tc) == 4:
         _TYPESTR[_tc] = _BO + "U1"
     else:
         del _TYPESTR[_tc]
@@ -160,7 +171,7 @@ if not _compat.CPYTHON:
 _RDONLY = L.RDONLY
 _RAW = L.RAW
 
-_ITEMSIZE = {tc: _array.array(tc).itemsize for tc in _TC_TYPE}
+_ITEMSIZE = {tc: _itemsize(tc) for tc in _TC_TYPE}
 _PACK = {tc: _struct.Struct(tc).pack for tc in _TC_TYPE if tc not in _CHARS}
 
 

@@ -40,9 +40,10 @@ def _both(name, *args, **kw):
             out.append((type(e), str(e)))
         else:
             keep.append(a)
-            out.append({k: getattr(a, k) for k in a.__slots__ if k not in _PER_HANDLE}
-                       | {"h>0": a._h > 0, "typecode": a.typecode, "len": len(a),
-                          "ro": a.readonly if hasattr(a, "readonly") else None})
+            fields = {k: getattr(a, k) for k in a.__slots__ if k not in _PER_HANDLE}
+            fields.update({"h>0": a._h > 0, "typecode": a.typecode, "len": len(a),
+                           "ro": a.readonly if hasattr(a, "readonly") else None})
+            out.append(fields)
             out[-1].pop("_h", None)
         finally:
             _open._ext_attach, _open._ext_attach_name = saved

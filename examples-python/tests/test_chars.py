@@ -228,3 +228,12 @@ def test_subclasses_refuse_char_typecodes_plainly():
     with pytest.raises(mba.NotSupportedError):
         S("u")
     assert S("i", [1]).tolist() == [1]
+
+
+def test_import_does_not_warn_of_deprecated_typecodes():
+    # Python 3.13 deprecates 'u' (array.array('u') warns); importing mba
+    # probes the typecodes and must not pass that warning to every user.
+    import subprocess
+    p = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", "import mba"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
