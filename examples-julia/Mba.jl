@@ -111,7 +111,7 @@ Base.showerror(io::IO, e::MbaError) =
 "The fixed message of a status code."
 strerror(code::Integer) = unsafe_string(ccall((:mba_strerror, libmba), Cstring, (Cint,), code))
 
-"The library version, e.g. \"0.3.0\"."
+"The library version, e.g. \"0.3.1\"."
 version() = unsafe_string(ccall((:mba_version_string, libmba), Cstring, ()))
 
 # The text up to the first NUL of a buffer the library filled.

@@ -38,5 +38,5 @@ func freeC(p *C.char) { C.free(unsafe.Pointer(p)) }
 
 func strerror(code int) string { return C.GoString(C.mba_strerror(C.int(code))) }
 
-// Version is the version of the loaded libmba, e.g. "0.3.0".
+// Version is the version of the loaded libmba, e.g. "0.3.1".
 func Version() string { return C.GoString(C.mba_version_string()) }

@@ -118,7 +118,7 @@
 /**
  * Patch version of the library.
  */
-#define MBA_VERSION_PATCH 0
+#define MBA_VERSION_PATCH 1
 
 /**
  * Major version of the on-disk format this library reads and writes.
@@ -810,7 +810,7 @@ extern "C" {
 uint32_t mba_version(void);
 
 /**
- * The library version as a static NUL-terminated string ("0.3.0").
+ * The library version as a static NUL-terminated string ("0.3.1").
  * Never NULL; do not free.
  */
 const char *mba_version_string(void);

@@ -21,7 +21,7 @@ from ._core import (  # noqa: F401
     open, anon, from_fd, map_raw, sigbus_guard,
 )
 
-__version__ = "0.3.0"
+__version__ = "0.3.1"
 
 array = mmaparray
 

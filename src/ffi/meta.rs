@@ -9,7 +9,7 @@ pub extern "C" fn mba_version() -> u32 {
     (MBA_VERSION_MAJOR << 16) | (MBA_VERSION_MINOR << 8) | MBA_VERSION_PATCH
 }
 
-/// The library version as a static NUL-terminated string ("0.3.0").
+/// The library version as a static NUL-terminated string ("0.3.1").
 /// Never NULL; do not free.
 #[no_mangle]
 pub extern "C" fn mba_version_string() -> *const c_char {

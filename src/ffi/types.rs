@@ -18,7 +18,7 @@ pub const MBA_VERSION_MAJOR: u32 = 0;
 /// Minor version of the library.
 pub const MBA_VERSION_MINOR: u32 = 3;
 /// Patch version of the library.
-pub const MBA_VERSION_PATCH: u32 = 0;
+pub const MBA_VERSION_PATCH: u32 = 1;
 /// Major version of the on-disk format this library reads and writes.
 pub const MBA_FORMAT_MAJOR: u32 = 1;
 
