@@ -7,6 +7,7 @@
 #define MBA_BENCH_COMMON_H
 
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,18 @@ static inline void result(const char *key, double v, const char *unit)
 {
     printf("RESULT %s %.3f %s\n", key, v, unit);
     fflush(stdout);
+}
+
+/* result() with a key built printf-style from fmt. */
+__attribute__((format(printf, 3, 4))) static inline void resultf(double v, const char *unit,
+                                                                 const char *fmt, ...)
+{
+    char key[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(key, sizeof key, fmt, ap);
+    va_end(ap);
+    result(key, v, unit);
 }
 
 /* Sorts v and prints <key>_p50/_p99/_p999 (ns values, printed in us) and

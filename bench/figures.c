@@ -166,7 +166,7 @@ static void oneway(const char *mode)
     int st;
     waitpid(c, &st, 0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    char key[96], k2[128];
+    char key[96];
     snprintf(key, sizeof key, "oneway_%s", mode);
     /* the slow iterations: how many of those at or above the p99.9 wrote
      * the first element of a page (before percentiles() sorts lat) */
@@ -193,18 +193,13 @@ static void oneway(const char *mode)
     uint64_t ps50 = nps ? ps[nps / 2] : 0;
     free(ps);
     percentiles(key, lat, n);
-    snprintf(k2, sizeof k2, "%s_faults_producer", key);
-    result(k2, (double)pf, "faults");
-    snprintf(k2, sizeof k2, "%s_faults_consumer", key);
-    result(k2, (double)atomic_load(&info[1]), "faults");
-    snprintf(k2, sizeof k2, "%s_pages", key);
-    result(k2, (double)((n * 8 + page - 1) / page), "pages");
-    snprintf(k2, sizeof k2, "%s_p999_at_page_start_pct", key);
-    result(k2, slow ? 100.0 * (double)slow_start / (double)slow : 0, "%");
+    resultf((double)pf, "faults", "%s_faults_producer", key);
+    resultf((double)atomic_load(&info[1]), "faults", "%s_faults_consumer", key);
+    resultf((double)((n * 8 + page - 1) / page), "pages", "%s_pages", key);
+    resultf(slow ? 100.0 * (double)slow_start / (double)slow : 0, "%", "%s_p999_at_page_start_pct", key);
     if (nps) {
         /* the median latency of the elements that start a page */
-        snprintf(k2, sizeof k2, "%s_page_start_p50_us", key);
-        result(k2, (double)ps50 / 1e3, "us");
+        resultf((double)ps50 / 1e3, "us", "%s_page_start_p50_us", key);
     }
     if (use_mba) {
         OK(mba_close(h));
@@ -332,9 +327,7 @@ static void pss(const char *mode, const char *dir)
         }
         close(ready[0]);
     }
-    char key[64];
-    snprintf(key, sizeof key, "pss4_%s_mib", mode);
-    result(key, total / 1024.0, "MiB");
+    resultf(total / 1024.0, "MiB", "pss4_%s_mib", mode);
 }
 
 /* -------------------------------------------------------------- bulk */
@@ -365,7 +358,7 @@ static double floor_write(const char *dir, uint64_t bytes, const uint8_t *src)
  * chunks vs memcpy from its mapping: hot pages), closes and removes it. */
 static double lib_write(const char *label, const char *dir, uint64_t bytes, const uint8_t *src)
 {
-    char path[512], key[96];
+    char path[512];
     snprintf(path, sizeof path, "%s/bulk.mba", dir);
     unlink(path);
     uint64_t t0 = now_ns();
@@ -380,8 +373,7 @@ static double lib_write(const char *label, const char *dir, uint64_t bytes, cons
     uint64_t t = now_ns() - t0;
     uint64_t cap;
     OK(mba_capacity(h, &cap));
-    snprintf(key, sizeof key, "bulk_capacity_%s_mib", label);
-    result(key, (double)cap * 8 / 1048576.0, "MiB");
+    resultf((double)cap * 8 / 1048576.0, "MiB", "bulk_capacity_%s_mib", label);
 
     uint8_t *dst = malloc(CHUNK);
     CHECK(dst != NULL);
@@ -407,10 +399,8 @@ static double lib_write(const char *label, const char *dir, uint64_t bytes, cons
         else
             rf = g > rf ? g : rf;
     }
-    snprintf(key, sizeof key, "bulk_read_mba_%s_gbps", label);
-    result(key, rm, "GB/s");
-    snprintf(key, sizeof key, "bulk_read_memcpy_%s_gbps", label);
-    result(key, rf, "GB/s");
+    resultf(rm, "GB/s", "bulk_read_mba_%s_gbps", label);
+    resultf(rf, "GB/s", "bulk_read_memcpy_%s_gbps", label);
     free(dst);
     OK(mba_close(h));
     unlink(path);
@@ -423,7 +413,6 @@ static void bulk(const char *label, const char *dir, uint64_t bytes, int rev)
     CHECK(src != NULL);
     for (unsigned i = 0; i < CHUNK; i++)
         src[i] = (uint8_t)(i * 7 + 1);
-    char key[96];
     double f, m;
     if (rev) {
         m = lib_write(label, dir, bytes, src);
@@ -432,10 +421,8 @@ static void bulk(const char *label, const char *dir, uint64_t bytes, int rev)
         f = floor_write(dir, bytes, src);
         m = lib_write(label, dir, bytes, src);
     }
-    snprintf(key, sizeof key, "bulk_write_floor_%s_gbps", label);
-    result(key, f, "GB/s");
-    snprintf(key, sizeof key, "bulk_write_mba_%s_gbps", label);
-    result(key, m, "GB/s");
+    resultf(f, "GB/s", "bulk_write_floor_%s_gbps", label);
+    resultf(m, "GB/s", "bulk_write_mba_%s_gbps", label);
     free(src);
 }
 
@@ -517,7 +504,7 @@ static void growth_floor_written(const char *fpath, uint64_t size, uint64_t adde
 
 static void growth(const char *label, const char *dir, uint64_t bytes, int rev)
 {
-    char path[512], fpath[512], key[96];
+    char path[512], fpath[512];
     snprintf(path, sizeof path, "%s/growth.mba", dir);
     snprintf(fpath, sizeof fpath, "%s/growth-floor.bin", dir);
     unlink(fpath);
@@ -585,30 +572,19 @@ static void growth(const char *label, const char *dir, uint64_t bytes, int rev)
             growth_floor_written(fpath, cap0 * 8 + 4096, added, &wft, &wfault);
         }
     }
-    snprintf(key, sizeof key, "growth_append_%s_us", label);
-    result(key, (double)dt / 1e3, "us");
-    snprintf(key, sizeof key, "growth_fallocate_%s_us", label);
-    result(key, (double)ft / 1e3, "us");
-    snprintf(key, sizeof key, "growth_floor_first_write_%s_us", label);
-    result(key, (double)fault / 1e3, "us");
-    snprintf(key, sizeof key, "growth_next_append_%s_us", label);
-    result(key, (double)next / 1e3, "us");
-    snprintf(key, sizeof key, "growth_added_%s_mib", label);
-    result(key, (double)added / 1048576.0, "MiB");
-    snprintf(key, sizeof key, "growth_ptr_moved_%s", label);
-    result(key, p0 != p1, "bool");
-    snprintf(key, sizeof key, "growth_reserve_%s_us", label);
-    result(key, (double)rt / 1e3, "us");
-    snprintf(key, sizeof key, "growth_reserve_first_append_%s_us", label);
-    result(key, (double)rfault / 1e3, "us");
-    snprintf(key, sizeof key, "growth_fallocate_written_%s_us", label);
-    result(key, (double)wft / 1e3, "us");
-    snprintf(key, sizeof key, "growth_written_first_write_%s_us", label);
-    result(key, (double)wfault / 1e3, "us");
+    resultf((double)dt / 1e3, "us", "growth_append_%s_us", label);
+    resultf((double)ft / 1e3, "us", "growth_fallocate_%s_us", label);
+    resultf((double)fault / 1e3, "us", "growth_floor_first_write_%s_us", label);
+    resultf((double)next / 1e3, "us", "growth_next_append_%s_us", label);
+    resultf((double)added / 1048576.0, "MiB", "growth_added_%s_mib", label);
+    resultf(p0 != p1, "bool", "growth_ptr_moved_%s", label);
+    resultf((double)rt / 1e3, "us", "growth_reserve_%s_us", label);
+    resultf((double)rfault / 1e3, "us", "growth_reserve_first_append_%s_us", label);
+    resultf((double)wft / 1e3, "us", "growth_fallocate_written_%s_us", label);
+    resultf((double)wfault / 1e3, "us", "growth_written_first_write_%s_us", label);
     long ra = readahead_kb(dir);
     if (ra >= 0) {
-        snprintf(key, sizeof key, "growth_readahead_%s_kb", label);
-        result(key, (double)ra, "KiB");
+        resultf((double)ra, "KiB", "growth_readahead_%s_kb", label);
     }
 }
 
@@ -739,10 +715,8 @@ static void contend(int procs, int kind)
         len = atomic_load(&s->len);
     }
     CHECK(len == total); /* no append lost */
-    char key[64];
     static const char *names[] = {"mba", "floor_cas", "floor_futex"};
-    snprintf(key, sizeof key, "contend_%s_%dproc_ns", names[kind], procs);
-    result(key, per, "ns");
+    resultf(per, "ns", "contend_%s_%dproc_ns", names[kind], procs);
 }
 
 /* ------------------------------------------------------ N waiters */
