@@ -174,6 +174,17 @@ def _capsule(p, kind, struct):
     return cap
 
 
+def _capsule_pair(sp, ap):
+    """(schema capsule, array capsule) owning the structs at sp and ap
+    (the array released and freed here if the schema's capsule fails)."""
+    try:
+        s = _capsule(sp, "arrow_schema", ArrowSchema)
+    except BaseException:
+        _release_free(ap, ArrowArray)
+        raise
+    return s, _capsule(ap, "arrow_array", ArrowArray)
+
+
 def _missing():
     return L.NotSupportedError(
         "this libmba (%s, %s) has no Arrow export (mba_export_arrow): an older "
@@ -210,12 +221,7 @@ def export(a, start=0, count=ALL, flags=0):
         _free(sp)
         _free(ap)
         a._fail(rc)
-    try:
-        s = _capsule(sp, "arrow_schema", ArrowSchema)
-    except BaseException:
-        _release_free(ap, ArrowArray)
-        raise
-    return s, _capsule(ap, "arrow_array", ArrowArray)
+    return _capsule_pair(sp, ap)
 
 
 def schema(a, flags=0):
@@ -306,12 +312,7 @@ class ArrowBatch(object):
             raise ValueError("this batch was already taken by a consumer")
         s, a = self._schema, self._array
         self._schema = self._array = None
-        try:
-            sc = _capsule(s, "arrow_schema", ArrowSchema)
-        except BaseException:
-            _release_free(a, ArrowArray)
-            raise
-        return sc, _capsule(a, "arrow_array", ArrowArray)
+        return _capsule_pair(s, a)
 
     def __del__(self):
         _release_free(self._schema, ArrowSchema)
